@@ -1,0 +1,152 @@
+import { z } from "zod";
+import { duration } from "./duration.ts";
+
+/** `.github/gantry.yml`. Unknown keys are errors so that a typo is reported, not silently ignored. */
+
+const arn = (service: string) =>
+  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ARN (arn:aws:${service}:...)`);
+
+const githubLogin = z.string().regex(/^[A-Za-z0-9-]+(\[bot\])?$/, "must be a GitHub login");
+const teamSlug = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "org/team-slug"');
+
+const awsSchema = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
+  /** Only for emulators and local stacks; real deployments use the regional endpoints. */
+  endpoint: z.url().optional(),
+  /** Assumed with STS using the repository's full name as ExternalId. */
+  roleArn: arn("iam").optional(),
+});
+
+const smokeCheckSchema = z.strictObject({
+  path: z.string().startsWith("/", 'must start with "/"'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  timeout: duration.prefault("5s"),
+});
+
+const canaryStepSchema = z.strictObject({
+  weight: z.number().int().min(1).max(100),
+  bake: duration,
+});
+
+const strategySchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("blue-green"),
+    bake: duration.prefault("5m"),
+  }),
+  z.strictObject({
+    type: z.literal("canary"),
+    steps: z
+      .array(canaryStepSchema)
+      .min(1)
+      .refine((steps) => steps.every((step, i) => i === 0 || step.weight > steps[i - 1]!.weight), {
+        message: "step weights must increase",
+      })
+      .refine((steps) => steps.at(-1)?.weight === 100, { message: "the last step must reach weight 100" }),
+  }),
+]);
+
+const analysisSchema = z.strictObject({
+  /** Length of one judged window. */
+  interval: duration.prefault("1m"),
+  /** Fewer canary requests than this in a window gives `inconclusive`, never a pass. */
+  minRequests: z.number().int().positive().default(200),
+  /** Largest tolerated ratio of canary to control 5xx rate. */
+  maxErrorRatio: z.number().positive().default(1.5),
+  /** Absolute p99 latency bound for the canary, if any. */
+  maxP99Latency: duration.optional(),
+  /** Largest tolerated ratio of canary to control p99 latency. */
+  maxP99Ratio: z.number().positive().default(1.5),
+  /** Inconclusive windows tolerated before the deployment stops and asks a human. */
+  maxExtensions: z.number().int().min(0).default(3),
+});
+
+const accessSchema = z.strictObject({
+  permission: z.enum(["write", "maintain", "admin"]).default("write"),
+  users: z.array(githubLogin).default([]),
+  teams: z.array(teamSlug).default([]),
+});
+
+const environmentSchema = z.strictObject({
+  aws: awsSchema,
+  ecs: z.strictObject({
+    cluster: z.string().min(1),
+    services: z.strictObject({ blue: z.string().min(1), green: z.string().min(1) }),
+  }),
+  targetGroups: z.strictObject({ blue: arn("elasticloadbalancing"), green: arn("elasticloadbalancing") }),
+  listeners: z.strictObject({
+    /** A listener ARN, or a listener rule ARN when the service shares a listener. */
+    production: arn("elasticloadbalancing"),
+    test: arn("elasticloadbalancing").optional(),
+  }),
+  smoke: z.array(smokeCheckSchema).default([]),
+  strategy: strategySchema.prefault({ type: "blue-green" }),
+  analysis: analysisSchema.prefault({}),
+  keepWarm: duration.prefault("30m"),
+  postPromotionWatch: duration.prefault("5m"),
+  deployers: accessSchema.prefault({}),
+  approval: z
+    .strictObject({ required: z.boolean().default(false), users: z.array(githubLogin).default([]), teams: z.array(teamSlug).default([]) })
+    .prefault({}),
+  /** Environments that must already run the same commit (enforced order). */
+  requires: z.array(z.string()).default([]),
+  /** Pull-request gates for deploys to this environment. */
+  gates: z
+    .strictObject({
+      checksGreen: z.boolean().default(true),
+      approvedReview: z.boolean().default(false),
+      upToDate: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+export const repoConfigSchema = z
+  .strictObject({
+    defaultEnvironment: z.string().optional(),
+    ci: z
+      .strictObject({
+        command: z.string().min(1).default("npm test"),
+        shards: z.number().int().min(1).max(256).default(1),
+        timeout: duration.prefault("30m"),
+        requiredChecks: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+    build: z
+      .strictObject({
+        repository: z.string().regex(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/, "must be an ECR repository name"),
+        dockerfile: z.string().default("Dockerfile"),
+        context: z.string().default("."),
+      })
+      .optional(),
+    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "environment names are lower-case words"), environmentSchema),
+    slack: z.strictObject({ channel: z.string().min(1) }).optional(),
+  })
+  .superRefine((config, ctx) => {
+    const names = Object.keys(config.environments);
+    if (config.defaultEnvironment !== undefined && !names.includes(config.defaultEnvironment)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["defaultEnvironment"],
+        message: `names no environment; the environments are: ${names.join(", ") || "(none)"}`,
+      });
+    }
+    for (const [name, environment] of Object.entries(config.environments)) {
+      environment.requires.forEach((required, index) => {
+        if (!names.includes(required) || required === name) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["environments", name, "requires", index],
+            message: `"${required}" is not another environment in this file`,
+          });
+        }
+      });
+    }
+  });
+
+export type RepoConfig = z.output<typeof repoConfigSchema>;
+export type EnvironmentConfig = RepoConfig["environments"][string];
+
+export const REPO_CONFIG_PATH = ".github/gantry.yml";
+
+export function defaultEnvironmentName(config: RepoConfig): string | undefined {
+  return config.defaultEnvironment ?? Object.keys(config.environments)[0];
+}

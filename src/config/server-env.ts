@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === "" ? undefined : value));
+
+/** Every environment variable Gantry reads; `.env.example` documents the same list. */
+export const serverEnvSchema = z
+  .object({
+    APP_ID: optionalText.pipe(z.string().regex(/^\d+$/, "must be the numeric App ID").optional()),
+    PRIVATE_KEY: optionalText,
+    PRIVATE_KEY_PATH: optionalText,
+    WEBHOOK_SECRET: optionalText,
+    WEBHOOK_PATH: z.string().startsWith("/").default("/api/github/webhooks"),
+    GITHUB_API_URL: z.url().default("https://api.github.com"),
+    PORT: port.default(3000),
+    HOST: z.string().min(1).default("localhost"),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    GANTRY_DATA_DIR: z.string().min(1).default("./data"),
+    DATABASE_URL: optionalText.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+        .optional(),
+    ),
+    GANTRY_INSTANCE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
+    GANTRY_INBOX_CONCURRENCY: positiveInt.default(4),
+    GANTRY_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
+  })
+  .superRefine((env, ctx) => {
+    if (env.APP_ID === undefined) return;
+    if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PRIVATE_KEY"],
+        message: "is required when APP_ID is set (or set PRIVATE_KEY_PATH to the .pem file)",
+      });
+    }
+    if (!env.WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_SECRET"],
+        message: "is required when APP_ID is set; use the secret configured in the GitHub App settings",
+      });
+    }
+  });
+
+export type ServerEnv = z.infer<typeof serverEnvSchema>;
+
+/** Credentials of a registered GitHub App; absent in setup mode. */
+export interface AppCredentials {
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+}
+
+export class ServerEnvError extends Error {}
+
+export function parseServerEnv(source: NodeJS.ProcessEnv): ServerEnv {
+  const result = serverEnvSchema.safeParse(source);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = String(issue.path[0] ?? "environment");
+  const given = source[name];
+  const shown = given === undefined || /KEY|SECRET|DATABASE_URL/.test(name) ? "" : ` (got "${given}")`;
+  throw new ServerEnvError(`${name} ${issue.message}${shown}`);
+}
+
+export function appCredentials(env: ServerEnv): AppCredentials | undefined {
+  if (env.APP_ID === undefined) return undefined;
+  const privateKey = env.PRIVATE_KEY
+    ? decodePrivateKey(env.PRIVATE_KEY)
+    : readPrivateKeyFile(env.PRIVATE_KEY_PATH!);
+  return { appId: Number(env.APP_ID), privateKey, webhookSecret: env.WEBHOOK_SECRET! };
+}
+
+function readPrivateKeyFile(path: string): string {
+  try {
+    return decodePrivateKey(readFileSync(path, "utf8"));
+  } catch (error) {
+    if (error instanceof ServerEnvError) throw error;
+    throw new ServerEnvError(`PRIVATE_KEY_PATH cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/** Accepts a PEM as is, with escaped newlines (one-line env files), or base64-encoded. */
+function decodePrivateKey(value: string): string {
+  const text = value.includes("-----BEGIN") ? value : Buffer.from(value, "base64").toString("utf8");
+  const pem = text.replace(/\\n/g, "\n").trim();
+  if (!/^-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----$/.test(pem)) {
+    throw new ServerEnvError("PRIVATE_KEY is not a PEM private key (paste the .pem contents, or base64 of them)");
+  }
+  return `${pem}\n`;
+}

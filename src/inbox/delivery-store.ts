@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import type { DeliveryStatus } from "../store/schema.ts";
+import type { Store } from "../store/open-store.ts";
+
+export interface IncomingDelivery {
+  id: string;
+  event: string;
+  payload: string;
+}
+
+export interface ClaimedDelivery extends IncomingDelivery {
+  attempts: number;
+  claimToken: string;
+}
+
+/** The durable inbox of webhook deliveries: written before the ack, processed after it. */
+export class DeliveryStore {
+  readonly #store: Store;
+  readonly #now: () => number;
+
+  constructor(store: Store, now: () => number = Date.now) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  /** Stores a delivery once; a redelivery of the same id is reported as a duplicate and changes nothing. */
+  async record(delivery: IncomingDelivery): Promise<"queued" | "duplicate"> {
+    const now = this.#now();
+    const inserted = await this.#store.db
+      .insertInto("webhook_deliveries")
+      .values({
+        ...delivery,
+        received_at: now,
+        status: "pending",
+        next_attempt_at: now,
+        claim_token: null,
+        last_error: null,
+        processed_at: null,
+      })
+      .onConflict((conflict) => conflict.column("id").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return inserted ? "queued" : "duplicate";
+  }
+
+  /**
+   * Claims the oldest due delivery for `leaseMs`. If the claimer dies, the delivery becomes due again
+   * when the lease runs out, so a crash after the ack loses nothing.
+   */
+  async claimNext(leaseMs: number): Promise<ClaimedDelivery | undefined> {
+    const now = this.#now();
+    const claimToken = randomUUID();
+    return this.#store.db.transaction().execute(async (trx) => {
+      const due = await this.#store
+        .lockForClaim(
+          trx
+            .selectFrom("webhook_deliveries")
+            .select("id")
+            .where("status", "=", "pending")
+            .where("next_attempt_at", "<=", now)
+            .orderBy("next_attempt_at")
+            .limit(1),
+        )
+        .executeTakeFirst();
+      if (!due) return undefined;
+      const claimed = await trx
+        .updateTable("webhook_deliveries")
+        .set((eb) => ({ claim_token: claimToken, next_attempt_at: now + leaseMs, attempts: eb("attempts", "+", 1) }))
+        .where("id", "=", due.id)
+        .where("next_attempt_at", "<=", now)
+        .returning(["id", "event", "payload", "attempts"])
+        .executeTakeFirst();
+      return claimed && { ...claimed, claimToken };
+    });
+  }
+
+  async complete(delivery: ClaimedDelivery): Promise<void> {
+    await this.#finish(delivery, { status: "done", processed_at: this.#now(), last_error: null });
+  }
+
+  /** Schedules another attempt at `retryAt`, or gives up (`dead`) when there is none. */
+  async fail(delivery: ClaimedDelivery, error: string, retryAt: number | undefined): Promise<void> {
+    await this.#finish(
+      delivery,
+      retryAt === undefined
+        ? { status: "dead", processed_at: this.#now(), last_error: error }
+        : { status: "pending", next_attempt_at: retryAt, last_error: error },
+    );
+  }
+
+  async countByStatus(): Promise<Record<DeliveryStatus, number>> {
+    const rows = await this.#store.db
+      .selectFrom("webhook_deliveries")
+      .select((eb) => ["status", eb.fn.countAll<number>().as("count")])
+      .groupBy("status")
+      .execute();
+    const counts: Record<DeliveryStatus, number> = { pending: 0, done: 0, dead: 0 };
+    for (const row of rows) counts[row.status] = Number(row.count);
+    return counts;
+  }
+
+  async #finish(
+    delivery: ClaimedDelivery,
+    changes: { status: DeliveryStatus; processed_at?: number; next_attempt_at?: number; last_error: string | null },
+  ): Promise<void> {
+    // The claim token fences out a claimer whose lease ran out while it was still working.
+    await this.#store.db
+      .updateTable("webhook_deliveries")
+      .set({ ...changes, claim_token: null })
+      .where("id", "=", delivery.id)
+      .where("claim_token", "=", delivery.claimToken)
+      .execute();
+  }
+}

@@ -1,0 +1,34 @@
+import { pino } from "pino";
+import { gantryApp } from "./app/index.ts";
+import { appCredentials, parseServerEnv, ServerEnvError } from "./config/server-env.ts";
+import { startGantry } from "./gantry.ts";
+import { startSetupMode } from "./web/setup-mode.ts";
+
+try {
+  process.loadEnvFile();
+} catch {
+  // No .env file: the environment alone configures Gantry.
+}
+
+try {
+  const env = parseServerEnv(process.env);
+  const log = pino({ level: env.LOG_LEVEL, name: "gantry" });
+  const credentials = appCredentials(env);
+  if (!credentials) {
+    log.info("No APP_ID: starting the setup flow to register the GitHub App");
+    await startSetupMode(env, log);
+  } else {
+    const gantry = await startGantry({ env, credentials, app: gantryApp, log });
+    const shutdown = async (signal: string) => {
+      log.info(`${signal}: finishing deliveries in hand, then stopping`);
+      await gantry.stop();
+      process.exit(0);
+    };
+    process.once("SIGTERM", () => void shutdown("SIGTERM"));
+    process.once("SIGINT", () => void shutdown("SIGINT"));
+  }
+} catch (error) {
+  if (!(error instanceof ServerEnvError)) throw error;
+  console.error(`gantry: configuration error: ${error.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,53 @@
+import type { ProbotOctokit } from "probot";
+import type { ConfigProblem, RepoConfigResult } from "../config/load-repo-config.ts";
+import { REPO_CONFIG_PATH } from "../config/repo-config.ts";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export const CONFIG_CHECK_NAME = "gantry/config";
+/** GitHub accepts at most 50 annotations per request. */
+const MAX_ANNOTATIONS = 50;
+
+/** Reports the state of `.github/gantry.yml` as a completed `gantry/config` check run on the commit. */
+export async function reportConfigCheck(
+  octokit: Octokit,
+  at: { owner: string; repo: string; headSha: string },
+  result: Exclude<RepoConfigResult, { status: "absent" }>,
+): Promise<void> {
+  const output =
+    result.status === "valid"
+      ? {
+          title: "Configuration is valid",
+          summary: `Environments: ${Object.keys(result.config.environments).join(", ") || "(none)"}.`,
+        }
+      : failureOutput(result.problems);
+  await octokit.rest.checks.create({
+    owner: at.owner,
+    repo: at.repo,
+    name: CONFIG_CHECK_NAME,
+    head_sha: at.headSha,
+    status: "completed",
+    conclusion: result.status === "valid" ? "success" : "failure",
+    output,
+  });
+}
+
+function failureOutput(problems: ConfigProblem[]) {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return {
+    title: `${REPO_CONFIG_PATH} has ${count}`,
+    summary: [
+      `Gantry will not act on this commit until \`${REPO_CONFIG_PATH}\` is fixed.`,
+      "",
+      ...problems.map((problem) => `- line ${problem.line}, \`${problem.setting}\`: ${problem.message}`),
+    ].join("\n"),
+    annotations: problems.slice(0, MAX_ANNOTATIONS).map((problem) => ({
+      path: REPO_CONFIG_PATH,
+      start_line: problem.line,
+      end_line: problem.line,
+      annotation_level: "failure" as const,
+      title: problem.setting,
+      message: problem.message,
+    })),
+  };
+}
