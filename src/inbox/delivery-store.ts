@@ -50,28 +50,25 @@ export class DeliveryStore {
   async claimNext(leaseMs: number): Promise<ClaimedDelivery | undefined> {
     const now = this.#now();
     const claimToken = randomUUID();
-    return this.#store.db.transaction().execute(async (trx) => {
-      const due = await this.#store
-        .lockForClaim(
-          trx
+    // One statement: atomic on SQLite (a write statement takes the write lock up front) and, with
+    // SKIP LOCKED in the subquery, free of double claims across PostgreSQL replicas.
+    const claimed = await this.#store.db
+      .updateTable("webhook_deliveries")
+      .set((eb) => ({ claim_token: claimToken, next_attempt_at: now + leaseMs, attempts: eb("attempts", "+", 1) }))
+      .where("id", "=", (eb) =>
+        this.#store.lockForClaim(
+          eb
             .selectFrom("webhook_deliveries")
             .select("id")
             .where("status", "=", "pending")
             .where("next_attempt_at", "<=", now)
             .orderBy("next_attempt_at")
             .limit(1),
-        )
-        .executeTakeFirst();
-      if (!due) return undefined;
-      const claimed = await trx
-        .updateTable("webhook_deliveries")
-        .set((eb) => ({ claim_token: claimToken, next_attempt_at: now + leaseMs, attempts: eb("attempts", "+", 1) }))
-        .where("id", "=", due.id)
-        .where("next_attempt_at", "<=", now)
-        .returning(["id", "event", "payload", "attempts"])
-        .executeTakeFirst();
-      return claimed && { ...claimed, claimToken };
-    });
+        ),
+      )
+      .returning(["id", "event", "payload", "attempts"])
+      .executeTakeFirst();
+    return claimed && { ...claimed, claimToken };
   }
 
   async complete(delivery: ClaimedDelivery): Promise<void> {

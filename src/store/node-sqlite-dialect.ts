@@ -9,6 +9,8 @@ export function nodeSqliteDialect(filename: string): SqliteDialect {
   return new SqliteDialect({ database: () => Promise.resolve(openDatabase(filename)) });
 }
 
+const params = (values: ReadonlyArray<unknown>) => values as SQLInputValue[];
+
 function openDatabase(filename: string): SqliteDatabase {
   const database = new DatabaseSync(filename);
   // WAL lets readers proceed during a write; busy_timeout waits out another process's write.
@@ -17,7 +19,6 @@ function openDatabase(filename: string): SqliteDatabase {
     close: () => database.close(),
     prepare(sql) {
       const statement = database.prepare(sql);
-      const params = (values: ReadonlyArray<unknown>) => values as SQLInputValue[];
       return {
         reader: statement.columns().length > 0,
         all: (values) => statement.all(...params(values)),

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Kysely, PostgresDialect, type Dialect, type SelectQueryBuilder } from "kysely";
+import { Kysely, PostgresDialect, sql, type Dialect, type SelectQueryBuilder } from "kysely";
 import { Migrator } from "kysely/migration";
 import pg from "pg";
 import { migrations } from "./migrations.ts";
@@ -42,7 +42,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     : nodeSqliteDialect(sqliteFile(options.dataDir));
   const db = new Kysely<Database>({ dialect });
   try {
-    await migrate(db);
+    await migrate(db, kind);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -60,8 +60,12 @@ function sqliteFile(dataDir: string): string {
   return join(dataDir, "gantry.sqlite");
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+async function migrate(db: Kysely<Database>, kind: StoreKind): Promise<void> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one; name ours, or a
+  // second Gantry schema in the same database would be taken as already migrated.
+  const migrationTableSchema =
+    kind === "postgres" ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === "Error")?.migrationName ?? "unknown";
