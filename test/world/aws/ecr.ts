@@ -1,0 +1,207 @@
+// ECR: repositories of manifests; a digest is sha256 of the manifest bytes, tags point at digests.
+import { createHash } from "node:crypto";
+import { AwsError, epochSeconds } from "./protocols.ts";
+
+interface StoredImage {
+  digest: string;
+  manifest: string;
+  mediaType: string;
+  tags: string[];
+  pushedAt: Date;
+}
+
+interface Repository {
+  name: string;
+  arn: string;
+  createdAt: Date;
+  images: Map<string, StoredImage>;
+}
+
+interface ImageId {
+  imageDigest?: string;
+  imageTag?: string;
+}
+
+export const DEFAULT_MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
+
+export function manifestDigest(manifest: string): string {
+  return `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
+}
+
+export class Ecr {
+  readonly accountId: string;
+  readonly region: string;
+  #repos = new Map<string, Repository>();
+
+  constructor(accountId: string, region: string) {
+    this.accountId = accountId;
+    this.region = region;
+  }
+
+  get registry(): string {
+    return `${this.accountId}.dkr.ecr.${this.region}.amazonaws.com`;
+  }
+
+  createRepository(name: string): void {
+    if (this.#repos.has(name)) return;
+    this.#repos.set(name, {
+      name,
+      arn: `arn:aws:ecr:${this.region}:${this.accountId}:repository/${name}`,
+      createdAt: new Date(),
+      images: new Map(),
+    });
+  }
+
+  /** Resolves an image URI of this registry (`repo@sha256:...` or `repo:tag`) to its manifest. */
+  resolveImageUri(uri: string): string | undefined {
+    const m = /^([^/]+)\/([^@:]+)(?:@(sha256:[0-9a-f]{64})|:([^@]+))?$/.exec(uri);
+    if (!m || m[1] !== this.registry) return undefined;
+    const repo = this.#repos.get(m[2] ?? "");
+    return repo ? this.#find(repo, m[3] ? { imageDigest: m[3] } : { imageTag: m[4] ?? "latest" })?.manifest : undefined;
+  }
+
+  putImage(input: { repositoryName?: string; imageManifest?: string; imageManifestMediaType?: string; imageTag?: string; imageDigest?: string }) {
+    const repo = this.#repo(input.repositoryName);
+    if (!input.imageManifest) throw new AwsError("InvalidParameterException", "imageManifest is required");
+    try {
+      JSON.parse(input.imageManifest);
+    } catch {
+      throw new AwsError("InvalidParameterException", "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
+    }
+    const digest = manifestDigest(input.imageManifest);
+    if (input.imageDigest !== undefined && input.imageDigest !== digest) {
+      throw new AwsError("ImageDigestDoesNotMatchException", `Provided digest ${input.imageDigest} does not match the digest of the manifest ${digest}`);
+    }
+    const existing = repo.images.get(digest);
+    const tag = input.imageTag;
+    if (existing && (tag === undefined || existing.tags.includes(tag))) {
+      throw new AwsError(
+        "ImageAlreadyExistsException",
+        `Image with digest '${digest}'${tag ? ` and tag '${tag}'` : ""} already exists in the repository with name '${repo.name}'`,
+      );
+    }
+    if (tag !== undefined) {
+      // A tag moves: drop it from whichever image held it before.
+      for (const image of repo.images.values()) image.tags = image.tags.filter((t) => t !== tag);
+    }
+    const image: StoredImage = existing ?? {
+      digest,
+      manifest: input.imageManifest,
+      mediaType: input.imageManifestMediaType ?? mediaTypeOf(input.imageManifest),
+      tags: [],
+      pushedAt: new Date(),
+    };
+    if (tag !== undefined) image.tags.push(tag);
+    repo.images.set(digest, image);
+    return {
+      image: {
+        registryId: this.accountId,
+        repositoryName: repo.name,
+        imageId: { imageDigest: digest, imageTag: tag },
+        imageManifest: image.manifest,
+        imageManifestMediaType: image.mediaType,
+      },
+    };
+  }
+
+  describeImages(input: { repositoryName?: string; imageIds?: ImageId[]; filter?: { tagStatus?: string } }) {
+    const repo = this.#repo(input.repositoryName);
+    let images: StoredImage[];
+    if (input.imageIds?.length) {
+      images = input.imageIds.map((id) => {
+        const found = this.#find(repo, id);
+        if (!found) throw imageNotFound(repo, id);
+        return found;
+      });
+    } else {
+      images = [...repo.images.values()].filter((i) => {
+        if (input.filter?.tagStatus === "TAGGED") return i.tags.length > 0;
+        if (input.filter?.tagStatus === "UNTAGGED") return i.tags.length === 0;
+        return true;
+      });
+    }
+    return {
+      imageDetails: images.map((i) => ({
+        registryId: this.accountId,
+        repositoryName: repo.name,
+        imageDigest: i.digest,
+        imageTags: i.tags.length ? [...i.tags] : undefined,
+        imageSizeInBytes: Buffer.byteLength(i.manifest),
+        imagePushedAt: epochSeconds(i.pushedAt),
+        imageManifestMediaType: i.mediaType,
+        artifactMediaType: "application/vnd.oci.image.config.v1+json",
+      })),
+    };
+  }
+
+  batchGetImage(input: { repositoryName?: string; imageIds?: ImageId[] }) {
+    const repo = this.#repo(input.repositoryName);
+    if (!input.imageIds?.length) throw new AwsError("InvalidParameterException", "imageIds must contain at least one image id");
+    const images = [];
+    const failures = [];
+    for (const id of input.imageIds) {
+      const found = this.#find(repo, id);
+      if (found && id.imageTag !== undefined && id.imageDigest !== undefined && !found.tags.includes(id.imageTag)) {
+        failures.push({ imageId: id, failureCode: "ImageTagDoesNotMatchDigest", failureReason: "Requested image tag does not match the digest" });
+      } else if (found) {
+        images.push({
+          registryId: this.accountId,
+          repositoryName: repo.name,
+          imageId: { imageDigest: found.digest, imageTag: id.imageTag },
+          imageManifest: found.manifest,
+          imageManifestMediaType: found.mediaType,
+        });
+      } else {
+        failures.push({ imageId: id, failureCode: "ImageNotFound", failureReason: "Requested image not found" });
+      }
+    }
+    return { images, failures };
+  }
+
+  getAuthorizationToken() {
+    return {
+      authorizationData: [
+        {
+          authorizationToken: Buffer.from("AWS:emulator-password").toString("base64"),
+          expiresAt: epochSeconds(new Date(Date.now() + 12 * 3600_000)),
+          proxyEndpoint: `https://${this.registry}`,
+        },
+      ],
+    };
+  }
+
+  #repo(name: string | undefined): Repository {
+    const repo = this.#repos.get(name ?? "");
+    if (!repo) {
+      throw new AwsError(
+        "RepositoryNotFoundException",
+        `The repository with name '${name}' does not exist in the registry with id '${this.accountId}'`,
+      );
+    }
+    return repo;
+  }
+
+  #find(repo: Repository, id: ImageId): StoredImage | undefined {
+    if (id.imageDigest !== undefined) return repo.images.get(id.imageDigest);
+    return [...repo.images.values()].find((i) => id.imageTag !== undefined && i.tags.includes(id.imageTag));
+  }
+}
+
+function imageNotFound(repo: Repository, id: ImageId): AwsError {
+  const which = id.imageDigest ? `imageDigest=${id.imageDigest}` : `imageTag=${id.imageTag}`;
+  return new AwsError("ImageNotFoundException", `The image with imageId {${which}} does not exist within the repository with name '${repo.name}'`);
+}
+
+function mediaTypeOf(manifest: string): string {
+  const parsed = JSON.parse(manifest) as { mediaType?: unknown };
+  return typeof parsed.mediaType === "string" ? parsed.mediaType : DEFAULT_MANIFEST_TYPE;
+}
+
+export function ecrHandlers(ecr: Ecr): Record<string, (input: never) => unknown> {
+  return {
+    PutImage: (i: Parameters<Ecr["putImage"]>[0]) => ecr.putImage(i),
+    DescribeImages: (i: Parameters<Ecr["describeImages"]>[0]) => ecr.describeImages(i),
+    BatchGetImage: (i: Parameters<Ecr["batchGetImage"]>[0]) => ecr.batchGetImage(i),
+    GetAuthorizationToken: () => ecr.getAuthorizationToken(),
+  };
+}

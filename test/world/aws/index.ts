@@ -1,0 +1,89 @@
+// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch and ECR
+// on one loopback endpoint for the real @aws-sdk clients.
+import type { AddressInfo } from "node:net";
+import type { SampleBehaviour } from "../sample-service/behaviour.ts";
+import { CloudWatch } from "./cloudwatch.ts";
+import { Ecr, ecrHandlers } from "./ecr.ts";
+import { Ecs } from "./ecs.ts";
+import { Elbv2 } from "./elbv2.ts";
+import { Faults } from "./faults.ts";
+import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
+import { createEmulatorServer } from "./server.ts";
+
+export type { SampleBehaviour } from "../sample-service/behaviour.ts";
+export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
+export type { SampleWorld } from "./sample-world.ts";
+export { sampleTaskDefinition } from "./sample-world.ts";
+
+export interface AwsEmulatorOptions {
+  /** Port of the AWS endpoint; default: any free port. */
+  port?: number;
+  /** Health-check interval of every target group (default 200 ms); thresholds are 2 healthy / 2 unhealthy. */
+  healthCheckIntervalMs?: number;
+  /** Longest a leaving target drains its in-flight requests (default 5000 ms; it leaves as soon as it is idle). */
+  deregistrationDelayMs?: number;
+}
+
+export interface AwsEmulator {
+  /** `http://127.0.0.1:PORT`, for the SDK clients' `endpoint`. */
+  endpoint: string;
+  region: string;
+  accountId: string;
+  /** Fault injection; also reachable over HTTP at `${endpoint}/__emulator/faults` (GET, POST a FaultSpec, DELETE [/id]). */
+  faults: Faults;
+  /** Configuration for any @aws-sdk client: endpoint, region and static test credentials. */
+  clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  /** Creates the sample cluster, services, target groups, ALB and listeners (see SampleWorld). */
+  seedSampleWorld(): Promise<SampleWorld>;
+  /** Pushes a sample-app image whose tasks behave as told; returns its digest and a digest-pinned URI. */
+  pushSampleImage(tag: string, behaviour: SampleBehaviour): Promise<{ digest: string; imageUri: string }>;
+  /** Stops listeners, health checks and every task process. */
+  close(): Promise<void>;
+}
+
+export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
+  const region = "us-east-1";
+  const accountId = "123456789012";
+  const interval = opts.healthCheckIntervalMs ?? 200;
+  const faults = new Faults();
+  const cloudwatch = new CloudWatch();
+  const ecr = new Ecr(accountId, region);
+  const elb = new Elbv2(region, accountId, cloudwatch, {
+    intervalMs: interval,
+    timeoutMs: Math.max(interval, 100),
+    healthyThreshold: 2,
+    unhealthyThreshold: 2,
+    deregistrationDelayMs: opts.deregistrationDelayMs ?? 5000,
+  });
+  const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
+  const server = createEmulatorServer(
+    {
+      ecs: ecs.handlers(),
+      ecr: ecrHandlers(ecr),
+      elbv2: elb.handlers(),
+      cloudwatch: { GetMetricData: (i: Parameters<CloudWatch["getMetricData"]>[0]) => cloudwatch.getMetricData(i) },
+    },
+    faults,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", resolve);
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let seeded: Promise<SampleWorld> | undefined;
+  return {
+    endpoint,
+    region,
+    accountId,
+    faults,
+    clientConfig: () => ({ endpoint, region, credentials: { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" } }),
+    seedSampleWorld: () => (seeded ??= seedSampleWorld(ecs, elb, ecr)),
+    pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ecs.close();
+      await elb.close();
+    },
+  };
+}

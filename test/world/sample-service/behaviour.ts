@@ -1,0 +1,40 @@
+// The sample app's behaviour travels inside its image manifest (as an OCI annotation), so a
+// task definition pinned to an image digest decides how its tasks behave.
+
+export interface SampleBehaviour {
+  /** Reported in every response body and the `x-sample-version` header. */
+  version: string;
+  /** Fraction (0..1) of non-health requests answered with 500, spread evenly. */
+  errorRate?: number;
+  /** Added delay before every non-health response. */
+  latencyMs?: number;
+  /** Health check path answers 503. */
+  failHealthCheck?: boolean;
+  /** Delay before the process starts listening. */
+  startDelayMs?: number;
+}
+
+export const BEHAVIOUR_ANNOTATION = "dev.gantry.sample.behaviour";
+export const SAMPLE_HEALTH_PATH = "/health";
+
+export function sampleManifest(behaviour: SampleBehaviour): string {
+  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Env: [`SAMPLE_VERSION=${behaviour.version}`] } });
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", size: config.length, digest: `sha256:${"0".repeat(64)}` },
+    layers: [],
+    annotations: { [BEHAVIOUR_ANNOTATION]: JSON.stringify(behaviour), "org.opencontainers.image.version": behaviour.version },
+  });
+}
+
+/** The behaviour recorded in a manifest, or undefined when it is not a sample-app image. */
+export function behaviourFromManifest(manifest: string): SampleBehaviour | undefined {
+  try {
+    const parsed = JSON.parse(manifest) as { annotations?: Record<string, string> };
+    const raw = parsed.annotations?.[BEHAVIOUR_ANNOTATION];
+    return raw === undefined ? undefined : (JSON.parse(raw) as SampleBehaviour);
+  } catch {
+    return undefined;
+  }
+}
