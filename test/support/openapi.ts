@@ -300,6 +300,24 @@ export function checkResponse(method: string, url: string, status: number, body:
   return validate(parsed.value) ? [] : describeErrors(`${where}: response body`, validate.errors);
 }
 
+/** The schema of a documented JSON response (its `$ref`s unresolved; see `resolveSchemaRef`). */
+export function responseSchema(method: string, url: string, status: number): unknown {
+  const op = findOperation(method, url);
+  const raw = op && (operationObject(op).responses as Json | undefined)?.[String(status)];
+  const content = deref(raw)?.content as Record<string, Json> | undefined;
+  const mediaType = jsonMediaType(content);
+  return mediaType ? content?.[mediaType]?.schema : undefined;
+}
+
+/** Follows a schema `$ref` such as `#/components/schemas/check-run` within the description. */
+export function resolveSchemaRef(ref: string): unknown {
+  let node: unknown = load().spec;
+  for (const part of ref.slice(2).split("/")) {
+    node = (node as Json | undefined)?.[part.replaceAll("~1", "/").replaceAll("~0", "~")];
+  }
+  return node;
+}
+
 /** JSON pointer to a response's schema, through a `#/components/responses/...` reference if any. */
 function responseSchemaPointer(op: Operation, key: string, raw: unknown, mediaType: string): string[] {
   const ref = (raw as Json).$ref;
