@@ -133,7 +133,14 @@ export class Ecs {
     return arn;
   }
 
-  createService(input: { cluster: string; serviceName: string; taskDefinition: string; desiredCount: number; loadBalancers: LoadBalancerRef[] }): string {
+  createService(input: {
+    cluster: string;
+    serviceName: string;
+    taskDefinition: string;
+    desiredCount: number;
+    loadBalancers: LoadBalancerRef[];
+    healthCheckGracePeriodSeconds?: number;
+  }): string {
     const cluster = this.#cluster(input.cluster);
     const taskDefinition = this.#taskDefinition(input.taskDefinition, "InvalidParameterException", "TaskDefinition not found.");
     for (const lb of input.loadBalancers) {
@@ -147,7 +154,7 @@ export class Ecs {
       desiredCount: input.desiredCount,
       taskDefinition,
       loadBalancers: input.loadBalancers,
-      healthCheckGracePeriodSeconds: 0,
+      healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds ?? 0,
       deployments: [this.#newDeployment(taskDefinition, input.desiredCount, now)],
       events: [],
       createdAt: now,

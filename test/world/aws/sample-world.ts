@@ -80,6 +80,9 @@ export async function seedSampleWorld(ecs: Ecs, elb: Elbv2, ecr: Ecr): Promise<S
       taskDefinition: taskDefinitionArn,
       desiredCount,
       loadBalancers: [{ targetGroupArn, containerName: "app", containerPort: CONTAINER_PORT }],
+      // Health checks run every few hundred ms here, faster than a process starts; without a grace
+      // period ECS would replace every task before it listens.
+      healthCheckGracePeriodSeconds: 5,
     }),
   });
   return {
