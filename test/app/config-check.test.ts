@@ -1,0 +1,95 @@
+import nock from "nock";
+import { afterEach, describe, expect, it } from "vitest";
+import { gantryApp } from "../../src/app/index.ts";
+import { githubNock } from "../support/github-nock.ts";
+import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
+import { examplePayload } from "../support/payloads.ts";
+import { testProbot } from "../support/probot.ts";
+
+interface PushPayload {
+  after: string;
+  repository: { full_name: string; name: string; owner: { login: string } };
+}
+
+const VALID = `environments:
+  production:
+    aws: { region: us-east-1 }
+    ecs:
+      cluster: prod
+      services: { blue: web-blue, green: web-green }
+    targetGroups:
+      blue: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1
+      green: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2
+    listeners:
+      production: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/3/4
+`;
+
+async function pushWithConfig(text: string | undefined) {
+  const payload = examplePayload<PushPayload>("push", (candidate) => candidate.deleted === false);
+  const gh = githubNock();
+  nockInstallationToken(gh);
+  nockConfigFile(gh, payload.repository.full_name, text);
+  gh.post(`/repos/${payload.repository.full_name}/check-runs`).optionally().reply(201, { id: 1, name: "gantry/config" });
+  await testProbot(gantryApp).receive({ id: "push-1", name: "push", payload } as never);
+  const checkRun = gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/check-runs"))
+    ?.body as Record<string, unknown> | undefined;
+  return { checkRun, payload };
+}
+
+describe("gantry/config check run on push", () => {
+  afterEach(() => {
+    nock.cleanAll();
+  });
+
+  it("reports a valid config as a successful check naming the environments", async () => {
+    const { checkRun, payload } = await pushWithConfig(VALID);
+    expect(checkRun).toMatchObject({
+      name: "gantry/config",
+      head_sha: payload.after,
+      status: "completed",
+      conclusion: "success",
+      output: { summary: "Environments: production." },
+    });
+  });
+
+  it("points a failed check at the line of each invalid setting", async () => {
+    const invalid = VALID.replace("us-east-1 }", "useast }").replace("cluster: prod", "cluster: prod\n      clustr: typo");
+    const { checkRun } = await pushWithConfig(invalid);
+    expect(checkRun).toMatchObject({ conclusion: "failure", output: { title: ".github/gantry.yml has 2 problems" } });
+    const annotations = (checkRun!.output as { annotations: Record<string, unknown>[] }).annotations;
+    expect(annotations).toEqual([
+      {
+        path: ".github/gantry.yml",
+        start_line: 3,
+        end_line: 3,
+        annotation_level: "failure",
+        title: "environments.production.aws.region",
+        message: "must be an AWS region such as us-east-1",
+      },
+      expect.objectContaining({
+        start_line: 6,
+        title: "environments.production.ecs.clustr",
+        message: '"clustr" is not a setting here; check its spelling and indentation',
+      }),
+    ]);
+  });
+
+  it("points at the parent of a missing required setting", async () => {
+    const { checkRun } = await pushWithConfig(VALID.replace(/ {4}listeners:\n.*\n/, ""));
+    const [annotation] = (checkRun!.output as { annotations: Record<string, unknown>[] }).annotations;
+    expect(annotation).toMatchObject({ start_line: 2, title: "environments.production.listeners" });
+  });
+
+  it("reports YAML that does not parse at the line of the syntax error", async () => {
+    const { checkRun } = await pushWithConfig("environments:\n  production:\n    aws: { region: us-east-1\n");
+    expect(checkRun).toMatchObject({ conclusion: "failure" });
+    const [annotation] = (checkRun!.output as { annotations: Record<string, unknown>[] }).annotations;
+    expect(annotation).toMatchObject({ title: "(YAML syntax)", start_line: expect.any(Number) });
+    expect(String(annotation!.message)).toMatch(/^The file is not valid YAML/);
+  });
+
+  it("does nothing for a repository without .github/gantry.yml", async () => {
+    const { checkRun } = await pushWithConfig(undefined);
+    expect(checkRun).toBeUndefined();
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { appCredentials, parseServerEnv } from "../../src/config/server-env.ts";
+import { TEST_PRIVATE_KEY } from "../support/probot.ts";
+
+const live = { APP_ID: "42", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "s3cret" };
+
+describe("server environment", () => {
+  it("starts in setup mode with sensible defaults when nothing is set", () => {
+    const env = parseServerEnv({});
+    expect(env).toMatchObject({ PORT: 3000, HOST: "localhost", WEBHOOK_PATH: "/api/github/webhooks", GANTRY_DATA_DIR: "./data" });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(appCredentials(env)).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: "abc" }, /^PORT .* \(got "abc"\)$/],
+    [{ PORT: "70000" }, /^PORT /],
+    [{ APP_ID: "my-app" }, /^APP_ID must be the numeric App ID/],
+    [{ APP_ID: "42" }, /^PRIVATE_KEY is required when APP_ID is set/],
+    [{ APP_ID: "42", PRIVATE_KEY: TEST_PRIVATE_KEY }, /^WEBHOOK_SECRET is required/],
+    [{ DATABASE_URL: "mysql://db/gantry" }, /^DATABASE_URL must be a postgres:\/\/ URL$/],
+    [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
+  ])("names the variable at fault for %o", (source, message) => {
+    expect(() => parseServerEnv(source)).toThrow(message);
+  });
+
+  it("never echoes a secret's value in its message", () => {
+    expect(() => parseServerEnv({ ...live, DATABASE_URL: "mysql://user:hunter2@db" })).toThrow(/^(?!.*hunter2)/);
+  });
+
+  it.each([
+    ["as PEM", TEST_PRIVATE_KEY],
+    ["with escaped newlines", TEST_PRIVATE_KEY.replace(/\n/g, "\\n")],
+    ["base64-encoded", Buffer.from(TEST_PRIVATE_KEY).toString("base64")],
+  ])("reads the private key %s", (_form, key) => {
+    const credentials = appCredentials(parseServerEnv({ ...live, PRIVATE_KEY: key }));
+    expect(credentials).toEqual({ appId: 42, privateKey: TEST_PRIVATE_KEY.trim() + "\n", webhookSecret: "s3cret" });
+  });
+
+  it("rejects a private key that is not a PEM, naming the variable", () => {
+    expect(() => appCredentials(parseServerEnv({ ...live, PRIVATE_KEY: "not a key" }))).toThrow(/^PRIVATE_KEY is not a PEM/);
+  });
+
+  it("says which file it could not read for PRIVATE_KEY_PATH", () => {
+    const env = parseServerEnv({ APP_ID: "42", PRIVATE_KEY_PATH: "/nonexistent/key.pem", WEBHOOK_SECRET: "s" });
+    expect(() => appCredentials(env)).toThrow(/^PRIVATE_KEY_PATH cannot be read/);
+  });
+});
