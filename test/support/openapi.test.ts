@@ -33,6 +33,9 @@ describe("findOperation", () => {
     for (const url of ["/repos/o/r/contents/.github/gantry.yml?ref=main", "/repos/o/r/contents/.github%2Fgantry.yml"]) {
       expect(findOperation("GET", url)?.params.path).toBe(".github/gantry.yml");
     }
+    // Octokit sends the root listing without a trailing segment; GitHub serves it.
+    expect(findOperation("GET", "/repos/o/r/contents")?.params.path).toBe("");
+    expect(findOperation("GET", "/repos/o/r/issues/1/bogus")).toBeUndefined();
   });
 
   it("returns undefined for an undocumented method or path", () => {

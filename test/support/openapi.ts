@@ -25,7 +25,7 @@ export interface Operation {
 interface Route {
   template: string;
   segments: string[];
-  /** A trailing `{path}` / `{ref}` parameter may span several segments (`contents/a/b.yml`). */
+  /** A trailing `{path}` / `{ref}` may span several segments (`contents/a/b.yml`) or none. */
   greedyTail: boolean;
 }
 
@@ -100,8 +100,7 @@ function fixNullable(node: unknown): void {
 }
 
 function splitUrl(url: string): string[] {
-  const path = new URL(url, "https://api.github.com").pathname.replace(/\/+$/, "");
-  return path.split("/").slice(1);
+  return new URL(url, "https://api.github.com").pathname.split("/").slice(1);
 }
 
 function decode(segment: string): string {
@@ -117,11 +116,13 @@ const isParam = (segment: string): boolean => segment.startsWith("{") && segment
 /** Matches the concrete segments against a route; returns which positions matched literally. */
 function match(route: Route, segments: string[]): boolean[] | undefined {
   const exact = route.segments.length === segments.length;
-  if (!exact && !(route.greedyTail && segments.length > route.segments.length)) return undefined;
+  if (!exact && !(route.greedyTail && segments.length >= route.segments.length - 1)) return undefined;
   const literal: boolean[] = [];
   for (const [i, expected] of route.segments.entries()) {
     const actual = segments[i];
-    if (actual === undefined || actual === "") return undefined;
+    // Only a trailing {path}/{ref} may be empty or absent: Octokit sends `contents` for the root.
+    const emptyOk = route.greedyTail && i === route.segments.length - 1;
+    if ((actual === undefined || actual === "") && !emptyOk) return undefined;
     if (isParam(expected)) literal.push(false);
     else if (decode(actual) === expected) literal.push(true);
     else return undefined;
@@ -140,6 +141,12 @@ function better(a: { literal: boolean[]; exact: boolean }, b: { literal: boolean
 
 function findRoute(method: string, url: string): { route: Route; segments: string[] } | undefined {
   const segments = splitUrl(url);
+  const found = bestRoute(method, segments);
+  // Otherwise a trailing slash is not significant.
+  return found ?? (segments.at(-1) === "" ? bestRoute(method, segments.slice(0, -1)) : undefined);
+}
+
+function bestRoute(method: string, segments: string[]): { route: Route; segments: string[] } | undefined {
   let best: { route: Route; literal: boolean[]; exact: boolean } | undefined;
   for (const route of load().routes.get(method.toLowerCase()) ?? []) {
     const literal = match(route, segments);
@@ -277,27 +284,35 @@ export function checkResponse(method: string, url: string, status: number, body:
   const responses = (operationObject(op).responses ?? {}) as Json;
   const key = [String(status), `${String(status)[0]}XX`, "default"].find((k) => k in responses);
   if (!key) {
-    // GitHub answers any operation with 401/403/404/5xx (and 422 on bad input) in its standard
-    // error shapes, though the description lists them only where they are likely.
     if (status < 400) return [`${where}: status not documented (documented: ${Object.keys(responses).join(", ")})`];
-    const name = status === 422 ? "validation-error" : "basic-error";
-    const value = parseBodyValue(body);
-    const validate = validatorAt(["components", "schemas", name]);
-    if (!validate(value)) return describeErrors(`${where}: error body (${name})`, validate.errors);
-    // basic-error lists no required properties; real GitHub errors always carry a message.
-    const message = (value as { message?: unknown } | null)?.message;
-    return typeof message === "string" ? [] : [`${where}: error body has no string message`];
+    return standardErrorProblems(where, status, body);
   }
   const response = deref(responses[key]);
   const mediaType = jsonMediaType(response?.content);
   const parsed = parseBody(body);
   if ("error" in parsed) return mediaType ? [`${where}: response body ${parsed.error}`] : [];
   if (!mediaType) {
-    return parsed.value === undefined || response?.content ? [] : [`${where}: response documents no body`];
+    if (parsed.value === undefined || response?.content) return [];
+    // Some error responses are documented without content, yet GitHub sends its error body there.
+    return status >= 400 ? standardErrorProblems(where, status, body) : [`${where}: response documents no body`];
   }
   const pointer = responseSchemaPointer(op, key, responses[key], mediaType);
   const validate = validatorAt(pointer);
   return validate(parsed.value) ? [] : describeErrors(`${where}: response body`, validate.errors);
+}
+
+/**
+ * GitHub answers any operation with 401/403/404/5xx (and 422 on bad input) in its standard error
+ * shapes, though the description lists them only where they are likely.
+ */
+function standardErrorProblems(where: string, status: number, body: unknown): string[] {
+  const name = status === 422 ? "validation-error" : "basic-error";
+  const value = parseBodyValue(body);
+  const validate = validatorAt(["components", "schemas", name]);
+  if (!validate(value)) return describeErrors(`${where}: error body (${name})`, validate.errors);
+  // basic-error lists no required properties; real GitHub errors always carry a message.
+  const message = (value as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? [] : [`${where}: error body has no string message`];
 }
 
 /** The schema of a documented JSON response (its `$ref`s unresolved; see `resolveSchemaRef`). */

@@ -8,8 +8,8 @@ export function userView(base: string, user: User): Record<string, unknown> {
     node_id: `U_${user.id}`,
     type: user.type,
     site_admin: false,
-    url: `${base}/users/${user.login}`,
-    html_url: `${base}/${user.login}`,
+    url: `${base}/users/${encodeURIComponent(user.login)}`,
+    html_url: `${base}/${encodeURIComponent(user.login)}`,
   };
 }
 
@@ -130,9 +130,10 @@ export function deploymentStatusView(base: string, repo: Repo, d: Deployment, s:
     state: s.state,
     description: s.description,
     environment: s.environment,
-    target_url: s.targetUrl,
-    log_url: s.logUrl,
-    environment_url: s.environmentUrl,
+    // Unset URLs are left to shape.ts: GitHub's description demands a URI for each of them.
+    target_url: s.targetUrl || undefined,
+    log_url: s.logUrl || undefined,
+    environment_url: s.environmentUrl || undefined,
     creator: userView(base, s.creator),
     created_at: s.createdAt,
     updated_at: s.createdAt,
