@@ -124,7 +124,7 @@ function match(route: Route, segments: string[]): boolean[] | undefined {
     const emptyOk = route.greedyTail && i === route.segments.length - 1;
     if ((actual === undefined || actual === "") && !emptyOk) return undefined;
     if (isParam(expected)) literal.push(false);
-    else if (decode(actual) === expected) literal.push(true);
+    else if (decode(actual ?? "") === expected) literal.push(true);
     else return undefined;
   }
   return literal;

@@ -46,7 +46,7 @@ describe("GitHub emulator: pulls, comments, reactions", () => {
     world = await startWorld();
     world.emu.seedPull("octo/app", { number: 4, user: "alice", head: { ref: "feat", sha: "c".repeat(40) } });
     expect(await statusOf(world.octokit.rest.issues.createComment({ ...repo, issue_number: 9, body: "x" }))).toBe(404);
-    expect(await statusOf(world.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...repo, issue_number: 4, text: "x" }))).toBe(422);
+    expect(await statusOf(world.octokit.request("POST /repos/{owner}/{repo}/issues/4/comments", { ...repo, text: "x" }))).toBe(422);
   });
 
   it("adds a reaction once (201, then 200 for the same one), lists them, and rejects unknown content", async () => {
