@@ -3,6 +3,8 @@ import { DeliveryStore } from "../../src/inbox/delivery-store.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { storeBackends } from "../support/stores.ts";
 
+const delivery = (id: string) => ({ id, event: "push", payload: `{"n":"${id}"}` });
+
 describe.each(storeBackends)("webhook inbox on $name", (backend) => {
   const opened: Store[] = [];
   afterEach(async () => {
@@ -15,8 +17,6 @@ describe.each(storeBackends)("webhook inbox on $name", (backend) => {
     opened.push(store);
     return { store, location, clock, deliveries: new DeliveryStore(store, () => clock.now) };
   }
-
-  const delivery = (id: string) => ({ id, event: "push", payload: `{"n":"${id}"}` });
 
   it("stores a delivery once and reports a redelivery as a duplicate", async () => {
     const { deliveries } = await inbox();
