@@ -66,10 +66,10 @@ describe("ALB listener traffic", () => {
       [green, 0],
     ]);
     let phase = "100/0";
-    let running = true;
+    const stop = new AbortController();
     const results: (LoadResult & { phase: string })[] = [];
     const worker = async () => {
-      while (running) {
+      while (!stop.signal.aborted) {
         const sentIn = phase;
         const r = await get(`${world.listeners.production.url}/`).catch((err: Error) => ({ status: 0, body: err.message, version: undefined }));
         // A request belongs to a phase only if it was sent and answered wholly inside it.
@@ -94,7 +94,7 @@ describe("ALB listener traffic", () => {
     ]);
     phase = "0/100";
     await reach("0/100", 150);
-    running = false;
+    stop.abort();
     await Promise.all(workers);
 
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
@@ -131,9 +131,10 @@ describe("ALB listener traffic", () => {
     expect(sum(errors.green) / sum(requests.green)).toBeCloseTo(0.2, 1);
     expect(errors.blue).toEqual([]);
 
+    // The bad version adds 20 ms to every answer, so its p99 cannot be lower.
     const p99 = await metric("TargetResponseTime", "p99", start);
+    expect(p99.green.length).toBeGreaterThan(0);
     expect(Math.min(...p99.green)).toBeGreaterThanOrEqual(0.02);
-    expect(Math.max(...p99.blue)).toBeLessThan(Math.min(...p99.green));
   });
 
   it("drains in-flight requests when a task leaves its target group", async () => {
