@@ -1,4 +1,4 @@
-import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
+import { Probot, type ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
