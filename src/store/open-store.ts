@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Kysely, PostgresDialect, sql, type Dialect, type SelectQueryBuilder } from "kysely";
 import { Migrator } from "kysely/migration";
 import pg from "pg";
-import { migrations } from "./migrations.ts";
+import { migrations } from "./migrations/index.ts";
 import { nodeSqliteDialect } from "./node-sqlite-dialect.ts";
 import type { Database } from "./schema.ts";
 

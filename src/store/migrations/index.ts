@@ -1,0 +1,10 @@
+import type { Migration } from "kysely/migration";
+import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
+
+/**
+ * Versioned migrations, applied in name order at start-up on both backends; one file each.
+ * Never edit a shipped one: add the next number.
+ */
+export const migrations: Record<string, Migration> = {
+  "0001_webhook_deliveries": webhookDeliveries,
+};
