@@ -1,17 +1,19 @@
 // `npm run world`: the local world on loopback — the AWS emulator with the sample setup (and
-// the GitHub emulator) — printed as a ready `.github/gantry.yml` environment block.
+// the GitHub and Slack emulators) — printed as a ready `.github/gantry.yml` environment block.
 // WORLD_AWS_PORT picks the AWS endpoint's port (default 4566; 0 = any free port).
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startAwsEmulator } from "./aws/index.ts";
 import { startGithubEmulator } from "./github/emulator.ts";
+import { startSlackEmulator } from "./slack/emulator.ts";
 
 const aws = await startAwsEmulator({ port: Number(process.env.WORLD_AWS_PORT ?? 4566), healthCheckIntervalMs: 1000 });
 const world = await aws.seedSampleWorld();
 const github = await startGithubEmulator();
+const slack = await startSlackEmulator();
 
 const shutdown = async () => {
-  await Promise.all([aws.close(), github.close()]);
+  await Promise.all([aws.close(), github.close(), slack.close()]);
   process.exit(0);
 };
 process.once("SIGINT", () => void shutdown());
@@ -29,7 +31,7 @@ console.log(`# Local world is up. Ctrl-C stops it and every task process.
 #   AWS endpoint (ECS, ELBv2, CloudWatch, ECR): ${aws.endpoint}   faults: ${aws.endpoint}/__emulator/faults
 #   production listener: ${world.listeners.production.url}   test listener: ${world.listeners.test.url}
 #   ECR: ${aws.accountId}.dkr.ecr.${aws.region}.amazonaws.com/${world.repositoryName}
-#   GitHub API: ${github.url}
+#   GitHub API: ${github.url}   Slack Web API: ${slack.url}/api/ (bot token ${slack.token})
 #   credentials: any static keys, e.g. AWS_ACCESS_KEY_ID=${aws.clientConfig().credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${aws.clientConfig().credentials.secretAccessKey}
 environments:
   production:
