@@ -61,7 +61,7 @@ export interface AppCredentials {
 
 export class ServerEnvError extends Error {}
 
-export function parseServerEnv(source: NodeJS.ProcessEnv): ServerEnv {
+export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
   const result = serverEnvSchema.safeParse(source);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -58,7 +58,7 @@ describe("webhook intake", () => {
 
     open();
     await until(() => seen.length > 0);
-    await until(async () => (await (await fetch(`${gantry.url}/healthz`)).json()).inbox.done === 1);
+    await until(async () => ((await (await fetch(`${gantry.url}/healthz`)).json()) as { inbox: { done: number } }).inbox.done === 1);
     expect(seen).toEqual(["delivery-1"]);
     await post(gantry.url, delivery);
     await new Promise((resolve) => setTimeout(resolve, 200));
