@@ -1,0 +1,25 @@
+import type { Colour } from "./api.ts";
+
+export interface ServiceState {
+  taskDefinitionArn: string;
+  /** The first container's image, e.g. `123.dkr.ecr.us-east-1.amazonaws.com/web@sha256:…`. */
+  image: string;
+  desiredCount: number;
+  runningCount: number;
+  /** One deployment, completed, running = desired: ECS's "services stable". */
+  steady: boolean;
+}
+
+export interface TargetHealthSummary {
+  healthy: number;
+  total: number;
+}
+
+/** The blue and green ECS services of one environment, and the health of their target groups. */
+export interface ServiceFleet {
+  describe(colour: Colour): Promise<ServiceState>;
+  /** Registers a revision of `fromTaskDefinitionArn` whose first container runs `image`; returns its ARN. */
+  registerRevision(fromTaskDefinitionArn: string, image: string): Promise<string>;
+  update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }): Promise<void>;
+  targetHealth(colour: Colour): Promise<TargetHealthSummary>;
+}

@@ -1,0 +1,12 @@
+export interface ResolvedImage {
+  /** `sha256:…` of the manifest: deployments pin this, never a tag. */
+  digest: string;
+  /** `<registry>/<repository>@<digest>`. */
+  imageUri: string;
+}
+
+/** Where the one image per commit lives (ECR); tags are the full commit SHA. */
+export interface ImageRegistry {
+  /** The image built for `sha`, or undefined when there is none yet. */
+  resolve(repository: string, sha: string): Promise<ResolvedImage | undefined>;
+}
