@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { RepoConfig } from "../config/repo-config.ts";
 
 /**
  * The deployment controller as the rest of Gantry sees it: comment commands, Slack buttons and the
@@ -18,6 +19,7 @@ export const phaseSchema = z.enum([
   "warming", // waiting for steady state and healthy targets
   "smoke-testing",
   "awaiting-approval",
+  "paused", // the judge stayed inconclusive past maxExtensions: /promote continues, /abort rolls back
   "shifting", // a canary step: set weights, verify, bake, judge
   "promoting",
   "watching", // post-promotion watch
@@ -86,6 +88,8 @@ export type DeploymentView = z.infer<typeof deploymentViewSchema>;
 
 export interface StartRequest {
   repo: RepoRef;
+  /** The repository config the deployment runs with, start to finish (read once, at the command). */
+  config: RepoConfig;
   environment: string;
   sha: string;
   requestedBy: string;
