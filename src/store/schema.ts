@@ -3,6 +3,11 @@ import type { Generated } from "kysely";
 /** Table shapes as both backends store them. Times are epoch milliseconds. */
 export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
+  deployments: DeploymentTable;
+  environment_locks: EnvironmentLockTable;
+  command_claims: CommandClaimTable;
+  audit_log: AuditLogTable;
+  deployment_notifications: DeploymentNotificationTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -20,4 +25,90 @@ export interface WebhookDeliveryTable {
   claim_token: string | null;
   last_error: string | null;
   processed_at: number | null;
+}
+
+/** A comment id is claimed before Gantry acts on it, so it triggers at most one action. */
+export interface CommandClaimTable {
+  comment_id: number;
+  /** `owner/repo`. */
+  repository: string;
+  claimed_at: number;
+}
+
+export type AuditDecision = "accepted" | "queued" | "refused" | "invalid" | "failed";
+
+/** Every command: who, where, what was decided and why. */
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  repository: string;
+  issue_number: number | null;
+  comment_id: number | null;
+  actor: string;
+  /** The command line as typed. */
+  command: string;
+  environment: string | null;
+  decision: AuditDecision;
+  /** The authorisation gate that refused, if one did. */
+  gate: string | null;
+  reason: string;
+}
+
+/** The GitHub objects Gantry keeps up to date for one deployment (keyed by the controller's id). */
+export interface DeploymentNotificationTable {
+  deployment_id: string;
+  owner: string;
+  repo: string;
+  installation_id: number;
+  environment: string;
+  sha: string;
+  /** Where the status comment goes: the issue or pull request the command came from. */
+  issue_number: number | null;
+  /** The comment holding the command, for the 🚀 / 👎 reaction at the end. */
+  command_comment_id: number | null;
+  github_deployment_id: number | null;
+  /** The last GitHub Deployment status posted. */
+  deployment_state: string | null;
+  status_comment_id: number | null;
+  /** The status comment as last written, so an unchanged view costs no request. */
+  status_comment_body: string | null;
+  check_run_id: number | null;
+  check_run_url: string | null;
+  reacted_at: number | null;
+  created_at: number;
+}
+
+export interface DeploymentTable {
+  id: string;
+  owner: string;
+  repo: string;
+  installation_id: number;
+  environment: string;
+  sha: string;
+  phase: string;
+  requested_by: string;
+  pull_request: number | null;
+  /** JSON of `DeploymentState` (src/deploy/deployment-state.ts), validated on read. */
+  state: string;
+  /** JSON of a `PendingAction` a person asked for; the next tick consumes it. */
+  pending_action: string | null;
+  next_tick_at: number;
+  lease_owner: string | null;
+  lease_until: Generated<number>;
+  /** Incremented at every claim: a write carrying an older fence comes from a replica that lost its lease. */
+  fence: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EnvironmentLockTable {
+  owner: string;
+  repo: string;
+  environment: string;
+  kind: "deploy" | "sticky";
+  holder: string;
+  deployment_id: string | null;
+  reason: string | null;
+  pull_request: number | null;
+  since: number;
 }

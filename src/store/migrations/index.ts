@@ -1,5 +1,7 @@
 import type { Migration } from "kysely/migration";
 import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
+import { deployments } from "./0002-deployments.ts";
+import { chatOps } from "./0003-chatops.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -7,4 +9,6 @@ import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
  */
 export const migrations: Record<string, Migration> = {
   "0001_webhook_deliveries": webhookDeliveries,
+  "0002_deployments": deployments,
+  "0003_chatops": chatOps,
 };
