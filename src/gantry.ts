@@ -2,7 +2,7 @@ import { Probot, type ProbotOctokit, type ApplicationFunction, type Logger } fro
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
-import { InboxWorker } from "./inbox/worker.ts";
+import { inboxWorker } from "./inbox/worker.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -41,7 +41,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   await probot.load(options.app);
 
   const deliveries = new DeliveryStore(store);
-  const worker = new InboxWorker({
+  const worker = inboxWorker({
     deliveries,
     log,
     concurrency: env.GANTRY_INBOX_CONCURRENCY,

@@ -1,4 +1,5 @@
 import type { Logger } from "probot";
+import { ClaimLoop } from "../store/claim-loop.ts";
 import type { ClaimedDelivery, DeliveryStore } from "./delivery-store.ts";
 
 export interface InboxWorkerOptions {
@@ -20,84 +21,26 @@ export function retryDelayMs(attempts: number, random: () => number = Math.rando
 }
 
 /** Processes the inbox: claims due deliveries, runs them, and records success, retry or give-up. */
-export class InboxWorker {
-  readonly #options: Required<InboxWorkerOptions>;
-  #running = false;
-  #active = 0;
-  #wakeUp: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
-
-  constructor(options: InboxWorkerOptions) {
-    this.#options = { leaseMs: 120_000, pollMs: 500, ...options };
-  }
-
-  start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
-  }
-
-  /** Ends the loop after the deliveries in hand are finished. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.wake();
-    await this.#loop;
-    await Promise.all(this.#inFlight);
-  }
-
-  wake(): void {
-    this.#wakeUp?.();
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      const claimed = this.#active < this.#options.concurrency ? await this.#claim() : undefined;
-      if (claimed) {
-        this.#track(this.#handle(claimed));
-        continue;
+export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDelivery> {
+  const { deliveries, log, maxAttempts } = options;
+  const leaseMs = options.leaseMs ?? 120_000;
+  return new ClaimLoop({
+    name: "inbox",
+    log,
+    concurrency: options.concurrency,
+    pollMs: options.pollMs ?? 500,
+    claim: () => deliveries.claimNext(leaseMs),
+    async handle(delivery) {
+      const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts };
+      try {
+        await options.process(delivery);
+        await deliveries.complete(delivery);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
+        log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
+        await deliveries.fail(delivery, message, retryAt);
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollMs);
-        this.#wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wakeUp = undefined;
-    }
-  }
-
-  async #claim(): Promise<ClaimedDelivery | undefined> {
-    try {
-      return await this.#options.deliveries.claimNext(this.#options.leaseMs);
-    } catch (error) {
-      this.#options.log.error({ err: error }, "inbox: could not claim a delivery; retrying on the next poll");
-      return undefined;
-    }
-  }
-
-  #track(work: Promise<void>): void {
-    this.#active += 1;
-    this.#inFlight.add(work);
-    void work.finally(() => {
-      this.#active -= 1;
-      this.#inFlight.delete(work);
-      this.wake();
-    });
-  }
-
-  async #handle(delivery: ClaimedDelivery): Promise<void> {
-    const { deliveries, log, maxAttempts } = this.#options;
-    const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts };
-    try {
-      await this.#options.process(delivery);
-      await deliveries.complete(delivery);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
-      log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
-      await deliveries.fail(delivery, message, retryAt).catch((err: unknown) => log.error({ ...context, err }, "inbox: could not record failure"));
-    }
-  }
+    },
+  });
 }

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import type { EnvironmentConfig } from "../config/repo-config.ts";
+import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, windowSampleSchema, type DeploymentView } from "./api.ts";
+
+const colourSchema = z.enum(["blue", "green"]);
+
+/** What a deployment knows beyond its indexed columns; persisted as JSON and validated on read. */
+export const deploymentStateSchema = z.object({
+  /** The environment's config as it was when the deployment started (already parsed: durations in ms). */
+  environment: z.custom<EnvironmentConfig>((value) => typeof value === "object" && value !== null),
+  buildRepository: z.string().nullable(),
+  fastPath: z.boolean(),
+  imageDigest: z.string().nullable(),
+  imageUri: z.string().nullable(),
+  liveColour: colourSchema.nullable(),
+  idleTaskDefinitionArn: z.string().nullable(),
+  step: z.number().int().min(0),
+  phaseStartedAt: z.number(),
+  /** When the current step's weights were verified; its bake and analysis run from here. */
+  stepStartedAt: z.number().nullable(),
+  extensions: z.number().int().min(0),
+  weights: weightsSchema.nullable(),
+  verdicts: z.array(verdictSchema),
+  /** The serving colour's figures before promotion: the control for the post-promotion watch. */
+  baseline: windowSampleSchema.nullable(),
+  approvedBy: z.string().nullable(),
+  reason: z.string().nullable(),
+  /** What ends the deployment once traffic is restored: `rolled-back` or `aborted`. */
+  rollbackOutcome: z.enum(["rolled-back", "aborted", "failed"]).nullable(),
+  decidedAt: z.number().nullable(),
+  timeToRestoreMs: z.number().nullable(),
+  /** Consecutive failed ticks; reset by a successful one. */
+  failures: z.number().int().min(0),
+});
+export type DeploymentState = z.infer<typeof deploymentStateSchema>;
+
+export const pendingActionSchema = z.object({
+  kind: z.enum(["approve", "promote", "abort", "rollback"]),
+  by: z.string(),
+  reason: z.string().nullable(),
+  at: z.number(),
+});
+export type PendingAction = z.infer<typeof pendingActionSchema>;
+
+/** A deployment as the controller works on it: the row's columns plus its parsed state. */
+export const deploymentSchema = z.object({
+  id: z.string(),
+  repo: repoRefSchema,
+  environment: z.string(),
+  sha: z.string(),
+  phase: phaseSchema,
+  requestedBy: z.string(),
+  pullRequest: z.number().int().nullable(),
+  state: deploymentStateSchema,
+  pendingAction: pendingActionSchema.nullable(),
+  nextTickAt: z.number(),
+  fence: z.number().int(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type Deployment = z.infer<typeof deploymentSchema>;
+
+export function initialState(environment: EnvironmentConfig, buildRepository: string | null, fastPath: boolean, now: number): DeploymentState {
+  return {
+    environment,
+    buildRepository,
+    fastPath,
+    imageDigest: null,
+    imageUri: null,
+    liveColour: null,
+    idleTaskDefinitionArn: null,
+    step: 0,
+    phaseStartedAt: now,
+    stepStartedAt: null,
+    extensions: 0,
+    weights: null,
+    verdicts: [],
+    baseline: null,
+    approvedBy: null,
+    reason: null,
+    rollbackOutcome: null,
+    decidedAt: null,
+    timeToRestoreMs: null,
+    failures: 0,
+  };
+}
+
+export function toView(deployment: Deployment): DeploymentView {
+  const { state } = deployment;
+  return {
+    id: deployment.id,
+    repo: deployment.repo,
+    environment: deployment.environment,
+    sha: deployment.sha,
+    imageDigest: state.imageDigest,
+    phase: deployment.phase,
+    step: state.step,
+    liveColour: state.liveColour,
+    weights: state.weights,
+    verdicts: state.verdicts,
+    requestedBy: deployment.requestedBy,
+    pullRequest: deployment.pullRequest,
+    reason: state.reason,
+    timeToRestoreMs: state.timeToRestoreMs,
+    createdAt: deployment.createdAt,
+    updatedAt: deployment.updatedAt,
+  };
+}
+
+export const otherColour = (colour: "blue" | "green") => (colour === "blue" ? "green" : "blue");

@@ -1,0 +1,289 @@
+import type { Selectable } from "kysely";
+import type { Store } from "../store/open-store.ts";
+import type { DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
+import { TERMINAL_PHASES, type LockView, type Phase, type RepoRef } from "./api.ts";
+import {
+  deploymentStateSchema,
+  pendingActionSchema,
+  type Deployment,
+  type DeploymentState,
+  type PendingAction,
+} from "./deployment-state.ts";
+
+/** Phases that no longer hold the environment: a cooling deployment only waits to scale down. */
+export const LOCK_FREE_PHASES: ReadonlySet<Phase> = new Set([...TERMINAL_PHASES, "cooling"]);
+const TERMINAL = [...TERMINAL_PHASES];
+
+export interface Lease {
+  owner: string;
+  fence: number;
+}
+
+export interface DeploymentChange {
+  phase: Phase;
+  state: DeploymentState;
+  nextTickAt: number;
+  /** The pending action this tick acted on, cleared with the save. */
+  consumed?: PendingAction | null;
+}
+
+/** Persistence of deployments and environment locks, fenced so a replica that lost its lease cannot write. */
+export class DeploymentStore {
+  readonly #store: Store;
+  readonly #now: () => number;
+
+  constructor(store: Store, now: () => number = Date.now) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  get now(): number {
+    return this.#now();
+  }
+
+  async insert(deployment: Deployment): Promise<void> {
+    await this.#store.db
+      .insertInto("deployments")
+      .values({
+        id: deployment.id,
+        owner: deployment.repo.owner,
+        repo: deployment.repo.repo,
+        installation_id: deployment.repo.installationId,
+        environment: deployment.environment,
+        sha: deployment.sha,
+        phase: deployment.phase,
+        requested_by: deployment.requestedBy,
+        pull_request: deployment.pullRequest,
+        state: JSON.stringify(deployment.state),
+        pending_action: null,
+        next_tick_at: deployment.nextTickAt,
+        lease_owner: null,
+        created_at: deployment.createdAt,
+        updated_at: deployment.updatedAt,
+      })
+      .execute();
+  }
+
+  async get(id: string): Promise<Deployment | undefined> {
+    const row = await this.#store.db.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  /**
+   * Claims the most overdue deployment whose lease is free or expired, in one statement, and bumps
+   * its fence. Returns it with the lease to present on every later write.
+   */
+  async claimDue(owner: string, leaseMs: number): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
+    const now = this.#now();
+    const row = await this.#store.db
+      .updateTable("deployments")
+      .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, fence: eb("fence", "+", 1) }))
+      .where("id", "=", (eb) =>
+        this.#store.lockForClaim(
+          eb
+            .selectFrom("deployments")
+            .select("id")
+            .where("next_tick_at", "<=", now)
+            .where("lease_until", "<", now)
+            .where("phase", "not in", TERMINAL)
+            .orderBy("next_tick_at")
+            .limit(1),
+        ),
+      )
+      .where("lease_until", "<", now)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const deployment = fromRow(row);
+    return { deployment, lease: { owner, fence: deployment.fence } };
+  }
+
+  /** Extends the lease; false means it was lost and the caller must stop before touching AWS. */
+  async renew(id: string, lease: Lease, leaseMs: number): Promise<boolean> {
+    const result = await this.#store.db
+      .updateTable("deployments")
+      .set({ lease_until: this.#now() + leaseMs })
+      .where("id", "=", id)
+      .where("fence", "=", lease.fence)
+      .where("lease_owner", "=", lease.owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Writes a tick's outcome and releases the lease; false when the lease was lost meanwhile. */
+  async save(id: string, lease: Lease, change: DeploymentChange): Promise<boolean> {
+    const now = this.#now();
+    return this.#store.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable("deployments")
+        .set({
+          phase: change.phase,
+          state: JSON.stringify(change.state),
+          next_tick_at: change.nextTickAt,
+          lease_owner: null,
+          lease_until: 0,
+          updated_at: now,
+        })
+        .where("id", "=", id)
+        .where("fence", "=", lease.fence)
+        .where("lease_owner", "=", lease.owner)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      if (change.consumed) {
+        await trx
+          .updateTable("deployments")
+          .set({ pending_action: null })
+          .where("id", "=", id)
+          .where("pending_action", "=", JSON.stringify(change.consumed))
+          .execute();
+      }
+      // An action that arrived during the tick should not wait for the next scheduled one.
+      await trx
+        .updateTable("deployments")
+        .set({ next_tick_at: now })
+        .where("id", "=", id)
+        .where("pending_action", "is not", null)
+        .where("next_tick_at", ">", now)
+        .execute();
+      if (LOCK_FREE_PHASES.has(change.phase)) {
+        await trx.deleteFrom("environment_locks").where("deployment_id", "=", id).execute();
+      }
+      return true;
+    });
+  }
+
+  /** Records what a person asked for and makes the deployment due now; false when it already ended. */
+  async requestAction(id: string, action: PendingAction): Promise<boolean> {
+    const result = await this.#store.db
+      .updateTable("deployments")
+      .set({ pending_action: JSON.stringify(action), next_tick_at: action.at })
+      .where("id", "=", id)
+      .where("phase", "not in", TERMINAL)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async list(repo: Pick<RepoRef, "owner" | "repo">, options: { environment?: string; phases?: Phase[]; limit?: number } = {}): Promise<Deployment[]> {
+    let query = this.#store.db
+      .selectFrom("deployments")
+      .selectAll()
+      .where("owner", "=", repo.owner)
+      .where("repo", "=", repo.repo);
+    if (options.environment) query = query.where("environment", "=", options.environment);
+    if (options.phases) query = query.where("phase", "in", options.phases);
+    const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit ?? 50).execute();
+    return rows.map(fromRow);
+  }
+
+  // Environment locks ------------------------------------------------------------------------
+
+  async lockOf(repo: Pick<RepoRef, "owner" | "repo">, environment: string): Promise<LockView | undefined> {
+    const row = await this.#store.db
+      .selectFrom("environment_locks")
+      .selectAll()
+      .where("owner", "=", repo.owner)
+      .where("repo", "=", repo.repo)
+      .where("environment", "=", environment)
+      .executeTakeFirst();
+    return row && lockView(row);
+  }
+
+  /**
+   * Takes the environment for a deployment. Succeeds when it is free, or held by a deployment that
+   * has since ended (a lock can never outlive its deployment).
+   */
+  async acquireDeployLock(deployment: Deployment): Promise<{ ok: true } | { ok: false; holder: LockView }> {
+    const key = { owner: deployment.repo.owner, repo: deployment.repo.repo, environment: deployment.environment };
+    return this.#store.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom("environment_locks")
+        .leftJoin("deployments", "deployments.id", "environment_locks.deployment_id")
+        .selectAll("environment_locks")
+        .select("deployments.phase as deployment_phase")
+        .where("environment_locks.owner", "=", key.owner)
+        .where("environment_locks.repo", "=", key.repo)
+        .where("environment_locks.environment", "=", key.environment)
+        .executeTakeFirst();
+      if (current?.deployment_id === deployment.id) return { ok: true };
+      const stale =
+        current?.kind === "deploy" && (current.deployment_phase === null || LOCK_FREE_PHASES.has(current.deployment_phase as Phase));
+      if (current && !stale) return { ok: false, holder: lockView(current) };
+      if (current) {
+        await trx
+          .deleteFrom("environment_locks")
+          .where("owner", "=", key.owner)
+          .where("repo", "=", key.repo)
+          .where("environment", "=", key.environment)
+          .where("deployment_id", "=", current.deployment_id)
+          .execute();
+      }
+      const inserted = await trx
+        .insertInto("environment_locks")
+        .values({ ...key, kind: "deploy", holder: deployment.requestedBy, deployment_id: deployment.id, reason: `deploying ${deployment.sha.slice(0, 7)}`, pull_request: deployment.pullRequest, since: this.#now() })
+        .onConflict((conflict) => conflict.columns(["owner", "repo", "environment"]).doNothing())
+        .returning("environment")
+        .executeTakeFirst();
+      if (inserted) return { ok: true };
+      const holder = await this.lockOf(deployment.repo, deployment.environment);
+      return holder ? { ok: false, holder } : { ok: true };
+    });
+  }
+
+  async stickyLock(repo: RepoRef, environment: string, holder: string, reason: string | null, pullRequest: number | null): Promise<{ ok: true; lock: LockView } | { ok: false; holder: LockView }> {
+    const inserted = await this.#store.db
+      .insertInto("environment_locks")
+      .values({ owner: repo.owner, repo: repo.repo, environment, kind: "sticky", holder, deployment_id: null, reason, pull_request: pullRequest, since: this.#now() })
+      .onConflict((conflict) => conflict.columns(["owner", "repo", "environment"]).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { ok: true, lock: lockView(inserted) };
+    const current = await this.lockOf(repo, environment);
+    if (current?.kind === "sticky" && current.holder === holder) return { ok: true, lock: current };
+    return current ? { ok: false, holder: current } : this.stickyLock(repo, environment, holder, reason, pullRequest);
+  }
+
+  async removeStickyLock(repo: Pick<RepoRef, "owner" | "repo">, environment: string): Promise<boolean> {
+    const result = await this.#store.db
+      .deleteFrom("environment_locks")
+      .where("owner", "=", repo.owner)
+      .where("repo", "=", repo.repo)
+      .where("environment", "=", environment)
+      .where("kind", "=", "sticky")
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async removeStickyLocksOf(repo: Pick<RepoRef, "owner" | "repo">, pullRequest: number): Promise<LockView[]> {
+    const rows = await this.#store.db
+      .deleteFrom("environment_locks")
+      .where("owner", "=", repo.owner)
+      .where("repo", "=", repo.repo)
+      .where("kind", "=", "sticky")
+      .where("pull_request", "=", pullRequest)
+      .returningAll()
+      .execute();
+    return rows.map(lockView);
+  }
+}
+
+function fromRow(row: Selectable<DeploymentTable>): Deployment {
+  return {
+    id: row.id,
+    repo: { owner: row.owner, repo: row.repo, installationId: Number(row.installation_id) },
+    environment: row.environment,
+    sha: row.sha,
+    phase: row.phase as Phase,
+    requestedBy: row.requested_by,
+    pullRequest: row.pull_request,
+    state: deploymentStateSchema.parse(JSON.parse(row.state)),
+    pendingAction: row.pending_action ? pendingActionSchema.parse(JSON.parse(row.pending_action)) : null,
+    nextTickAt: row.next_tick_at,
+    fence: row.fence,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function lockView(row: Selectable<EnvironmentLockTable>): LockView {
+  return { environment: row.environment, holder: row.holder, reason: row.reason, kind: row.kind, pullRequest: row.pull_request, since: row.since };
+}
