@@ -1,0 +1,130 @@
+// TrafficRouter on an Application Load Balancer: the blue/green split is the weights of the forward
+// action of a listener's default rule (ModifyListener) or of one listener rule (ModifyRule).
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  type Action,
+  type TargetGroupTuple,
+  type ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { Colour, Weights } from "../deploy/api.ts";
+import type { TrafficRouter } from "./router.ts";
+
+export interface AlbRouterOptions {
+  elbv2: ElasticLoadBalancingV2Client;
+  /** A listener ARN (`:listener/`) or a listener rule ARN (`:listener-rule/`). */
+  arn: string;
+  targetGroups: Record<Colour, string>;
+}
+
+export class AlbRouter implements TrafficRouter {
+  readonly #elbv2: ElasticLoadBalancingV2Client;
+  readonly #arn: string;
+  readonly #isRule: boolean;
+  readonly #groups: Record<Colour, string>;
+
+  constructor(options: AlbRouterOptions) {
+    this.#elbv2 = options.elbv2;
+    this.#arn = options.arn;
+    this.#groups = options.targetGroups;
+    if (options.arn.includes(":listener-rule/")) this.#isRule = true;
+    else if (options.arn.includes(":listener/")) this.#isRule = false;
+    else throw new Error(`${options.arn} is neither a listener nor a listener rule ARN`);
+  }
+
+  async getWeights(): Promise<Weights> {
+    return weightsOf(forwardAction(await this.#actions(), this.#arn), this.#groups, this.#arn);
+  }
+
+  async setWeights(weights: Weights): Promise<void> {
+    if (weights.blue + weights.green !== 100) throw new Error(`weights must add up to 100, got ${weights.blue}/${weights.green}`);
+    const current = await this.#actions();
+    const forward = forwardAction(current, this.#arn);
+    const actions = current.map((action) => (action === forward ? this.#reweighted(action, weights) : keepSecret(action)));
+    const operation = this.#isRule ? "ModifyRule" : "ModifyListener";
+    try {
+      // Everything else of the listener or rule (port, certificates, conditions) is left out, so it stays.
+      if (this.#isRule) await this.#elbv2.send(new ModifyRuleCommand({ RuleArn: this.#arn, Actions: actions }));
+      else await this.#elbv2.send(new ModifyListenerCommand({ ListenerArn: this.#arn, DefaultActions: actions }));
+    } catch (err) {
+      const { name, message } = err as Error;
+      throw new Error(`${operation} on ${this.#arn} to blue ${weights.blue}% / green ${weights.green}% was rejected: ${name}: ${message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async verifyWeights(weights: Weights): Promise<boolean> {
+    const actual = await this.getWeights();
+    return actual.blue === weights.blue && actual.green === weights.green;
+  }
+
+  async #actions(): Promise<Action[]> {
+    if (this.#isRule) {
+      const out = await this.#elbv2.send(new DescribeRulesCommand({ RuleArns: [this.#arn] }));
+      return out.Rules?.[0]?.Actions ?? [];
+    }
+    const out = await this.#elbv2.send(new DescribeListenersCommand({ ListenerArns: [this.#arn] }));
+    return out.Listeners?.[0]?.DefaultActions ?? [];
+  }
+
+  /** The same action with only the two weights changed (stickiness, order and the rest kept). */
+  #reweighted(action: Action, weights: Weights): Action {
+    const others = refuseStrangers(action, this.#groups, this.#arn).filter((g) => !isOurs(g.TargetGroupArn, this.#groups));
+    // TargetGroupArn names a single group; with two, only ForwardConfig may name them.
+    const { TargetGroupArn: _single, ...rest } = action;
+    return {
+      ...rest,
+      ForwardConfig: {
+        ...action.ForwardConfig,
+        TargetGroups: [
+          { TargetGroupArn: this.#groups.blue, Weight: weights.blue },
+          { TargetGroupArn: this.#groups.green, Weight: weights.green },
+          ...others,
+        ],
+      },
+    };
+  }
+}
+
+function forwardAction(actions: Action[], arn: string): Action {
+  const forward = actions.find((a) => a.Type === "forward");
+  if (!forward) throw new Error(`${arn} has no forward action, so Gantry cannot shift its traffic`);
+  return forward;
+}
+
+/**
+ * The weighted groups of a forward action. A group other than blue and green that gets traffic is
+ * someone else's: Gantry neither counts it nor takes its share away.
+ */
+function refuseStrangers(action: Action, groups: Record<Colour, string>, arn: string): TargetGroupTuple[] {
+  const listed = action.ForwardConfig?.TargetGroups?.length
+    ? action.ForwardConfig.TargetGroups
+    : [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }];
+  const stranger = listed.find((g) => !isOurs(g.TargetGroupArn, groups) && (g.Weight ?? 1) > 0);
+  if (stranger) throw new Error(`${arn} forwards to ${stranger.TargetGroupArn}, which is neither the blue nor the green target group`);
+  return listed;
+}
+
+/** Percentages of blue and green (AWS weights are relative, 0–999). */
+function weightsOf(action: Action, groups: Record<Colour, string>, arn: string): Weights {
+  const listed = refuseStrangers(action, groups, arn);
+  const weight = (tg: string) => listed.filter((g) => g.TargetGroupArn === tg).reduce((sum, g) => sum + (g.Weight ?? 1), 0);
+  const blue = weight(groups.blue);
+  const total = blue + weight(groups.green);
+  if (total === 0) throw new Error(`${arn} forwards no traffic to the blue or the green target group`);
+  const bluePercent = Math.round((blue * 100) / total);
+  return { blue: bluePercent, green: 100 - bluePercent };
+}
+
+function isOurs(arn: string | undefined, groups: Record<Colour, string>): boolean {
+  return arn === groups.blue || arn === groups.green;
+}
+
+/** Describe* never returns an OIDC client secret; Modify* must then be told to keep the stored one. */
+function keepSecret(action: Action): Action {
+  const oidc = action.AuthenticateOidcConfig;
+  return oidc && oidc.ClientSecret === undefined ? { ...action, AuthenticateOidcConfig: { ...oidc, UseExistingClientSecret: true } } : action;
+}

@@ -1,0 +1,47 @@
+// The sample world on the AWS emulator, reached through awsClientsFor as Gantry reaches AWS.
+import { UpdateServiceCommand, type ECSClient } from "@aws-sdk/client-ecs";
+import { awsClientsFor, type AwsClients } from "../../src/aws/clients.ts";
+import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
+import { sampleVersion, waitSteady } from "../world/aws/test-helpers.ts";
+
+export interface TestWorld {
+  emu: AwsEmulator;
+  world: SampleWorld;
+  aws: AwsClients;
+  close(): Promise<void>;
+}
+
+export async function startWorld(): Promise<TestWorld> {
+  const emu = await startAwsEmulator({ healthCheckIntervalMs: 50 });
+  const world = await emu.seedSampleWorld();
+  const { region, endpoint, credentials } = emu.clientConfig();
+  const aws = awsClientsFor({ region, endpoint }, "octo-org/web-shop", { credentials });
+  await waitSteady(aws.ecs, world, world.services.blue.name);
+  return { emu, world, aws, close: () => emu.close() };
+}
+
+/** Runs `tag` (a sample image behaving as told) on the green service and waits until it is steady. */
+export async function runOnGreen(t: TestWorld, tag: string, behaviour: SampleBehaviour, desiredCount = 1): Promise<void> {
+  const taskDefinition = await sampleVersion(t.emu, t.aws.ecs, tag, behaviour);
+  await t.aws.ecs.send(new UpdateServiceCommand({ cluster: t.world.clusterArn, service: t.world.services.green.name, taskDefinition, desiredCount }));
+  await waitSteady(t.aws.ecs, t.world, t.world.services.green.name);
+}
+
+export interface RecordedCall {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/** Every command sent through `client` (once per send, however many retries it takes). */
+export function recordCalls(client: AwsClients[keyof AwsClients]): RecordedCall[] {
+  const calls: RecordedCall[] = [];
+  // The four stacks differ only in their command types, which this recorder does not look at.
+  (client.middlewareStack as ECSClient["middlewareStack"]).add(
+    (next, context) => async (args) => {
+      calls.push({ command: String(context.commandName), input: structuredClone(args.input) as Record<string, unknown> });
+      return next(args);
+    },
+    { step: "initialize" },
+  );
+  return calls;
+}
