@@ -24,6 +24,8 @@ export const deploymentStateSchema = z.object({
   /** The serving colour's figures before promotion: the control for the post-promotion watch. */
   baseline: windowSampleSchema.nullable(),
   approvedBy: z.string().nullable(),
+  /** The phase a `paused` deployment resumes into on /promote. */
+  pausedFrom: z.enum(["shifting", "watching"]).nullable(),
   reason: z.string().nullable(),
   /** What ends the deployment once traffic is restored: `rolled-back` or `aborted`. */
   rollbackOutcome: z.enum(["rolled-back", "aborted", "failed"]).nullable(),
@@ -77,6 +79,7 @@ export function initialState(environment: EnvironmentConfig, buildRepository: st
     verdicts: [],
     baseline: null,
     approvedBy: null,
+    pausedFrom: null,
     reason: null,
     rollbackOutcome: null,
     decidedAt: null,

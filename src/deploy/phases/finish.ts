@@ -1,0 +1,50 @@
+import type { Deployment } from "../deployment-state.ts";
+import { ensureWeights, liveAndIdle, moveTo, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
+
+/**
+ * Traffic back to the colour that was serving, in one verified call, then the new colour scaled to
+ * zero. Records how long restoring took from the decision.
+ */
+export async function restore(deployment: Deployment, context: TickContext): Promise<Transition> {
+  const { state } = deployment;
+  const outcome = state.rollbackOutcome ?? "rolled-back";
+  if (!state.liveColour) return moveTo(deployment, context, outcome);
+  const { live, idle } = liveAndIdle(state);
+  const weights = weightsOn(live, 100);
+  let timeToRestoreMs = state.timeToRestoreMs;
+  if (timeToRestoreMs === null) {
+    await ensureWeights(context, weights);
+    timeToRestoreMs = context.now() - (state.decidedAt ?? context.now());
+    // Persist the restore before scaling down: a crash here must not measure it again.
+    return stayIn(deployment, context, 0, { weights, timeToRestoreMs });
+  }
+  if (state.idleTaskDefinitionArn) {
+    const standby = await context.targets.fleet.describe(idle);
+    if (standby.desiredCount > 0 && standby.taskDefinitionArn === state.idleTaskDefinitionArn) {
+      await context.guard();
+      await context.targets.fleet.update(idle, { desiredCount: 0 });
+    }
+  }
+  return moveTo(deployment, context, outcome);
+}
+
+/** After the keep-warm window: scale the old colour to zero, unless a newer deployment now owns the fleet. */
+export async function cool(deployment: Deployment, context: TickContext): Promise<Transition> {
+  if (await context.supersededBy(deployment)) return moveTo(deployment, context, "succeeded");
+  const { live, idle } = liveAndIdle(deployment.state);
+  if (!(await context.targets.router.verifyWeights(weightsOn(idle, 100)))) {
+    return moveTo(deployment, context, "succeeded", { reason: `traffic no longer all on ${idle}; ${live} left running` });
+  }
+  const old = await context.targets.fleet.describe(live);
+  if (old.desiredCount > 0) {
+    await context.guard();
+    await context.targets.fleet.update(live, { desiredCount: 0 });
+  }
+  return moveTo(deployment, context, "succeeded");
+}
+
+/** Keeps the environment's weights as they are while a person decides (approval, or a paused judge). */
+export function waitForPerson(deployment: Deployment, context: TickContext): Transition {
+  return stayIn(deployment, context, context.timing.idleMs);
+}
+

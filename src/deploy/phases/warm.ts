@@ -1,0 +1,25 @@
+import type { Deployment } from "../deployment-state.ts";
+import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
+
+/** Waits until the idle service runs the new revision at steady state with every target healthy. */
+export async function warm(deployment: Deployment, context: TickContext): Promise<Transition> {
+  const { fleet } = context.targets;
+  const { idle } = liveAndIdle(deployment.state);
+  const [service, health] = await Promise.all([fleet.describe(idle), fleet.targetHealth(idle)]);
+  const ready =
+    service.taskDefinitionArn === deployment.state.idleTaskDefinitionArn &&
+    service.steady &&
+    service.desiredCount > 0 &&
+    health.healthy >= service.desiredCount;
+  if (ready) return moveTo(deployment, context, "smoke-testing");
+  if (context.now() - deployment.state.phaseStartedAt > context.timing.warmTimeoutMs) {
+    const seconds = Math.round(context.timing.warmTimeoutMs / 1000);
+    return rollBack(
+      deployment,
+      context,
+      "failed",
+      `${idle} did not become healthy within ${seconds}s (${service.runningCount}/${service.desiredCount} tasks running, ${health.healthy}/${health.total} targets healthy): check the service's events and the health check path`,
+    );
+  }
+  return stayIn(deployment, context, context.timing.pollMs);
+}

@@ -1,0 +1,77 @@
+import type { Colour, Phase, Verdict, WindowSample, Weights } from "./api.ts";
+import type { Deployment, DeploymentState, PendingAction } from "./deployment-state.ts";
+import type { DeployTargets } from "./targets.ts";
+import type { EnvironmentConfig } from "../config/repo-config.ts";
+
+export interface TickContext {
+  targets: DeployTargets;
+  now(): number;
+  /** Renews the lease; throws `LeaseLost` when another replica has taken the deployment over. Call before every AWS change. */
+  guard(): Promise<void>;
+  judge(input: { canary: WindowSample; control: WindowSample; settings: EnvironmentConfig["analysis"]; step: number; windowStart: number; windowEnd: number }): Verdict;
+  /** Takes the environment for a queued deployment when it is free and no older one is waiting. */
+  acquireLock(deployment: Deployment): Promise<boolean>;
+  /** Whether a deployment created after this one has started in the same environment. */
+  supersededBy(deployment: Deployment): Promise<boolean>;
+  timing: ControllerTiming;
+}
+
+export interface ControllerTiming {
+  /** How often to look again while waiting on AWS (steady state, healthy targets, a lock). */
+  pollMs: number;
+  /** Longest wait for the idle colour to become steady and healthy. */
+  warmTimeoutMs: number;
+  /** How long an approval or a paused deployment waits between looks when nobody acts. */
+  idleMs: number;
+  /** Consecutive failed ticks before a deployment stops (traffic back on the serving colour). */
+  maxFailures: number;
+}
+
+/** What one tick decided: the next phase, the new state, and when to look again. */
+export interface Transition {
+  phase: Phase;
+  state: DeploymentState;
+  nextTickAt: number;
+  consumed?: PendingAction | null;
+}
+
+export class LeaseLost extends Error {
+  constructor(id: string) {
+    super(`lease on deployment ${id} was lost; another replica continues it`);
+  }
+}
+
+export function moveTo(deployment: Deployment, context: TickContext, phase: Phase, patch: Partial<DeploymentState> = {}, delayMs = 0): Transition {
+  const now = context.now();
+  const phaseStartedAt = phase === deployment.phase ? deployment.state.phaseStartedAt : now;
+  return { phase, state: { ...deployment.state, phaseStartedAt, failures: 0, ...patch }, nextTickAt: now + delayMs };
+}
+
+export function stayIn(deployment: Deployment, context: TickContext, delayMs: number, patch: Partial<DeploymentState> = {}): Transition {
+  return moveTo(deployment, context, deployment.phase, patch, delayMs);
+}
+
+/** Ends the deployment by way of a rollback: traffic goes back (verified) to the serving colour first. */
+export function rollBack(deployment: Deployment, context: TickContext, outcome: "rolled-back" | "aborted" | "failed", reason: string): Transition {
+  return moveTo(deployment, context, "rolling-back", { rollbackOutcome: outcome, reason, decidedAt: context.now() });
+}
+
+export function liveAndIdle(state: DeploymentState): { live: Colour; idle: Colour } {
+  if (!state.liveColour) throw new Error("the serving colour is not known yet");
+  return { live: state.liveColour, idle: state.liveColour === "blue" ? "green" : "blue" };
+}
+
+export function weightsOn(colour: Colour, percent: number): Weights {
+  return colour === "blue" ? { blue: percent, green: 100 - percent } : { green: percent, blue: 100 - percent };
+}
+
+/** Sets weights only when the load balancer does not already report them, then reads them back. */
+export async function ensureWeights(context: TickContext, desired: Weights): Promise<void> {
+  const { router } = context.targets;
+  if (await router.verifyWeights(desired)) return;
+  await context.guard();
+  await router.setWeights(desired);
+  if (!(await router.verifyWeights(desired))) {
+    throw new Error(`the load balancer does not report the weights just set (blue ${desired.blue}%, green ${desired.green}%)`);
+  }
+}

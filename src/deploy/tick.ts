@@ -1,0 +1,68 @@
+import type { Phase } from "./api.ts";
+import type { Deployment, PendingAction } from "./deployment-state.ts";
+import { prepare } from "./phases/prepare.ts";
+import { warm } from "./phases/warm.ts";
+import { smokeTest } from "./phases/smoke.ts";
+import { nextStep, shift } from "./phases/shift.ts";
+import { promote, startCooling, watch } from "./phases/promote.ts";
+import { cool, restore, waitForPerson } from "./phases/finish.ts";
+import { moveTo, rollBack, stayIn, type TickContext, type Transition } from "./tick-context.ts";
+
+type PhaseStep = (deployment: Deployment, context: TickContext) => Promise<Transition> | Transition;
+
+/** What each phase does on a tick; terminal phases are never claimed. */
+const PHASE_STEPS: Partial<Record<Phase, PhaseStep>> = {
+  queued: async (deployment, context) =>
+    (await context.acquireLock(deployment)) ? moveTo(deployment, context, "preparing") : stayIn(deployment, context, context.timing.pollMs),
+  preparing: prepare,
+  warming: warm,
+  "smoke-testing": smokeTest,
+  "awaiting-approval": waitForPerson,
+  shifting: shift,
+  paused: waitForPerson,
+  promoting: promote,
+  watching: watch,
+  cooling: cool,
+  "rolling-back": restore,
+};
+
+/** One idempotent step of a deployment: a person's pending action first, else its phase's step. */
+export async function tick(deployment: Deployment, context: TickContext): Promise<Transition> {
+  const action = deployment.pendingAction;
+  const acted = action ? applyAction(deployment, context, action) : undefined;
+  if (acted) return { ...acted, consumed: action };
+  const step = PHASE_STEPS[deployment.phase];
+  if (!step) throw new Error(`deployment ${deployment.id} is ${deployment.phase}; nothing to do`);
+  const transition = await step(deployment, context);
+  return action ? { ...transition, consumed: action } : transition;
+}
+
+const BEFORE_TRAFFIC: ReadonlySet<Phase> = new Set(["preparing", "warming", "smoke-testing", "awaiting-approval"]);
+
+/** A person's request, applied where it makes sense; elsewhere it is dropped (the API refused it already). */
+function applyAction(deployment: Deployment, context: TickContext, action: PendingAction): Transition | undefined {
+  const who = `@${action.by}`;
+  const why = action.reason ? `: ${action.reason}` : "";
+  switch (action.kind) {
+    case "abort":
+      if (deployment.phase === "queued") return moveTo(deployment, context, "aborted", { reason: `aborted by ${who}${why}` });
+      if (deployment.phase === "rolling-back") return undefined;
+      return rollBack(deployment, context, "aborted", `aborted by ${who}${why}`);
+    case "rollback":
+      if (deployment.phase === "queued") return moveTo(deployment, context, "aborted", { reason: `rolled back by ${who} before it started${why}` });
+      if (deployment.phase === "rolling-back") return undefined;
+      return rollBack(deployment, context, BEFORE_TRAFFIC.has(deployment.phase) ? "aborted" : "rolled-back", `rollback requested by ${who}${why}`);
+    case "approve":
+      if (deployment.phase !== "awaiting-approval") return undefined;
+      return moveTo(deployment, context, firstShift(deployment), { approvedBy: action.by });
+    case "promote":
+      if (deployment.phase === "shifting") return moveTo(deployment, context, "promoting", { reason: `promoted by ${who}` });
+      if (deployment.phase !== "paused") return undefined;
+      return deployment.state.pausedFrom === "watching" ? startCooling(deployment, context) : nextStep(deployment, context);
+  }
+}
+
+function firstShift(deployment: Deployment): Phase {
+  const { strategy } = deployment.state.environment;
+  return strategy.type === "canary" && strategy.steps[0]!.weight < 100 ? "shifting" : "promoting";
+}
