@@ -1,8 +1,8 @@
 // The canary judge: one verdict per analysis window from the step's cumulative counts, pure.
 //
-// Test: Bayesian, P(canary 5xx rate > maxErrorRatio × control rate + tolerance) with Gamma
-// posteriors. Unlike a fixed-n test it stays valid when the controller looks again after every
-// window, needs no assumed effect size (as an SPRT would), and gives a probability people can read.
+// Test: Bayesian, P(canary 5xx rate > maxErrorRatio × control rate + tolerance) from Gamma
+// posteriors. A posterior stays coherent when looked at after every window (a fixed-n test does not),
+// needs no assumed effect size (an SPRT does), and is a probability people can read in a PR comment.
 import type { WindowSample, Verdict } from "../deploy/api.ts";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
 import { probabilityWorse, ratePosteriors, ratioInterval } from "./posterior.ts";
@@ -19,13 +19,13 @@ export interface JudgeInput {
 }
 
 /** Absolute 5xx excess never worth a rollback (2 in 10,000), so a zero-error control is not a zero bound. */
-export const ERROR_TOLERANCE = 0.0002;
+const ERROR_TOLERANCE = 0.0002;
 /** P(worse) that fails a canary with at least minRequests requests. */
-export const FAIL_PROBABILITY = 0.9;
+const FAIL_PROBABILITY = 0.9;
 /** P(worse) at or under which a canary with at least minRequests requests passes. */
-export const PASS_PROBABILITY = 0.25;
+const PASS_PROBABILITY = 0.25;
 /** Below minRequests only overwhelming evidence fails (e.g. 10/10 errors against a 0.1% control). */
-export const OVERWHELMING_PROBABILITY = 0.999;
+const OVERWHELMING_PROBABILITY = 0.999;
 /** A p99 over fewer requests is just the slowest one or two; not evidence. */
 const LATENCY_MIN_REQUESTS = 100;
 const INTERVAL_MASS = 0.9;
