@@ -1,0 +1,81 @@
+// MetricsSource on CloudWatch: the ALB's own figures for one target group over one window.
+import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
+import { DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { WindowSample } from "../deploy/api.ts";
+import type { MetricsSource, TimeWindow } from "./metrics-source.ts";
+
+const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+
+/**
+ * One period covering the whole window, as CloudWatch accepts it: 1, 5, 10, 20 or 30 s for short
+ * windows (the emulator; real ALB metrics have 60 s resolution), else a multiple of 60 s.
+ */
+export function metricPeriodSeconds(window: TimeWindow): number {
+  const seconds = Math.max(1, Math.ceil((window.end - window.start) / 1000));
+  if (seconds >= 60) return Math.ceil(seconds / 60) * 60;
+  return HIGH_RESOLUTION_PERIODS.find((p) => p >= seconds) ?? 60;
+}
+
+export class CloudWatchMetrics implements MetricsSource {
+  readonly #cloudwatch: CloudWatchClient;
+  readonly #elbv2: ElasticLoadBalancingV2Client;
+  /** Target group ARN → its load balancer's dimension; a group does not move between load balancers mid-deploy. */
+  readonly #loadBalancers = new Map<string, Promise<string>>();
+
+  constructor(options: { cloudwatch: CloudWatchClient; elbv2: ElasticLoadBalancingV2Client }) {
+    this.#cloudwatch = options.cloudwatch;
+    this.#elbv2 = options.elbv2;
+  }
+
+  async sample(targetGroupArn: string, window: TimeWindow): Promise<WindowSample> {
+    const dimensions = [
+      { Name: "TargetGroup", Value: targetGroupArn.slice(targetGroupArn.indexOf("targetgroup/")) },
+      { Name: "LoadBalancer", Value: await this.#loadBalancerOf(targetGroupArn) },
+    ];
+    const Period = metricPeriodSeconds(window);
+    const query = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({
+      Id,
+      MetricStat: { Metric: { Namespace: "AWS/ApplicationELB", MetricName, Dimensions: dimensions }, Period, Stat },
+    });
+    // Three series of at most a couple of datapoints each: one page, so no NextToken to follow.
+    const out = await this.#cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(window.start),
+        EndTime: new Date(window.end),
+        MetricDataQueries: [query("requests", "RequestCount", "Sum"), query("errors", "HTTPCode_Target_5XX_Count", "Sum"), query("p99", "TargetResponseTime", "p99")],
+      }),
+    );
+    const values = (id: string) => {
+      const result = out.MetricDataResults?.find((r) => r.Id === id);
+      if (result?.StatusCode !== "Complete") throw new Error(`CloudWatch ${id} of ${targetGroupArn}: ${result?.StatusCode ?? "missing"}`);
+      return result.Values ?? [];
+    };
+    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    const requests = Math.round(sum(values("requests")));
+    const latencies = values("p99");
+    return {
+      requests,
+      errors: Math.round(sum(values("errors"))),
+      // A window split across two periods has two p99s; the larger is the conservative figure. Seconds → ms.
+      p99Ms: requests > 0 && latencies.length > 0 ? Math.max(...latencies) * 1000 : null,
+    };
+  }
+
+  #loadBalancerOf(targetGroupArn: string): Promise<string> {
+    let found = this.#loadBalancers.get(targetGroupArn);
+    if (!found) {
+      found = this.#describeLoadBalancer(targetGroupArn);
+      this.#loadBalancers.set(targetGroupArn, found);
+      found.catch(() => this.#loadBalancers.delete(targetGroupArn));
+    }
+    return found;
+  }
+
+  async #describeLoadBalancer(targetGroupArn: string): Promise<string> {
+    const out = await this.#elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [targetGroupArn] }));
+    const lbArn = out.TargetGroups?.[0]?.LoadBalancerArns?.[0];
+    if (!lbArn) throw new Error(`target group ${targetGroupArn} is not attached to a load balancer, so it has no ALB metrics`);
+    // `arn:…:loadbalancer/app/name/id` → `app/name/id`
+    return lbArn.slice(lbArn.indexOf(":loadbalancer/") + ":loadbalancer/".length);
+  }
+}
