@@ -1,0 +1,125 @@
+// ServiceFleet on ECS: the blue and green services of one environment and their target groups.
+// The only file in src/deploy that calls AWS.
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type ECSClient,
+  type RegisterTaskDefinitionCommandInput,
+  type TaskDefinition,
+} from "@aws-sdk/client-ecs";
+import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { Colour } from "./api.ts";
+import type { ServiceFleet, ServiceState, TargetHealthSummary } from "./fleet.ts";
+
+export interface EcsFleetOptions {
+  ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  cluster: string;
+  services: Record<Colour, string>;
+  targetGroups: Record<Colour, string>;
+}
+
+export class EcsFleet implements ServiceFleet {
+  readonly #o: EcsFleetOptions;
+  /** Task definition ARN → first container image; a revision never changes. */
+  readonly #images = new Map<string, string>();
+
+  constructor(options: EcsFleetOptions) {
+    this.#o = options;
+  }
+
+  async describe(colour: Colour): Promise<ServiceState> {
+    const name = this.#o.services[colour];
+    const out = await this.#o.ecs.send(new DescribeServicesCommand({ cluster: this.#o.cluster, services: [name] }));
+    const service = out.services?.[0];
+    if (!service || service.status !== "ACTIVE" || !service.taskDefinition) {
+      const why = out.failures?.[0]?.reason ?? service?.status ?? "not found";
+      throw new Error(`ECS service ${name} (${colour}) in ${this.#o.cluster}: ${why}`);
+    }
+    const deployments = service.deployments ?? [];
+    const rollout = deployments[0]?.rolloutState;
+    const desiredCount = service.desiredCount ?? 0;
+    const runningCount = service.runningCount ?? 0;
+    return {
+      taskDefinitionArn: service.taskDefinition,
+      image: await this.#imageOf(service.taskDefinition),
+      desiredCount,
+      runningCount,
+      // rolloutState is absent where the circuit breaker is off (and on older services).
+      steady: deployments.length === 1 && (rollout === undefined || rollout === "COMPLETED") && runningCount === desiredCount,
+    };
+  }
+
+  async registerRevision(fromTaskDefinitionArn: string, image: string): Promise<string> {
+    const out = await this.#o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: fromTaskDefinitionArn, include: ["TAGS"] }));
+    if (!out.taskDefinition) throw new Error(`task definition ${fromTaskDefinitionArn} not found`);
+    const input = registrable(out.taskDefinition, image);
+    if (out.tags?.length) input.tags = out.tags;
+    const registered = await this.#o.ecs.send(new RegisterTaskDefinitionCommand(input));
+    const arn = registered.taskDefinition?.taskDefinitionArn;
+    if (!arn) throw new Error(`RegisterTaskDefinition for ${input.family} returned no ARN`);
+    this.#images.set(arn, image);
+    return arn;
+  }
+
+  async update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }): Promise<void> {
+    if (change.taskDefinitionArn === undefined && change.desiredCount === undefined) return;
+    await this.#o.ecs.send(
+      new UpdateServiceCommand({
+        cluster: this.#o.cluster,
+        service: this.#o.services[colour],
+        taskDefinition: change.taskDefinitionArn,
+        desiredCount: change.desiredCount,
+      }),
+    );
+  }
+
+  async targetHealth(colour: Colour): Promise<TargetHealthSummary> {
+    const out = await this.#o.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: this.#o.targetGroups[colour] }));
+    // Draining targets are leaving and get no new requests: they are not part of what must be healthy.
+    const targets = (out.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State !== "draining");
+    return { healthy: targets.filter((t) => t.TargetHealth?.State === "healthy").length, total: targets.length };
+  }
+
+  async #imageOf(taskDefinitionArn: string): Promise<string> {
+    let image = this.#images.get(taskDefinitionArn);
+    if (image === undefined) {
+      const out = await this.#o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+      image = out.taskDefinition?.containerDefinitions?.[0]?.image;
+      if (image === undefined) throw new Error(`task definition ${taskDefinitionArn} has no container image`);
+      this.#images.set(taskDefinitionArn, image);
+    }
+    return image;
+  }
+}
+
+/**
+ * What RegisterTaskDefinition accepts of a described task definition, with the first container on
+ * `image`. Read-only fields (ARN, revision, status, requiresAttributes, compatibilities,
+ * registeredAt/By, deregisteredAt) are left out: AWS rejects or ignores them.
+ */
+function registrable(td: TaskDefinition, image: string): RegisterTaskDefinitionCommandInput {
+  const [first, ...rest] = td.containerDefinitions ?? [];
+  if (!first) throw new Error(`task definition ${td.taskDefinitionArn} has no containers`);
+  return {
+    family: td.family,
+    containerDefinitions: [{ ...first, image }, ...rest],
+    taskRoleArn: td.taskRoleArn,
+    executionRoleArn: td.executionRoleArn,
+    networkMode: td.networkMode,
+    volumes: td.volumes,
+    placementConstraints: td.placementConstraints,
+    requiresCompatibilities: td.requiresCompatibilities,
+    cpu: td.cpu,
+    memory: td.memory,
+    pidMode: td.pidMode,
+    ipcMode: td.ipcMode,
+    proxyConfiguration: td.proxyConfiguration,
+    inferenceAccelerators: td.inferenceAccelerators,
+    ephemeralStorage: td.ephemeralStorage,
+    runtimePlatform: td.runtimePlatform,
+    enableFaultInjection: td.enableFaultInjection,
+  };
+}
