@@ -1,0 +1,33 @@
+// ImageRegistry on ECR: the image of a commit is the one tagged with its full SHA, deployed by digest.
+import { DescribeImagesCommand, ImageNotFoundException, type ECRClient } from "@aws-sdk/client-ecr";
+import type { ImageRegistry, ResolvedImage } from "./registry.ts";
+
+/** A full commit SHA (SHA-1, or SHA-256 in repositories that use it); a short one could name another commit's image. */
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+export class EcrRegistry implements ImageRegistry {
+  readonly #ecr: ECRClient;
+
+  constructor(options: { ecr: ECRClient }) {
+    this.#ecr = options.ecr;
+  }
+
+  async resolve(repository: string, sha: string): Promise<ResolvedImage | undefined> {
+    if (!FULL_SHA.test(sha)) throw new Error(`"${sha}" is not a full commit SHA; images are tagged with the full SHA`);
+    let detail;
+    try {
+      const out = await this.#ecr.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: sha }] }));
+      detail = out.imageDetails?.[0];
+    } catch (err) {
+      if (err instanceof ImageNotFoundException) return undefined;
+      throw err;
+    }
+    if (!detail?.imageDigest || !detail.registryId) return undefined;
+    const region = await this.#ecr.config.region();
+    const domain = region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+    return {
+      digest: detail.imageDigest,
+      imageUri: `${detail.registryId}.dkr.ecr.${region}.${domain}/${repository}@${detail.imageDigest}`,
+    };
+  }
+}
