@@ -1,7 +1,22 @@
 import type { ApplicationFunction } from "probot";
+import { commentHandler, type ChatOpsDependencies } from "../commands/handle-comment.ts";
+import { pullRequestClosedHandler } from "../commands/pull-request-closed.ts";
 import { checkConfigOnPush } from "../config/check-config-on-push.ts";
 
+export interface GantryServices {
+  /** Comment commands; absent until a deployment controller is wired in. */
+  chatOps?: ChatOpsDependencies;
+}
+
 /** The Probot app: routes GitHub events to the module that owns them, and nothing else. */
-export const gantryApp: ApplicationFunction = (app) => {
-  app.on("push", checkConfigOnPush);
-};
+export function createGantryApp(services: GantryServices = {}): ApplicationFunction {
+  return (app) => {
+    app.on("push", checkConfigOnPush);
+    if (services.chatOps) {
+      app.on("issue_comment.created", commentHandler(services.chatOps));
+      app.on("pull_request.closed", pullRequestClosedHandler(services.chatOps));
+    }
+  };
+}
+
+export const gantryApp: ApplicationFunction = createGantryApp();

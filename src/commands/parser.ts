@@ -45,8 +45,13 @@ const NO_ARGUMENTS: ReadonlySet<CommandName> = new Set(["status", "help"]);
 const QUOTE_PAIRS: Record<string, string> = { '"': '"', "“": "”" };
 const NONE: ParseResult = { kind: "none" };
 
+/** The first non-blank line: the only one that can hold a command. */
+export function commandLine(body: string): string | undefined {
+  return body.split(/\r\n|\r|\n/).find((line) => line.trim() !== "");
+}
+
 export function parseComment(body: string): ParseResult {
-  const firstLine = body.split(/\r\n|\r|\n/).find((line) => line.trim() !== "");
+  const firstLine = commandLine(body);
   const match = firstLine === undefined ? null : /^ {0,3}\/([A-Za-z]+)(?=\s|$)(.*)$/u.exec(firstLine);
   if (!match) return NONE;
   const name = match[1]!.toLowerCase();

@@ -75,6 +75,8 @@ export interface DeploymentNotificationTable {
   check_run_id: number | null;
   check_run_url: string | null;
   reacted_at: number | null;
+  /** `updatedAt` of the last view applied: an older or repeated view is skipped. */
+  view_updated_at: number | null;
   created_at: number;
 }
 

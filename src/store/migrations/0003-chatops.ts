@@ -44,6 +44,7 @@ export const chatOps: Migration = {
       .addColumn("check_run_id", "bigint")
       .addColumn("check_run_url", "text")
       .addColumn("reacted_at", "bigint")
+      .addColumn("view_updated_at", "bigint")
       .addColumn("created_at", "bigint", (column) => column.notNull())
       .execute();
     await db.schema

@@ -1,0 +1,42 @@
+import type { EnvironmentConfig } from "../../config/repo-config.ts";
+import type { DeploymentController, RepoRef } from "../../deploy/api.ts";
+import type { Octokit } from "../github.ts";
+import type { PullRequestFacts } from "../pull-request.ts";
+
+/** Everything a gate may look at; gates read GitHub or the controller, never change anything. */
+export interface GateContext {
+  octokit: Octokit;
+  controller: DeploymentController;
+  repo: RepoRef;
+  actor: string;
+  environment: string;
+  environmentConfig: EnvironmentConfig;
+  /** Checks every deploy needs besides `gantry/test` (`ci.requiredChecks`). */
+  requiredChecks: readonly string[];
+  /** The commit a deploy would ship; null for commands that ship none. */
+  sha: string | null;
+  /** Null when the command was typed on an issue, not a pull request. */
+  pullRequest: PullRequestFacts | null;
+}
+
+export interface Refusal {
+  gate: string;
+  /** What is wrong, in one sentence. */
+  reason: string;
+  /** What would make the gate pass. */
+  howToPass: string;
+}
+
+export type GateResult = { pass: true } | ({ pass: false } & Refusal);
+
+export interface Gate {
+  name: string;
+  check(context: GateContext): Promise<GateResult>;
+}
+
+export const PASS: GateResult = { pass: true };
+
+/** A refusal from `gate`; gates build theirs with it so the name always matches. */
+export function refuse(gate: Gate | string, reason: string, howToPass: string): GateResult {
+  return { pass: false, gate: typeof gate === "string" ? gate : gate.name, reason, howToPass };
+}

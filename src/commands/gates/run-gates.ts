@@ -1,0 +1,51 @@
+import type { EnvironmentConfig } from "../../config/repo-config.ts";
+import type { CommandName } from "../command.ts";
+import { approvedReviewGate } from "./approved-review.ts";
+import { approversGate } from "./approvers.ts";
+import { checksGreenGate } from "./checks-green.ts";
+import { deployersGate } from "./deployers.ts";
+import { enforcedOrderGate } from "./enforced-order.ts";
+import { forkGate } from "./fork.ts";
+import type { Gate, GateContext, Refusal } from "./gate.ts";
+import { permissionGate } from "./permission.ts";
+import { upToDateGate } from "./up-to-date.ts";
+
+/**
+ * The gates a command must pass in an environment: first who may act (`actor`, checked before Gantry
+ * reads anything else), then, for a deploy, what may ship (`commit`).
+ */
+export function gatesFor(command: CommandName, environment: EnvironmentConfig): { actor: Gate[]; commit: Gate[] } {
+  switch (command) {
+    case "deploy":
+      return {
+        actor: [permissionGate, deployersGate],
+        commit: [
+          forkGate,
+          ...(environment.gates.checksGreen ? [checksGreenGate] : []),
+          ...(environment.gates.approvedReview ? [approvedReviewGate] : []),
+          ...(environment.gates.upToDate ? [upToDateGate] : []),
+          enforcedOrderGate,
+        ],
+      };
+    case "approve":
+      return { actor: [permissionGate, approversGate], commit: [] };
+    case "rollback":
+    case "promote":
+    case "abort":
+    case "lock":
+    case "unlock":
+      return { actor: [permissionGate, deployersGate], commit: [] };
+    case "status":
+    case "help":
+      return { actor: [], commit: [] };
+  }
+}
+
+/** Runs gates in order and stops at the first refusal, so no request is made past it. */
+export async function runGates(gates: readonly Gate[], context: GateContext): Promise<Refusal | null> {
+  for (const gate of gates) {
+    const result = await gate.check(context);
+    if (!result.pass) return { gate: result.gate, reason: result.reason, howToPass: result.howToPass };
+  }
+  return null;
+}

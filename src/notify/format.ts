@@ -1,0 +1,35 @@
+import type { Colour, DeploymentView, Phase, Weights } from "../deploy/api.ts";
+
+/** Small Markdown pieces shared by the status comment, the check run and `/status`. */
+
+export const shortSha = (sha: string): string => sha.slice(0, 7);
+
+const PHASE_WORDS: Record<Phase, string> = {
+  queued: "queued",
+  preparing: "preparing the idle colour",
+  warming: "waiting for healthy targets",
+  "smoke-testing": "smoke-testing",
+  "awaiting-approval": "awaiting approval",
+  paused: "paused: the verdict stayed inconclusive",
+  shifting: "shifting traffic",
+  promoting: "promoting",
+  watching: "watching after promotion",
+  cooling: "live; keeping the old colour warm",
+  "rolling-back": "rolling back",
+  succeeded: "succeeded",
+  "rolled-back": "rolled back",
+  failed: "failed",
+  aborted: "aborted",
+};
+
+export function describePhase(view: Pick<DeploymentView, "phase" | "step">): string {
+  return view.phase === "shifting" ? `${PHASE_WORDS.shifting} (step ${view.step + 1})` : PHASE_WORDS[view.phase];
+}
+
+/** "green 25% (new) · blue 75%": the colour being deployed first, when known. */
+export function describeWeights(weights: Weights | null, liveColour: Colour | null): string {
+  if (!weights) return "—";
+  const fresh: Colour | null = liveColour === null ? null : liveColour === "blue" ? "green" : "blue";
+  const order: Colour[] = fresh === "blue" ? ["blue", "green"] : ["green", "blue"];
+  return order.map((colour) => `${colour} ${weights[colour]}%${colour === fresh ? " (new)" : ""}`).join(" · ");
+}

@@ -1,0 +1,66 @@
+import type { DeploymentView, Verdict } from "../deploy/api.ts";
+import { describePhase, describeWeights, shortSha } from "./format.ts";
+
+export interface StatusLinks {
+  checkRun: string | null;
+  dashboard: string | null;
+}
+
+const HEADLINE: Partial<Record<DeploymentView["phase"], string>> = {
+  queued: "⏳ Queued:",
+  succeeded: "✅ Deployed",
+  "rolled-back": "↩️ Rolled back:",
+  failed: "❌ Failed:",
+  aborted: "⏹️ Aborted:",
+};
+
+/** The one status comment of a deployment, rendered whole from its latest view each time. */
+export function renderStatusComment(view: DeploymentView, links: StatusLinks): string {
+  const rows = [
+    ["phase", describePhase(view)],
+    ["traffic", describeWeights(view.weights, view.liveColour)],
+    ["image", view.imageDigest ? `\`${view.imageDigest}\`` : "resolving"],
+    ["requested by", `@${view.requestedBy}`],
+    ...(view.reason ? [["why it stopped", view.reason]] : []),
+    ...(view.timeToRestoreMs !== null ? [["time to restore", `${(view.timeToRestoreMs / 1000).toFixed(1)} s`]] : []),
+  ];
+  const linkLine = [
+    links.checkRun && `[check run](${links.checkRun})`,
+    links.dashboard && `[dashboard](${links.dashboard})`,
+  ].filter(Boolean);
+  return [
+    `<!-- gantry:deployment ${view.id} -->`,
+    `### ${HEADLINE[view.phase] ?? "🚧 Deploying"} \`${shortSha(view.sha)}\` to **${view.environment}**`,
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([key, value]) => `| ${key} | ${value} |`),
+    ...(view.verdicts.length > 0 ? ["", "**Verdicts** (canary vs control, same window)", "", ...verdictTable(view.verdicts)] : []),
+    ...(linkLine.length > 0 ? ["", linkLine.join(" · ")] : []),
+  ].join("\n");
+}
+
+const DECISION: Record<Verdict["decision"], string> = { pass: "✅ pass", fail: "❌ fail", inconclusive: "⏸️ inconclusive" };
+
+function verdictTable(verdicts: readonly Verdict[]): string[] {
+  return [
+    "| step | verdict | canary | control | error-rate ratio | P(worse) | why |",
+    "|---|---|---|---|---|---|---|",
+    ...verdicts.map((verdict) =>
+      [
+        verdict.step + 1,
+        DECISION[verdict.decision],
+        sample(verdict.canary),
+        sample(verdict.control),
+        verdict.ratioInterval ? `${verdict.ratioInterval[0].toFixed(2)}–${verdict.ratioInterval[1].toFixed(2)}` : "—",
+        verdict.probabilityWorse === null ? "—" : verdict.probabilityWorse.toFixed(3),
+        verdict.reason,
+      ].join(" | "),
+    ).map((row) => `| ${row} |`),
+  ];
+}
+
+function sample({ requests, errors, p99Ms }: Verdict["canary"]): string {
+  const rate = requests === 0 ? "—" : `${((errors / requests) * 100).toFixed(2)}%`;
+  return `${errors}/${requests} 5xx (${rate}), p99 ${p99Ms === null ? "—" : `${Math.round(p99Ms)} ms`}`;
+}

@@ -1,0 +1,161 @@
+import {
+  TERMINAL_PHASES,
+  type ActionRequest,
+  type ActionResult,
+  type DeploymentController,
+  type DeploymentObserver,
+  type DeploymentView,
+  type EnvironmentStatus,
+  type LockView,
+  type Phase,
+  type RepoRef,
+  type StartRequest,
+  type StartResult,
+} from "../../src/deploy/api.ts";
+
+export interface RecordedCall {
+  method: keyof DeploymentController;
+  request: unknown;
+}
+
+/**
+ * Stands in for the deployment controller (`src/deploy/`, which has its own tests) so that command
+ * handler tests exercise the handler, not the controller. It records every call and answers as the
+ * controller would: one deployment per environment at a time (later ones queue), a sticky lock held
+ * by someone else refuses a deploy with the holder named, actions need a running deployment. It keeps
+ * a single repository's state, and deployments only move when a test moves them.
+ */
+export class InMemoryController implements DeploymentController {
+  readonly calls: RecordedCall[] = [];
+  readonly deployments: DeploymentView[] = [];
+  readonly locks = new Map<string, LockView>();
+  readonly #live = new Map<string, { sha: string; digest: string }>();
+  readonly #observers: DeploymentObserver[] = [];
+  #clock = 1_700_000_000_000;
+
+  observe(observer: DeploymentObserver): void {
+    this.#observers.push(observer);
+  }
+
+  /** What an environment runs, as if an earlier deployment had finished there. */
+  setLive(environment: string, sha: string, digest = `sha256:${"0".repeat(64)}`): void {
+    this.#live.set(environment, { sha, digest });
+  }
+
+  async start(request: StartRequest): Promise<StartResult> {
+    this.calls.push({ method: "start", request });
+    const lock = this.locks.get(request.environment);
+    if (lock?.kind === "sticky" && lock.holder !== request.requestedBy) {
+      return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? `: ${lock.reason}` : ""}` };
+    }
+    const busy = this.#running(request.environment) !== undefined;
+    const deployment = this.#record({
+      id: `d-${this.deployments.length + 1}`,
+      repo: request.repo,
+      environment: request.environment,
+      sha: request.sha,
+      imageDigest: null,
+      phase: busy ? "queued" : "preparing",
+      step: 0,
+      liveColour: "blue",
+      weights: { blue: 100, green: 0 },
+      verdicts: [],
+      requestedBy: request.requestedBy,
+      pullRequest: request.pullRequest,
+      reason: null,
+      timeToRestoreMs: null,
+      createdAt: this.#tick(),
+      updatedAt: this.#clock,
+    });
+    if (!busy) this.locks.set(request.environment, this.#lockFor(deployment));
+    await this.#notify(deployment);
+    return { outcome: busy ? "queued" : "started", deployment };
+  }
+
+  approve = (request: ActionRequest) => this.#act("approve", request, "shifting");
+  promote = (request: ActionRequest) => this.#act("promote", request, "promoting");
+  abort = (request: ActionRequest) => this.#act("abort", request, "aborted");
+  rollback = (request: ActionRequest) => this.#act("rollback", request, "rolling-back");
+
+  async lock(request: ActionRequest & { pullRequest: number | null }) {
+    this.calls.push({ method: "lock", request });
+    const held = this.locks.get(request.environment);
+    if (held && held.holder !== request.by) return { ok: false as const, reason: `${request.environment} is locked by @${held.holder}` };
+    const lock: LockView = {
+      environment: request.environment,
+      holder: request.by,
+      reason: request.reason ?? null,
+      kind: "sticky",
+      pullRequest: request.pullRequest,
+      since: this.#tick(),
+    };
+    this.locks.set(request.environment, lock);
+    return { ok: true as const, lock };
+  }
+
+  async unlock(request: ActionRequest) {
+    this.calls.push({ method: "unlock", request });
+    if (this.locks.get(request.environment)?.kind !== "sticky") return { ok: false as const, reason: `${request.environment} is not locked` };
+    this.locks.delete(request.environment);
+    return { ok: true as const };
+  }
+
+  async releaseLocksOf(repo: RepoRef, pullRequest: number): Promise<LockView[]> {
+    this.calls.push({ method: "releaseLocksOf", request: { repo, pullRequest } });
+    const released = [...this.locks.values()].filter((lock) => lock.kind === "sticky" && lock.pullRequest === pullRequest);
+    for (const lock of released) this.locks.delete(lock.environment);
+    return released;
+  }
+
+  async status(_repo: RepoRef): Promise<EnvironmentStatus[]> {
+    const environments = new Set([...this.#live.keys(), ...this.locks.keys(), ...this.deployments.map((d) => d.environment)]);
+    return [...environments].map((environment) => {
+      const running = this.#running(environment) ?? null;
+      return {
+        environment,
+        liveSha: this.#live.get(environment)?.sha ?? null,
+        liveDigest: this.#live.get(environment)?.digest ?? null,
+        weights: running?.weights ?? null,
+        running,
+        lock: this.locks.get(environment) ?? null,
+      };
+    });
+  }
+
+  async history(_repo: RepoRef, environment?: string): Promise<DeploymentView[]> {
+    return this.deployments.filter((deployment) => environment === undefined || deployment.environment === environment).reverse();
+  }
+
+  async #act(method: "approve" | "promote" | "abort" | "rollback", request: ActionRequest, phase: Phase): Promise<ActionResult> {
+    this.calls.push({ method, request });
+    const running = this.#running(request.environment);
+    if (!running) return { ok: false, reason: `nothing is deploying to ${request.environment}` };
+    const deployment = this.#record({ ...running, phase, updatedAt: this.#tick() });
+    await this.#notify(deployment);
+    return { ok: true, deployment };
+  }
+
+  #running(environment: string): DeploymentView | undefined {
+    return this.deployments.find((deployment) => deployment.environment === environment && !TERMINAL_PHASES.has(deployment.phase));
+  }
+
+  #record(view: DeploymentView): DeploymentView {
+    const index = this.deployments.findIndex((deployment) => deployment.id === view.id);
+    if (index === -1) this.deployments.push(view);
+    else this.deployments[index] = view;
+    return view;
+  }
+
+  #lockFor(deployment: DeploymentView): LockView {
+    return { environment: deployment.environment, holder: deployment.requestedBy, reason: null, kind: "deploy", pullRequest: deployment.pullRequest, since: deployment.createdAt };
+  }
+
+  async #notify(deployment: DeploymentView): Promise<void> {
+    for (const observer of this.#observers) await observer.deploymentChanged(deployment);
+  }
+
+  #tick(): number {
+    this.#clock += 1_000;
+    return this.#clock;
+  }
+}
