@@ -1,0 +1,77 @@
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { ECSClient, DescribeServicesCommand } from "@aws-sdk/client-ecs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AlbRouter } from "../../src/traffic/alb-router.ts";
+import { REPO, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { startLoad } from "../support/load.ts";
+
+describe("deployment controller on the local world, with real traffic", () => {
+  let env: DeployWorld;
+  beforeEach(async () => {
+    env = await startDeployWorld();
+  });
+  afterEach(async () => {
+    await env.close();
+  });
+
+  const liveWeights = () =>
+    new AlbRouter({
+      elbv2: new ElasticLoadBalancingV2Client(env.aws.clientConfig()),
+      arn: env.world.listeners.production.arn,
+      targetGroups: env.world.targetGroups,
+    }).getWeights();
+
+  const desiredCount = async (colour: "blue" | "green") => {
+    const ecs = new ECSClient(env.aws.clientConfig());
+    const out = await ecs.send(new DescribeServicesCommand({ cluster: env.world.clusterArn, services: [env.world.services[colour].name] }));
+    return out.services![0]!.desiredCount;
+  };
+
+  it("takes a healthy version through 5 → 25 → 100 and ends all green with no failed request", async () => {
+    const sha = await env.pushImage({ version: "v2" });
+    const load = startLoad(env.world.listeners.production.url, 150);
+    const started = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
+    expect(started.outcome).toBe("started");
+    const id = started.outcome === "refused" ? "" : started.deployment.id;
+
+    const done = await env.until(id, ["succeeded", "rolled-back", "failed"], 90_000);
+    const stats = await load.stop();
+
+    expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: "succeeded", reason: null });
+    expect(await liveWeights()).toEqual({ blue: 0, green: 100 });
+    expect(stats.failed).toBe(0);
+    expect(stats.byVersion.v2!.total).toBeGreaterThan(0);
+    expect(await desiredCount("blue")).toBe(0);
+    const weightsSeen = env.observer.changes.filter((change) => change.id === id && change.weights).map((change) => change.weights!.green);
+    expect([...new Set(weightsSeen)]).toEqual([0, 5, 25, 100]);
+    expect(done.verdicts.length).toBeGreaterThanOrEqual(3);
+    expect(done.verdicts.filter((verdict) => verdict.decision === "fail")).toEqual([]);
+    expect(env.observer.phasesOf(id)).toEqual(expect.arrayContaining(["preparing", "warming", "smoke-testing", "shifting", "promoting", "watching", "cooling", "succeeded"]));
+  });
+
+  it("rolls a version with 10% 5xx back at the first step, with the evidence recorded", async () => {
+    const sha = await env.pushImage({ version: "v3-bad", errorRate: 0.1 });
+    const load = startLoad(env.world.listeners.production.url, 150);
+    const started = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
+    const id = started.outcome === "refused" ? "" : started.deployment.id;
+
+    const done = await env.until(id, ["succeeded", "rolled-back", "failed"], 90_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stats = await load.stop();
+
+    expect(done.phase).toBe("rolled-back");
+    expect(done.step).toBe(0);
+    expect(await liveWeights()).toEqual({ blue: 100, green: 0 });
+    const failing = done.verdicts.at(-1)!;
+    expect(failing).toMatchObject({ decision: "fail", step: 0 });
+    expect(failing.canary.errors).toBeGreaterThan(0);
+    expect(failing.control.errors).toBe(0);
+    expect(done.reason).toBe(failing.reason);
+    expect(done.timeToRestoreMs).toBeGreaterThanOrEqual(0);
+    // Clients saw errors only from the bad version, at the canary's share, and none after the restore.
+    expect(stats.byVersion.v1!.failed).toBe(0);
+    expect(stats.failed).toBe(stats.byVersion["v3-bad"]!.failed);
+    expect(stats.byVersion["v3-bad"]!.total).toBeLessThan(stats.sent * 0.15);
+    expect(await desiredCount("green")).toBe(0);
+  });
+});

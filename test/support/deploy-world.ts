@@ -1,0 +1,129 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { DeploymentObserver, DeploymentView, Phase, RepoRef } from "../../src/deploy/api.ts";
+import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
+import { Controller } from "../../src/deploy/controller.ts";
+import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
+import { DeploymentRunner } from "../../src/deploy/runner.ts";
+import type { ControllerTiming } from "../../src/deploy/tick-context.ts";
+import { repoConfigSchema, type RepoConfig } from "../../src/config/repo-config.ts";
+import { openStore, type Store } from "../../src/store/open-store.ts";
+import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
+import { silentLog } from "./probot.ts";
+
+export const REPO: RepoRef = { owner: "acme", repo: "web", installationId: 2 };
+export const TEST_CREDENTIALS = { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" };
+
+/** Fast timing for tests: the emulator's health checks and CloudWatch have 1 s resolution. */
+export const FAST_TIMING: Partial<ControllerTiming> = { pollMs: 100, warmTimeoutMs: 30_000, idleMs: 500, maxFailures: 5 };
+
+/** A `.github/gantry.yml` for the emulator's sample world, with second-scale bakes. */
+export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}): RepoConfig {
+  return repoConfigSchema.parse({
+    build: { repository: world.repositoryName },
+    environments: {
+      production: {
+        aws: { region: aws.region, endpoint: aws.endpoint },
+        ecs: { cluster: world.clusterArn, services: { blue: world.services.blue.name, green: world.services.green.name } },
+        targetGroups: world.targetGroups,
+        listeners: { production: world.listeners.production.arn, test: world.listeners.test.arn },
+        smoke: [{ path: "/health", expectStatus: 200, timeout: "2s" }],
+        strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
+        analysis: { interval: "1s", minRequests: 20, maxExtensions: 3 },
+        keepWarm: "1s",
+        postPromotionWatch: "2s",
+        ...environment,
+      },
+    },
+  });
+}
+
+export function randomSha(): string {
+  return randomBytes(20).toString("hex");
+}
+
+/** Records every change the controller reports, in order. */
+export class RecordingObserver implements DeploymentObserver {
+  readonly changes: DeploymentView[] = [];
+  async deploymentChanged(deployment: DeploymentView): Promise<void> {
+    this.changes.push(deployment);
+  }
+  phasesOf(id: string): Phase[] {
+    return this.changes.filter((change) => change.id === id).map((change) => change.phase);
+  }
+}
+
+export interface DeployWorld {
+  aws: AwsEmulator;
+  world: SampleWorld;
+  store: Store;
+  deployments: DeploymentStore;
+  controller: Controller;
+  runner: DeploymentRunner;
+  observer: RecordingObserver;
+  pushImage(behaviour: SampleBehaviour): Promise<string>;
+  until(id: string, phases: Phase[], timeoutMs?: number): Promise<DeploymentView>;
+  close(): Promise<void>;
+}
+
+/** Blue's tasks start as processes and pass health checks a moment after seeding; wait for that. */
+async function untilServing(url: string): Promise<void> {
+  let consecutive = 0;
+  for (let attempt = 0; attempt < 400 && consecutive < 10; attempt += 1) {
+    const ok = await fetch(url).then((response) => response.status === 200, () => false);
+    consecutive = ok ? consecutive + 1 : 0;
+    if (!ok) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (consecutive < 10) throw new Error(`${url} never served the sample app`);
+}
+
+export async function startDeployWorld(options: { store?: Store; instanceId?: string } = {}): Promise<DeployWorld> {
+  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+  const world = await aws.seedSampleWorld();
+  await untilServing(world.listeners.production.url);
+  const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));
+  const deployments = new DeploymentStore(store);
+  const observer = new RecordingObserver();
+  const runner = new DeploymentRunner({
+    deployments,
+    targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
+    observer,
+    log: silentLog,
+    instanceId: options.instanceId ?? "test-replica",
+    leaseMs: 5_000,
+    timing: FAST_TIMING,
+  });
+  const controller = new Controller(deployments, observer, () => runner.wake());
+  runner.start();
+  return {
+    aws,
+    world,
+    store,
+    deployments,
+    controller,
+    runner,
+    observer,
+    async pushImage(behaviour) {
+      const sha = randomSha();
+      await aws.pushSampleImage(sha, behaviour);
+      return sha;
+    },
+    async until(id, phases, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const current = await deployments.get(id);
+        if (current && phases.includes(current.phase)) return (await controller.history(current.repo)).find((view) => view.id === id)!;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const last = await deployments.get(id);
+      throw new Error(`deployment ${id} did not reach ${phases.join("/")} (it is ${last?.phase}: ${last?.state.reason})`);
+    },
+    async close() {
+      await runner.stop();
+      await aws.close();
+      if (!options.store) await store.close();
+    },
+  };
+}
