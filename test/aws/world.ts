@@ -12,7 +12,7 @@ export interface TestWorld {
 }
 
 export async function startWorld(): Promise<TestWorld> {
-  const emu = await startAwsEmulator({ healthCheckIntervalMs: 50 });
+  const emu = await startAwsEmulator({ healthCheckIntervalMs: 100 });
   const world = await emu.seedSampleWorld();
   const { region, endpoint, credentials } = emu.clientConfig();
   const aws = awsClientsFor({ region, endpoint }, "octo-org/web-shop", { credentials });
@@ -20,10 +20,13 @@ export async function startWorld(): Promise<TestWorld> {
   return { emu, world, aws, close: () => emu.close() };
 }
 
-/** Runs `tag` (a sample image behaving as told) on the green service and waits until it is steady. */
-export async function runOnGreen(t: TestWorld, tag: string, behaviour: SampleBehaviour, desiredCount = 1): Promise<void> {
+/**
+ * Runs `tag` (a sample image behaving as told) on two green tasks and waits until they are steady;
+ * two, so that a health check slowed by a loaded machine cannot leave green without a target.
+ */
+export async function runOnGreen(t: TestWorld, tag: string, behaviour: SampleBehaviour): Promise<void> {
   const taskDefinition = await sampleVersion(t.emu, t.aws.ecs, tag, behaviour);
-  await t.aws.ecs.send(new UpdateServiceCommand({ cluster: t.world.clusterArn, service: t.world.services.green.name, taskDefinition, desiredCount }));
+  await t.aws.ecs.send(new UpdateServiceCommand({ cluster: t.world.clusterArn, service: t.world.services.green.name, taskDefinition, desiredCount: 2 }));
   await waitSteady(t.aws.ecs, t.world, t.world.services.green.name);
 }
 
