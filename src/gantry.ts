@@ -1,8 +1,18 @@
 import { Probot, type ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
+import { createGantryApp } from "./app/index.ts";
+import { AuditLog } from "./audit/audit-log.ts";
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
+import { awsDeployTargets } from "./deploy/aws-targets.ts";
+import { Controller } from "./deploy/controller.ts";
+import { DeploymentStore } from "./deploy/deployment-store.ts";
+import { DeploymentRunner } from "./deploy/runner.ts";
+import type { DeployTargetsFactory } from "./deploy/targets.ts";
+import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
 import { inboxWorker } from "./inbox/worker.ts";
+import { GitHubNotifier } from "./notify/github-notifier.ts";
+import { DeploymentNotifications } from "./notify/notification-store.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -11,22 +21,27 @@ type ProbotEvent = Parameters<Probot["receive"]>[0];
 export interface GantryOptions {
   env: ServerEnv;
   credentials: AppCredentials;
-  app: ApplicationFunction;
   log: Logger;
+  /** Replaces Gantry's own app function (tests of the inbox use a recording one). */
+  app?: ApplicationFunction;
   /** Tests pass an Octokit with retries and throttling off. */
   Octokit?: typeof ProbotOctokit;
   /** `false` runs only the intake: deliveries are stored but not processed (a replica that only ingests). */
   processInbox?: boolean;
+  /** The AWS adapters per environment; tests point them at the emulator. */
+  deployTargets?: DeployTargetsFactory;
+  timing?: Partial<ControllerTiming>;
 }
 
 export interface RunningGantry {
   url: string;
   store: Store;
   probot: Probot;
+  controller: Controller;
   stop(): Promise<void>;
 }
 
-/** Composition root: store, Probot, webhook inbox and HTTP server, started in that order. */
+/** Composition root: store, Probot, controller, webhook inbox and HTTP server, started in that order. */
 export async function startGantry(options: GantryOptions): Promise<RunningGantry> {
   const { env, credentials, log } = options;
   const store = await openStore({ databaseUrl: env.DATABASE_URL, dataDir: env.GANTRY_DATA_DIR });
@@ -38,7 +53,23 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     ...(options.Octokit ? { Octokit: options.Octokit } : {}),
   });
-  await probot.load(options.app);
+
+  const notifications = new DeploymentNotifications(store);
+  const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
+  const deployments = new DeploymentStore(store);
+  const runner = new DeploymentRunner({
+    deployments,
+    targetsFor: options.deployTargets ?? awsDeployTargets(),
+    observer: notifier,
+    log,
+    instanceId: env.GANTRY_INSTANCE_ID,
+    ...(options.timing ? { timing: options.timing } : {}),
+  });
+  const controller = new Controller(deployments, notifier, () => runner.wake());
+  await probot.load(
+    options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
+  );
+  runner.start();
 
   const deliveries = new DeliveryStore(store);
   const worker = inboxWorker({
@@ -72,9 +103,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     url: http.url,
     store,
     probot,
+    controller,
     async stop() {
       await http.close();
       await worker.stop();
+      await runner.stop();
       await store.close();
     },
   };

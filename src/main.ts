@@ -1,5 +1,4 @@
 import { pino } from "pino";
-import { gantryApp } from "./app/index.ts";
 import { appCredentials, parseServerEnv, ServerEnvError } from "./config/server-env.ts";
 import { startGantry } from "./gantry.ts";
 import { startSetupMode } from "./web/setup-mode.ts";
@@ -18,7 +17,7 @@ try {
     log.info("No APP_ID: starting the setup flow to register the GitHub App");
     await startSetupMode(env, log);
   } else {
-    const gantry = await startGantry({ env, credentials, app: gantryApp, log });
+    const gantry = await startGantry({ env, credentials, log });
     const shutdown = async (signal: string) => {
       log.info(`${signal}: finishing deliveries in hand, then stopping`);
       await gantry.stop();

@@ -18,5 +18,3 @@ export function createGantryApp(services: GantryServices = {}): ApplicationFunct
     }
   };
 }
-
-export const gantryApp: ApplicationFunction = createGantryApp();

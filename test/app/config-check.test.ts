@@ -1,6 +1,6 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { gantryApp } from "../../src/app/index.ts";
+import { createGantryApp } from "../../src/app/index.ts";
 import { githubNock } from "../support/github-nock.ts";
 import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
 import { examplePayload } from "../support/payloads.ts";
@@ -30,7 +30,7 @@ async function pushWithConfig(text: string | undefined) {
   nockInstallationToken(gh);
   nockConfigFile(gh, payload.repository.full_name, text);
   gh.post(`/repos/${payload.repository.full_name}/check-runs`).optionally().reply(201, { id: 1, name: "gantry/config" });
-  await testProbot(gantryApp).receive({ id: "push-1", name: "push", payload } as never);
+  await testProbot(createGantryApp()).receive({ id: "push-1", name: "push", payload } as never);
   const checkRun = gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/check-runs"))
     ?.body as Record<string, unknown> | undefined;
   return { checkRun, payload };

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ApplicationFunction } from "probot";
 import { appCredentials, parseServerEnv } from "../../src/config/server-env.ts";
-import { startGantry, type RunningGantry } from "../../src/gantry.ts";
+import { startGantry, type GantryOptions, type RunningGantry } from "../../src/gantry.ts";
 import { silentLog, TEST_APP_ID, TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET, TestOctokit } from "./probot.ts";
 
 /** The environment a test Gantry runs with: loopback, a random port, its own data directory. */
@@ -20,9 +20,10 @@ export function testEnv(overrides: Record<string, string> = {}) {
 }
 
 export async function startTestGantry(
-  app: ApplicationFunction,
+  app: ApplicationFunction | undefined,
   envOverrides: Record<string, string> = {},
+  options: Partial<GantryOptions> = {},
 ): Promise<RunningGantry> {
   const env = parseServerEnv(testEnv(envOverrides));
-  return startGantry({ env, credentials: appCredentials(env)!, app, log: silentLog, Octokit: TestOctokit });
+  return startGantry({ env, credentials: appCredentials(env)!, ...(app ? { app } : {}), log: silentLog, Octokit: TestOctokit, ...options });
 }
