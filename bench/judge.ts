@@ -11,7 +11,7 @@ const TRIALS = Number(process.env.BENCH_JUDGE_TRIALS ?? 200);
 const WINDOWS = 5;
 const CANARY_WEIGHT = 0.1;
 const WINDOW_SECONDS = 60;
-const SETTINGS: AnalysisSettings = { interval: WINDOW_SECONDS * 1000, minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, maxExtensions: 3 };
+const SETTINGS: AnalysisSettings = { interval: WINDOW_SECONDS * 1000, minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, minP99Increase: 50, maxExtensions: 3 };
 
 interface Outcome {
   decision: "pass" | "fail" | "inconclusive";

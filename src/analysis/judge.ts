@@ -48,7 +48,7 @@ function latencyFailure(canary: WindowSample, control: WindowSample, settings: A
   }
   if (control.p99Ms !== null && control.p99Ms > 0 && control.requests >= LATENCY_MIN_REQUESTS) {
     const ratio = canary.p99Ms / control.p99Ms;
-    if (ratio > settings.maxP99Ratio) {
+    if (ratio > settings.maxP99Ratio && canary.p99Ms - control.p99Ms > settings.minP99Increase) {
       return `canary p99 ${ms(canary.p99Ms)} is ${times(ratio)} control's ${ms(control.p99Ms)}, above the ${times(settings.maxP99Ratio)} limit`;
     }
   }

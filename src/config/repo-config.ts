@@ -56,6 +56,8 @@ const analysisSchema = z.strictObject({
   maxP99Latency: duration.optional(),
   /** Largest tolerated ratio of canary to control p99 latency. */
   maxP99Ratio: z.number().positive().default(1.5),
+  /** A p99 slowdown smaller than this never fails, whatever the ratio: 8 ms vs 5 ms is noise, not a regression. */
+  minP99Increase: duration.prefault("50ms"),
   /** Inconclusive windows tolerated before the deployment stops and asks a human. */
   maxExtensions: z.number().int().min(0).default(3),
 });

@@ -1,6 +1,6 @@
-import type { Selectable } from "kysely";
+import type { ExpressionBuilder, Selectable } from "kysely";
 import type { Store } from "../store/open-store.ts";
-import type { DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
+import type { Database, DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
 import { TERMINAL_PHASES, type LockView, type Phase, type RepoRef } from "./api.ts";
 import {
   deploymentStateSchema,
@@ -70,27 +70,29 @@ export class DeploymentStore {
   }
 
   /**
-   * Claims the most overdue deployment whose lease is free or expired, in one statement, and bumps
-   * its fence. Returns it with the lease to present on every later write.
+   * Claims the most overdue deployment that is this replica's, or whose lease is free or expired, in
+   * one statement, and bumps its fence. Returns it with the lease to present on every later write.
    */
   async claimDue(owner: string, leaseMs: number): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
     const now = this.#now();
+    const claimable = (eb: ExpressionBuilder<Database, "deployments">) => eb.or([eb("lease_until", "<", now), eb("lease_owner", "=", owner)]);
     const row = await this.#store.db
       .updateTable("deployments")
-      .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, fence: eb("fence", "+", 1) }))
+      // While a tick runs the deployment is not due, not even for this replica's other workers.
+      .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, next_tick_at: now + leaseMs, fence: eb("fence", "+", 1) }))
       .where("id", "=", (eb) =>
         this.#store.lockForClaim(
           eb
             .selectFrom("deployments")
             .select("id")
             .where("next_tick_at", "<=", now)
-            .where("lease_until", "<", now)
+            .where(claimable)
             .where("phase", "not in", TERMINAL)
             .orderBy("next_tick_at")
             .limit(1),
         ),
       )
-      .where("lease_until", "<", now)
+      .where(claimable)
       .returningAll()
       .executeTakeFirst();
     if (!row) return undefined;
@@ -102,7 +104,7 @@ export class DeploymentStore {
   async renew(id: string, lease: Lease, leaseMs: number): Promise<boolean> {
     const result = await this.#store.db
       .updateTable("deployments")
-      .set({ lease_until: this.#now() + leaseMs })
+      .set({ lease_until: this.#now() + leaseMs, next_tick_at: this.#now() + leaseMs })
       .where("id", "=", id)
       .where("fence", "=", lease.fence)
       .where("lease_owner", "=", lease.owner)
@@ -110,9 +112,14 @@ export class DeploymentStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Writes a tick's outcome and releases the lease; false when the lease was lost meanwhile. */
-  async save(id: string, lease: Lease, change: DeploymentChange): Promise<boolean> {
+  /**
+   * Writes a tick's outcome; false when the lease was lost meanwhile. The replica keeps the lease
+   * until `holdMs` after the next tick is due, so one replica drives a deployment while it lives,
+   * and another takes over only once that has run out. An ended deployment is let go.
+   */
+  async save(id: string, lease: Lease, change: DeploymentChange, holdMs: number): Promise<boolean> {
     const now = this.#now();
+    const ended = TERMINAL_PHASES.has(change.phase);
     return this.#store.db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable("deployments")
@@ -120,8 +127,8 @@ export class DeploymentStore {
           phase: change.phase,
           state: JSON.stringify(change.state),
           next_tick_at: change.nextTickAt,
-          lease_owner: null,
-          lease_until: 0,
+          lease_owner: ended ? null : lease.owner,
+          lease_until: ended ? 0 : Math.max(change.nextTickAt, now) + holdMs,
           updated_at: now,
         })
         .where("id", "=", id)
@@ -156,11 +163,20 @@ export class DeploymentStore {
   async requestAction(id: string, action: PendingAction): Promise<boolean> {
     const result = await this.#store.db
       .updateTable("deployments")
-      .set({ pending_action: JSON.stringify(action), next_tick_at: action.at })
+      .set({ pending_action: JSON.stringify(action) })
       .where("id", "=", id)
       .where("phase", "not in", TERMINAL)
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    if (Number(result.numUpdatedRows) !== 1) return false;
+    // Due now, unless a tick is running (a claim sets next_tick_at = lease_until): its save wakes it.
+    await this.#store.db
+      .updateTable("deployments")
+      .set({ next_tick_at: action.at })
+      .where("id", "=", id)
+      .where("next_tick_at", ">", action.at)
+      .where((eb) => eb("next_tick_at", "!=", eb.ref("lease_until")))
+      .execute();
+    return true;
   }
 
   async list(repo: Pick<RepoRef, "owner" | "repo">, options: { environment?: string; phases?: Phase[]; limit?: number } = {}): Promise<Deployment[]> {

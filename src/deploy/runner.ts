@@ -72,7 +72,7 @@ export class DeploymentRunner {
       }
       transition = this.#afterFailure(deployment, context, error as Error);
     }
-    if (!(await deployments.save(deployment.id, lease, transition))) {
+    if (!(await deployments.save(deployment.id, lease, transition, this.#leaseMs))) {
       log.warn({ deployment: deployment.id }, "lease lost before saving; another replica continues");
       return;
     }

@@ -4,7 +4,7 @@ import { judge, type AnalysisSettings } from "../../src/analysis/judge.ts";
 import { accumulate, mulberry32, simulateWindow, type StepScenario } from "../../src/analysis/simulate.ts";
 import { verdictSchema, type Verdict, type WindowSample } from "../../src/deploy/api.ts";
 
-const settings: AnalysisSettings = { interval: 60_000, minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, maxExtensions: 3 };
+const settings: AnalysisSettings = { interval: 60_000, minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, minP99Increase: 50, maxExtensions: 3 };
 const sample = (requests: number, errors: number, p99Ms: number | null = 120): WindowSample => ({ requests, errors, p99Ms });
 const verdictOf = (canary: WindowSample, control: WindowSample, overrides: Partial<AnalysisSettings> = {}) =>
   judge({ canary, control, settings: { ...settings, ...overrides }, step: 1, windowStart: 0, windowEnd: 60_000 });
@@ -96,6 +96,7 @@ describe("judge: latency", () => {
     { name: "p99 above the absolute bound", canary: sample(1000, 0, 900), control: sample(3000, 0, 850), maxP99Latency: 800, decision: "fail" },
     { name: "p99 above 1.5× control", canary: sample(1000, 0, 400), control: sample(3000, 0, 200), decision: "fail" },
     { name: "p99 within both bounds", canary: sample(1000, 0, 280), control: sample(3000, 0, 200), maxP99Latency: 800, decision: "pass" },
+    { name: "a large ratio of a slowdown under minP99Increase (noise)", canary: sample(1000, 0, 33), control: sample(3000, 0, 7), decision: "pass" },
     { name: "slow but too few requests", canary: sample(150, 0, 5000), control: sample(3000, 0, 200), maxP99Latency: 800, decision: "inconclusive" },
     { name: "no control p99 to compare with", canary: sample(1000, 0, 400), control: sample(3000, 0, null), decision: "pass" },
     { name: "absolute bound without control traffic", canary: sample(1000, 0, 900), control: sample(0, 0, null), maxP99Latency: 800, decision: "fail" },
@@ -138,6 +139,7 @@ describe("judge: properties", () => {
     minRequests: fc.integer({ min: 1, max: 10_000 }),
     maxErrorRatio: fc.double({ min: 1, max: 10, noNaN: true }),
     maxP99Ratio: fc.double({ min: 1, max: 10, noNaN: true }),
+    minP99Increase: fc.integer({ min: 0, max: 1_000 }),
     maxP99Latency: fc.option(fc.integer({ min: 1, max: 60_000 }), { nil: undefined }),
   });
 

@@ -8,7 +8,7 @@ import { Ecs } from "./ecs.ts";
 import { Elbv2 } from "./elbv2.ts";
 import { Faults } from "./faults.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
-import { createEmulatorServer } from "./server.ts";
+import { createEmulatorServer, type EmulatedCall } from "./server.ts";
 
 export type { SampleBehaviour } from "../sample-service/behaviour.ts";
 export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
@@ -31,6 +31,8 @@ export interface AwsEmulator {
   accountId: string;
   /** Fault injection; also reachable over HTTP at `${endpoint}/__emulator/faults` (GET, POST a FaultSpec, DELETE [/id]). */
   faults: Faults;
+  /** Every operation carried out, in order: tests count side effects such as ModifyListener calls. */
+  calls: EmulatedCall[];
   /** Configuration for any @aws-sdk client: endpoint, region and static test credentials. */
   clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** Creates the sample cluster, services, target groups, ALB and listeners (see SampleWorld). */
@@ -56,6 +58,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     deregistrationDelayMs: opts.deregistrationDelayMs ?? 5000,
   });
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
+  const calls: EmulatedCall[] = [];
   const server = createEmulatorServer(
     {
       ecs: ecs.handlers(),
@@ -64,6 +67,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
       cloudwatch: { GetMetricData: (i: Parameters<CloudWatch["getMetricData"]>[0]) => cloudwatch.getMetricData(i) },
     },
     faults,
+    calls,
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -76,6 +80,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     region,
     accountId,
     faults,
+    calls,
     clientConfig: () => ({ endpoint, region, credentials: { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" } }),
     seedSampleWorld: () => (seeded ??= seedSampleWorld(ecs, elb, ecr)),
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),

@@ -13,15 +13,22 @@ const THROTTLE_CODE: Record<ServiceName, string> = { ecs: "ThrottlingException",
 // ECS and ECR model a ServerException; the Query-style services answer InternalFailure.
 const SERVER_ERROR_CODE: Record<ServiceName, string> = { ecs: "ServerException", ecr: "ServerException", elbv2: "InternalFailure", cloudwatch: "InternalFailure" };
 
-export function createEmulatorServer(handlers: ServiceHandlers, faults: Faults): Server {
+/** An operation the emulator carried out (faulted and failed calls are not recorded). */
+export interface EmulatedCall {
+  service: ServiceName;
+  operation: string;
+  input: unknown;
+}
+
+export function createEmulatorServer(handlers: ServiceHandlers, faults: Faults, calls: EmulatedCall[] = []): Server {
   return createServer((req, res) => {
     readBody(req)
-      .then((body) => dispatch(req, res, body, handlers, faults))
+      .then((body) => dispatch(req, res, body, handlers, faults, calls))
       .catch(() => res.destroy());
   });
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, body: string, handlers: ServiceHandlers, faults: Faults): Promise<void> {
+async function dispatch(req: IncomingMessage, res: ServerResponse, body: string, handlers: ServiceHandlers, faults: Faults, calls: EmulatedCall[]): Promise<void> {
   if (req.url?.startsWith("/__emulator/faults")) return faultApi(req, res, body, faults);
 
   const target = req.headers["x-amz-target"];
@@ -58,6 +65,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, body: string,
   if (!handler) return fail(new AwsError(service === "elbv2" ? "InvalidAction" : "UnknownOperationException", `${operation} is not emulated`));
   try {
     const result = await (handler as (i: unknown) => unknown)(input);
+    calls.push({ service, operation, input });
     if (service === "elbv2") sendQueryXml(res, operation, result as Record<string, unknown>);
     else sendJson(res, service, result);
   } catch (err) {
