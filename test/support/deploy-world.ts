@@ -69,7 +69,7 @@ export interface DeployWorld {
 }
 
 /** Blue's tasks start as processes and pass health checks a moment after seeding; wait for that. */
-async function untilServing(url: string): Promise<void> {
+export async function untilServing(url: string): Promise<void> {
   let consecutive = 0;
   for (let attempt = 0; attempt < 400 && consecutive < 10; attempt += 1) {
     const ok = await fetch(url).then((response) => response.status === 200, () => false);

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+
+export interface Boundary {
+  instanceId: string;
+  id: string;
+  phase: string;
+  step: number;
+  weights: { blue: number; green: number } | null;
+}
+
+/** A controller replica in a child process (test/fixtures/controller-replica.ts) that can be killed. */
+export class Replica {
+  readonly boundaries: Boundary[] = [];
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  #listeners: (() => void)[] = [];
+
+  constructor(env: Record<string, string>) {
+    this.#child = spawn(process.execPath, ["test/fixtures/controller-replica.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    this.#exited = new Promise((resolve) => this.#child.once("exit", () => resolve()));
+    createInterface({ input: this.#child.stdout! }).on("line", (line) => {
+      const message = JSON.parse(line) as Boundary & { ready?: boolean };
+      if (!message.ready) this.boundaries.push(message);
+      for (const listener of this.#listeners) listener();
+    });
+  }
+
+  /** Resolves once this replica has reported `count` boundaries, or has exited. */
+  async reached(count: number): Promise<void> {
+    if (this.boundaries.length >= count) return;
+    await Promise.race([
+      this.#exited,
+      new Promise<void>((resolve) => {
+        this.#listeners.push(() => {
+          if (this.boundaries.length >= count) resolve();
+        });
+      }),
+    ]);
+  }
+
+  async kill(): Promise<void> {
+    this.#child.kill("SIGKILL");
+    await this.#exited;
+  }
+}
