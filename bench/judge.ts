@@ -1,7 +1,7 @@
 // The judge's false-rollback and detection rates over simulated canary steps, beside the naive rule
 // "canary 5xx rate > 2× control" applied to each window. Seeded: the same figures every run.
 import { judge, type AnalysisSettings } from "../src/analysis/judge.ts";
-import { accumulate, mulberry32, simulateWindow, type StepScenario } from "../src/analysis/simulate.ts";
+import { accumulate, mulberry32, simulateWindow, type StepScenario } from "../test/support/simulate-traffic.ts";
 import type { WindowSample } from "../src/deploy/api.ts";
 
 const TRAFFIC_RPS = [0.5, 5, 50, 500];

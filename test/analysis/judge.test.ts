@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { judge, type AnalysisSettings } from "../../src/analysis/judge.ts";
-import { accumulate, mulberry32, simulateWindow, type StepScenario } from "../../src/analysis/simulate.ts";
+import { accumulate, mulberry32, simulateWindow, type StepScenario } from "../support/simulate-traffic.ts";
 import { verdictSchema, type Verdict, type WindowSample } from "../../src/deploy/api.ts";
 
 const settings: AnalysisSettings = { interval: 60_000, minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, minP99Increase: 50, maxExtensions: 3 };

@@ -1,5 +1,5 @@
 // Seeded traffic for the judge's tests and benchmark: a canary step's windows as binomial counts.
-import type { WindowSample } from "../deploy/api.ts";
+import type { WindowSample } from "../../src/deploy/api.ts";
 
 export type Random = () => number;
 
