@@ -97,8 +97,9 @@ export class Controller implements DeploymentController {
    */
   async rollback(request: ActionRequest): Promise<ActionResult> {
     const current = await this.#current(request.repo, request.environment, [...ACTIVE_PHASES, "cooling"]);
-    if (current && current.phase !== "rolling-back") return this.#request("rollback", request);
-    const succeeded = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded"], limit: 2 });
+    if (current && current.phase !== "rolling-back" && !(await this.#oldColourTaken(current))) return this.#request("rollback", request);
+    // A cooling deployment is the live one, though no longer rollable in place.
+    const succeeded = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded", "cooling"], limit: 2 });
     const [latest, previous] = succeeded;
     if (!latest || !previous) return { ok: false, reason: `nothing to roll back to in ${request.environment}: it has no earlier successful deployment` };
     const result = await this.#create(
@@ -157,6 +158,16 @@ export class Controller implements DeploymentController {
   async #current(repo: RepoRef, environment: string, phases: Phase[]): Promise<Deployment | undefined> {
     const [current] = await this.#deployments.list(repo, { environment, phases, limit: 1 });
     return current;
+  }
+
+  /**
+   * A cooling deployment's old colour is warm only until a later deployment puts its own revision
+   * on it (a failed one then scales it to zero): traffic sent back there would reach no task.
+   */
+  async #oldColourTaken(deployment: Deployment): Promise<boolean> {
+    if (deployment.phase !== "cooling") return false;
+    const recent = await this.#deployments.list(deployment.repo, { environment: deployment.environment, limit: 20 });
+    return recent.some((other) => other.createdAt > deployment.createdAt && other.state.idleTaskDefinitionArn !== null);
   }
 
   async #request(kind: PendingAction["kind"], request: ActionRequest): Promise<ActionResult> {

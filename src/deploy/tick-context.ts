@@ -51,9 +51,12 @@ export function stayIn(deployment: Deployment, context: TickContext, delayMs: nu
   return moveTo(deployment, context, deployment.phase, patch, delayMs);
 }
 
-/** Ends the deployment by way of a rollback: traffic goes back (verified) to the serving colour first. */
-export function rollBack(deployment: Deployment, context: TickContext, outcome: "rolled-back" | "aborted" | "failed", reason: string): Transition {
-  return moveTo(deployment, context, "rolling-back", { rollbackOutcome: outcome, reason, decidedAt: context.now() });
+/**
+ * Ends the deployment by way of a rollback: traffic goes back (verified) to the serving colour first.
+ * `decidedAt` is when a person asked, if one did: time to restore counts from then, not from the tick.
+ */
+export function rollBack(deployment: Deployment, context: TickContext, outcome: "rolled-back" | "aborted" | "failed", reason: string, decidedAt = context.now()): Transition {
+  return moveTo(deployment, context, "rolling-back", { rollbackOutcome: outcome, reason, decidedAt });
 }
 
 export function liveAndIdle(state: DeploymentState): { live: Colour; idle: Colour } {

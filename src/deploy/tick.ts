@@ -47,11 +47,11 @@ function applyAction(deployment: Deployment, context: TickContext, action: Pendi
     case "abort":
       if (deployment.phase === "queued") return moveTo(deployment, context, "aborted", { reason: `aborted by ${who}${why}` });
       if (deployment.phase === "rolling-back") return undefined;
-      return rollBack(deployment, context, "aborted", `aborted by ${who}${why}`);
+      return rollBack(deployment, context, "aborted", `aborted by ${who}${why}`, action.at);
     case "rollback":
       if (deployment.phase === "queued") return moveTo(deployment, context, "aborted", { reason: `rolled back by ${who} before it started${why}` });
       if (deployment.phase === "rolling-back") return undefined;
-      return rollBack(deployment, context, BEFORE_TRAFFIC.has(deployment.phase) ? "aborted" : "rolled-back", `rollback requested by ${who}${why}`);
+      return rollBack(deployment, context, BEFORE_TRAFFIC.has(deployment.phase) ? "aborted" : "rolled-back", `rollback requested by ${who}${why}`, action.at);
     case "approve":
       if (deployment.phase !== "awaiting-approval") return undefined;
       return moveTo(deployment, context, firstShift(deployment), { approvedBy: action.by });
