@@ -104,7 +104,11 @@ export class DeploymentStore {
   async renew(id: string, lease: Lease, leaseMs: number): Promise<boolean> {
     const result = await this.#store.db
       .updateTable("deployments")
-      .set({ lease_until: this.#now() + leaseMs, next_tick_at: this.#now() + leaseMs })
+      // One reading of the clock: requestAction tells a running tick by next_tick_at = lease_until.
+      .set(() => {
+        const until = this.#now() + leaseMs;
+        return { lease_until: until, next_tick_at: until };
+      })
       .where("id", "=", id)
       .where("fence", "=", lease.fence)
       .where("lease_owner", "=", lease.owner)

@@ -1,8 +1,5 @@
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { ECSClient, DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AlbRouter } from "../../src/traffic/alb-router.ts";
-import { REPO, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { REPO, desiredCount as desiredCountOf, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 
 describe("deployment controller on the local world, with real traffic", () => {
@@ -14,18 +11,8 @@ describe("deployment controller on the local world, with real traffic", () => {
     await env.close();
   });
 
-  const liveWeights = () =>
-    new AlbRouter({
-      elbv2: new ElasticLoadBalancingV2Client(env.aws.clientConfig()),
-      arn: env.world.listeners.production.arn,
-      targetGroups: env.world.targetGroups,
-    }).getWeights();
-
-  const desiredCount = async (colour: "blue" | "green") => {
-    const ecs = new ECSClient(env.aws.clientConfig());
-    const out = await ecs.send(new DescribeServicesCommand({ cluster: env.world.clusterArn, services: [env.world.services[colour].name] }));
-    return out.services![0]!.desiredCount;
-  };
+  const liveWeights = () => productionWeights(env.aws, env.world);
+  const desiredCount = (colour: "blue" | "green") => desiredCountOf(env.aws, env.world, colour);
 
   it("takes a healthy version through 5 → 25 → 100 and ends all green with no failed request", async () => {
     const sha = await env.pushImage({ version: "v2" });

@@ -1,15 +1,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Phase } from "../../src/deploy/api.ts";
 import { Controller } from "../../src/deploy/controller.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
-import { AlbRouter } from "../../src/traffic/alb-router.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { Replica } from "../support/replica.ts";
 
@@ -62,8 +60,7 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
     return { final, killedAt, stats, shifts: productionShifts() - shiftsBefore };
   }
 
-  const weights = () =>
-    new AlbRouter({ elbv2: new ElasticLoadBalancingV2Client(aws.clientConfig()), arn: world.listeners.production.arn, targetGroups: world.targetGroups }).getWeights();
+  const weights = () => productionWeights(aws, world);
 
   it("finishes a healthy canary 100% green, shifting traffic exactly once per step", async () => {
     const { final, killedAt, stats, shifts } = await deployThroughKills({ version: "crash-ok" });

@@ -1,13 +1,11 @@
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Phase } from "../../src/deploy/api.ts";
 import { Controller } from "../../src/deploy/controller.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { repoConfigSchema } from "../../src/config/repo-config.ts";
 import type { Store } from "../../src/store/open-store.ts";
-import { AlbRouter } from "../../src/traffic/alb-router.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { Replica } from "../support/replica.ts";
 import { storeBackends } from "../support/stores.ts";
@@ -88,8 +86,7 @@ describe("two controller replicas sharing PostgreSQL", () => {
     }
     expect(survivor.boundaries.some((boundary) => boundary.id === ids.production && boundary.instanceId === survivorId)).toBe(true);
     for (const { aws, world } of sites) {
-      const router = new AlbRouter({ elbv2: new ElasticLoadBalancingV2Client(aws.clientConfig()), arn: world.listeners.production.arn, targetGroups: world.targetGroups });
-      expect(await router.getWeights()).toEqual({ blue: 0, green: 100 });
+      expect(await productionWeights(aws, world)).toEqual({ blue: 0, green: 100 });
       const shifts = aws.calls.filter((call) => call.operation === "ModifyListener" && (call.input as Record<string, unknown>).ListenerArn === world.listeners.production.arn);
       expect(shifts).toHaveLength(3);
     }

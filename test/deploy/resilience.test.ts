@@ -1,17 +1,13 @@
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { repoConfigSchema } from "../../src/config/repo-config.ts";
 import type { DeploymentView, Phase } from "../../src/deploy/api.ts";
 import { initialState, type Deployment } from "../../src/deploy/deployment-state.ts";
 import { tick } from "../../src/deploy/tick.ts";
 import type { TickContext } from "../../src/deploy/tick-context.ts";
-import { AlbRouter } from "../../src/traffic/alb-router.ts";
-import { REPO, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 
 const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
-/** These tests are not about latency: a loaded CI box's p99 noise must not roll a healthy version back. */
 const ANALYSIS = { interval: "1s", minRequests: 20, minP99Increase: "2s" };
 /** A canary short enough to run several deployments in one test, still with a real step before 100%. */
 const SHORT_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "1s" }, { weight: 100, bake: "1s" }] }, postPromotionWatch: "1s", analysis: ANALYSIS };
@@ -25,12 +21,7 @@ describe("deployment controller under faults and people's commands, with real tr
     await env.close();
   });
 
-  const liveWeights = () =>
-    new AlbRouter({
-      elbv2: new ElasticLoadBalancingV2Client({ ...env.aws.clientConfig(), maxAttempts: 10 }),
-      arn: env.world.listeners.production.arn,
-      targetGroups: env.world.targetGroups,
-    }).getWeights();
+  const liveWeights = () => productionWeights(env.aws, env.world);
 
   async function start(sha: string, environment: Record<string, unknown> = {}): Promise<DeploymentView> {
     const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world, { analysis: ANALYSIS, ...environment }), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
@@ -142,9 +133,7 @@ describe("deployment controller under faults and people's commands, with real tr
         expect((await env.until(id, ENDED, 40_000)).phase).toBe("succeeded");
       }
       expect(await liveWeights()).toEqual({ blue: 100, green: 0 });
-      const ecs = new ECSClient(env.aws.clientConfig());
-      const green = await ecs.send(new DescribeServicesCommand({ cluster: env.world.clusterArn, services: [env.world.services.green.name] }));
-      expect(green.services![0]!.desiredCount).toBe(0);
+      expect(await desiredCount(env.aws, env.world, "green")).toBe(0);
 
       const asked = await env.controller.rollback({ repo: REPO, environment: "production", by: "alice" });
       if (!asked.ok) throw new Error(asked.reason);

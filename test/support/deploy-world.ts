@@ -1,4 +1,7 @@
 import { mkdtempSync } from "node:fs";
+import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { AlbRouter } from "../../src/traffic/alb-router.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -31,7 +34,8 @@ export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: 
         listeners: { production: world.listeners.production.arn, test: world.listeners.test.arn },
         smoke: [{ path: "/health", expectStatus: 200, timeout: "2s" }],
         strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
-        analysis: { interval: "1s", minRequests: 20, maxExtensions: 3 },
+        // Not about latency: a loaded CI box's p99 noise (a fresh process, a busy core) must not roll a healthy version back.
+        analysis: { interval: "1s", minRequests: 20, maxExtensions: 3, minP99Increase: "2s" },
         keepWarm: "1s",
         postPromotionWatch: "2s",
         ...environment,
@@ -42,6 +46,19 @@ export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: 
 
 export function randomSha(): string {
   return randomBytes(20).toString("hex");
+}
+
+/** The production listener's weights, as the ALB reports them (retrying the emulator's injected throttling). */
+export function productionWeights(aws: AwsEmulator, world: SampleWorld) {
+  const elbv2 = new ElasticLoadBalancingV2Client({ ...aws.clientConfig(), maxAttempts: 10 });
+  return new AlbRouter({ elbv2, arn: world.listeners.production.arn, targetGroups: world.targetGroups }).getWeights();
+}
+
+/** The desired task count ECS reports for a colour's service. */
+export async function desiredCount(aws: AwsEmulator, world: SampleWorld, colour: "blue" | "green"): Promise<number | undefined> {
+  const ecs = new ECSClient({ ...aws.clientConfig(), maxAttempts: 10 });
+  const out = await ecs.send(new DescribeServicesCommand({ cluster: world.clusterArn, services: [world.services[colour].name] }));
+  return out.services?.[0]?.desiredCount;
 }
 
 /** Records every change the controller reports, in order. */
