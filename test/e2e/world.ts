@@ -1,0 +1,179 @@
+// The whole local world for end-to-end tests: the AWS emulator's sample world, the GitHub emulator
+// holding the repository, and Gantry in-process between them, talking to both over HTTP (no nock).
+import { Octokit } from "@octokit/rest";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { stringify } from "yaml";
+import type { Weights } from "../../src/deploy/api.ts";
+import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
+import type { RunningGantry } from "../../src/gantry.ts";
+import { AlbRouter } from "../../src/traffic/alb-router.ts";
+import { FAST_TIMING, TEST_CREDENTIALS } from "../support/deploy-world.ts";
+import { startTestGantry } from "../support/gantry.ts";
+import { examplePayload } from "../support/payloads.ts";
+import { TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
+import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
+import { startGithubEmulator, type GithubEmulator } from "../world/github/emulator.ts";
+import type { Comment, Repo } from "../world/github/state.ts";
+import { sendSignedWebhook, type WebhookDelivery } from "../world/github/webhook.ts";
+
+export const OWNER = "acme";
+export const NAME = "web";
+export const FULL_NAME = `${OWNER}/${NAME}`;
+const WEBHOOK_PATH = "/api/github/webhooks";
+// The emulator accepts any well-formed app JWT; it does not hold the app's public key.
+const FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2ln";
+
+/** `.github/gantry.yml` for the sample world's production environment, as a person would write it. */
+export function gantryYml(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}): string {
+  return stringify({
+    build: { repository: world.repositoryName },
+    environments: {
+      production: {
+        aws: { region: aws.region, endpoint: aws.endpoint },
+        ecs: { cluster: world.clusterArn, services: { blue: world.services.blue.name, green: world.services.green.name } },
+        targetGroups: world.targetGroups,
+        listeners: { production: world.listeners.production.arn, test: world.listeners.test.arn },
+        smoke: [{ path: "/health", expectStatus: 200, timeout: "2s" }],
+        strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
+        // Loose on latency: on a shared two-core machine the sample app's p99 is scheduling noise, and
+        // this file is about the way in and out through GitHub; the judge has its own tests.
+        analysis: { interval: "1s", minRequests: 20, maxExtensions: 3, maxP99Ratio: 5 },
+        keepWarm: "1s",
+        postPromotionWatch: "2s",
+        ...environment,
+      },
+    },
+  });
+}
+
+interface CommentPayload {
+  action: string;
+  comment: { id: number; body: string; user: { login: string; id: number; type: string }; html_url: string };
+  issue: { number: number; pull_request?: object };
+  repository: { id: number; name: string; full_name: string; default_branch: string; owner: { login: string; id: number } };
+  sender: { login: string; id: number; type: string };
+}
+
+export interface E2eWorld {
+  aws: AwsEmulator;
+  world: SampleWorld;
+  github: GithubEmulator;
+  gantry: RunningGantry;
+  /** The repository as the GitHub emulator holds it. */
+  repo: Repo;
+  /** Commits `.github/gantry.yml` to the default branch, where Gantry reads it at each command. */
+  commitConfig(environment?: Record<string, unknown>): void;
+  /** A pull request whose head has an image in ECR (tag = full SHA) and a green `gantry/test`; returns the image digest. */
+  readyPullRequest(number: number, sha: string, behaviour: SampleBehaviour): Promise<string>;
+  /** A person's comment on a pull request, delivered as a signed `issue_comment.created` webhook. */
+  comment(pullRequest: number, login: string, body: string): Promise<{ comment: Comment; payload: CommentPayload; delivery: WebhookDelivery }>;
+  deliver(payload: unknown, deliveryId?: string): Promise<WebhookDelivery>;
+  /** Resolves once Gantry has processed every delivery it has received (none left pending). */
+  inboxSettled(): Promise<{ pending: number; done: number; dead: number }>;
+  /** Weights on the production listener, read back from the ALB. */
+  liveWeights(): Promise<Weights>;
+  close(): Promise<void>;
+}
+
+/** Polls `probe` until it returns a value other than undefined. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Blue's tasks pass health checks a moment after seeding; tests start once the listener serves steadily. */
+async function untilServing(url: string): Promise<void> {
+  let consecutive = 0;
+  await eventually(`${url} to serve the sample app`, async () => {
+    const ok = await fetch(url).then((response) => response.status === 200, () => false);
+    consecutive = ok ? consecutive + 1 : 0;
+    return consecutive >= 10 ? true : undefined;
+  }, 20_000);
+}
+
+export async function startE2eWorld(): Promise<E2eWorld> {
+  // The default deregistration delay (5 s, left as soon as a target is idle): a shorter one cuts
+  // requests still in flight to a colour being scaled down on a busy machine, which clients see as 502s.
+  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
+  const world = await aws.seedSampleWorld();
+  await untilServing(world.listeners.production.url);
+
+  const github = await startGithubEmulator();
+  const repo = github.seedRepo({ owner: OWNER, name: NAME, installationId: TEST_INSTALLATION_ID });
+  const commitConfig = (environment: Record<string, unknown> = {}) => {
+    github.seedCommit(FULL_NAME, { branch: repo.defaultBranch, files: { ".github/gantry.yml": gantryYml(aws, world, environment) } });
+  };
+  commitConfig();
+
+  const gantry = await startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH }, {
+    deployTargets: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
+    timing: FAST_TIMING,
+  });
+  // Gantry's URL is known only once it listens, and a redelivery must reuse a delivery id: so the
+  // emulator's own signed-delivery function is called with both rather than fixed at its start.
+  const deliver = (payload: unknown, deliveryId?: string) =>
+    sendSignedWebhook({ url: `${gantry.url}${WEBHOOK_PATH}`, secret: TEST_WEBHOOK_SECRET, event: "issue_comment", payload, ...(deliveryId ? { deliveryId } : {}) });
+
+  // Test results arrive as another app would post them: through the API, with an installation token.
+  const token = (await new Octokit({ baseUrl: github.url, auth: FAKE_JWT }).rest.apps.createInstallationAccessToken({ installation_id: TEST_INSTALLATION_ID })).data.token;
+  const ci = new Octokit({ baseUrl: github.url, auth: token });
+
+  const router = new AlbRouter({
+    elbv2: new ElasticLoadBalancingV2Client(aws.clientConfig()),
+    arn: world.listeners.production.arn,
+    targetGroups: world.targetGroups,
+  });
+
+  return {
+    aws,
+    world,
+    github,
+    gantry,
+    repo,
+    commitConfig,
+    async readyPullRequest(number, sha, behaviour) {
+      const { digest } = await aws.pushSampleImage(sha, behaviour);
+      github.seedPull(FULL_NAME, { number, user: "author", head: { ref: `feature-${number}`, sha } });
+      await ci.rest.checks.create({ owner: OWNER, repo: NAME, name: "gantry/test", head_sha: sha, status: "completed", conclusion: "success" });
+      return digest;
+    },
+    async comment(pullRequest, login, body) {
+      const comment = github.seedComment(FULL_NAME, pullRequest, login, body);
+      const payload = examplePayload<CommentPayload>("issue_comment", (candidate) => candidate.action === "created");
+      payload.comment.id = comment.id;
+      payload.comment.body = body;
+      payload.comment.html_url = `${github.url}/${FULL_NAME}/pull/${pullRequest}#issuecomment-${comment.id}`;
+      payload.comment.user = { ...payload.comment.user, login, id: comment.user.id, type: "User" };
+      payload.sender = { ...payload.sender, login, id: comment.user.id, type: "User" };
+      payload.issue.number = pullRequest;
+      payload.issue.pull_request = { url: `${github.url}/repos/${FULL_NAME}/pulls/${pullRequest}`, merged_at: null };
+      payload.repository = {
+        ...payload.repository,
+        id: repo.id,
+        name: NAME,
+        full_name: FULL_NAME,
+        default_branch: repo.defaultBranch,
+        owner: { ...payload.repository.owner, login: OWNER, id: repo.owner.id },
+      };
+      return { comment, payload, delivery: await deliver(payload) };
+    },
+    deliver,
+    async inboxSettled() {
+      return eventually("the webhook inbox to settle", async () => {
+        const health = (await (await fetch(`${gantry.url}/healthz`)).json()) as { inbox: { pending: number; done: number; dead: number } };
+        return health.inbox.pending === 0 ? health.inbox : undefined;
+      });
+    },
+    liveWeights: () => router.getWeights(),
+    async close() {
+      await gantry.stop();
+      await github.close();
+      await aws.close();
+    },
+  };
+}
