@@ -30,11 +30,22 @@ type Identity = Awaited<ReturnType<CredentialProvider>>;
  */
 export const RETRY = { retryMode: "standard", maxAttempts: 6 } as const;
 
+/**
+ * A hung call must not outlast the controller's lease (30 s): each attempt gives up, and is retried,
+ * well before it.
+ */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /** Credentials are refreshed this long before the assumed role's session expires. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
 
-export function awsClientsFor(aws: EnvironmentConfig["aws"], repoFullName: string, options: { credentials?: AwsCredentials } = {}): AwsClients {
-  const base = { region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), ...RETRY };
+export function awsClientsFor(
+  aws: EnvironmentConfig["aws"],
+  repoFullName: string,
+  options: { credentials?: AwsCredentials; requestTimeoutMs?: number } = {},
+): AwsClients {
+  const requestHandler = { connectionTimeout: 3_000, requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
+  const base = { region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), ...RETRY, requestHandler };
   const credentials = aws.roleArn
     ? shared(
         fromTemporaryCredentials({

@@ -99,7 +99,10 @@ export class DeploymentRunner {
   #context(deployment: Deployment, lease: Lease): TickContext {
     const { deployments, targetsFor } = this.#options;
     return {
-      targets: targetsFor(deployment.repo, deployment.state.environment),
+      // Built on first use, inside the tick, so a failure here is retried and counted like any other.
+      get targets() {
+        return targetsFor(deployment.repo, deployment.state.environment);
+      },
       now: () => deployments.now,
       timing: this.#timing,
       judge,

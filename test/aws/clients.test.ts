@@ -1,6 +1,9 @@
 // awsClientsFor: region, endpoint, retries, and the assumed role with the repository as ExternalId.
 // STS is not emulated, so nock answers AssumeRole and everything else reaches the AWS emulator.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import { DescribeLoadBalancersCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +72,20 @@ describe("awsClientsFor", () => {
     const seen = signedHeaders(clients.elbv2);
     await expect(clients.elbv2.send(new DescribeLoadBalancersCommand({}))).resolves.toBeDefined();
     expect(seen[0]?.authorization).toContain(`Credential=${credentials.accessKeyId}/`);
+  });
+
+  it("gives up on a call AWS never answers, every attempt, instead of hanging a controller tick", async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { credentials, region } = emu.clientConfig();
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const { ecs } = awsClientsFor({ region, endpoint }, REPO, { credentials, requestTimeoutMs: 200 });
+    try {
+      await expect(ecs.send(new DescribeServicesCommand({ cluster: "c", services: ["s"] }))).rejects.toMatchObject({ name: "TimeoutError" });
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it("assumes the environment's role once, with the repository's full name as ExternalId, and signs with the session", async () => {
