@@ -1,13 +1,11 @@
 // The whole local world for end-to-end tests: the AWS emulator's sample world, the GitHub emulator
 // holding the repository, and Gantry in-process between them, talking to both over HTTP (no nock).
 import { Octokit } from "@octokit/rest";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { stringify } from "yaml";
 import type { Weights } from "../../src/deploy/api.ts";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
-import { AlbRouter } from "../../src/traffic/alb-router.ts";
-import { FAST_TIMING, TEST_CREDENTIALS } from "../support/deploy-world.ts";
+import { FAST_TIMING, TEST_CREDENTIALS, productionWeights, sampleConfigInput } from "../support/deploy-world.ts";
 import { startTestGantry } from "../support/gantry.ts";
 import { examplePayload } from "../support/payloads.ts";
 import { TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
@@ -25,25 +23,7 @@ const FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2ln";
 
 /** `.github/gantry.yml` for the sample world's production environment, as a person would write it. */
 export function gantryYml(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}): string {
-  return stringify({
-    build: { repository: world.repositoryName },
-    environments: {
-      production: {
-        aws: { region: aws.region, endpoint: aws.endpoint },
-        ecs: { cluster: world.clusterArn, services: { blue: world.services.blue.name, green: world.services.green.name } },
-        targetGroups: world.targetGroups,
-        listeners: { production: world.listeners.production.arn, test: world.listeners.test.arn },
-        smoke: [{ path: "/health", expectStatus: 200, timeout: "2s" }],
-        strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
-        // Loose on latency: on a shared two-core machine the sample app's p99 is scheduling noise, and
-        // this file is about the way in and out through GitHub; the judge has its own tests.
-        analysis: { interval: "1s", minRequests: 20, maxExtensions: 3, maxP99Ratio: 5 },
-        keepWarm: "1s",
-        postPromotionWatch: "2s",
-        ...environment,
-      },
-    },
-  });
+  return stringify(sampleConfigInput(aws, world, environment));
 }
 
 interface CommentPayload {
@@ -123,12 +103,6 @@ export async function startE2eWorld(): Promise<E2eWorld> {
   const token = (await new Octokit({ baseUrl: github.url, auth: FAKE_JWT }).rest.apps.createInstallationAccessToken({ installation_id: TEST_INSTALLATION_ID })).data.token;
   const ci = new Octokit({ baseUrl: github.url, auth: token });
 
-  const router = new AlbRouter({
-    elbv2: new ElasticLoadBalancingV2Client(aws.clientConfig()),
-    arn: world.listeners.production.arn,
-    targetGroups: world.targetGroups,
-  });
-
   return {
     aws,
     world,
@@ -169,7 +143,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
         return health.inbox.pending === 0 ? health.inbox : undefined;
       });
     },
-    liveWeights: () => router.getWeights(),
+    liveWeights: () => productionWeights(aws, world),
     async close() {
       await gantry.stop();
       await github.close();

@@ -22,9 +22,9 @@ export const TEST_CREDENTIALS = { accessKeyId: "AKIDTEST", secretAccessKey: "tes
 /** Fast timing for tests: the emulator's health checks and CloudWatch have 1 s resolution. */
 export const FAST_TIMING: Partial<ControllerTiming> = { pollMs: 100, warmTimeoutMs: 30_000, idleMs: 500, maxFailures: 5 };
 
-/** A `.github/gantry.yml` for the emulator's sample world, with second-scale bakes. */
-export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}): RepoConfig {
-  return repoConfigSchema.parse({
+/** `.github/gantry.yml` for the emulator's sample world, as a person would write it, with second-scale bakes. */
+export function sampleConfigInput(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}) {
+  return {
     build: { repository: world.repositoryName },
     environments: {
       production: {
@@ -41,7 +41,11 @@ export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: 
         ...environment,
       },
     },
-  });
+  };
+}
+
+export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}): RepoConfig {
+  return repoConfigSchema.parse(sampleConfigInput(aws, world, environment));
 }
 
 export function randomSha(): string {
