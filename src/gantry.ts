@@ -57,15 +57,16 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
   const deployments = new DeploymentStore(store);
+  const targetsFor = options.deployTargets ?? awsDeployTargets();
   const runner = new DeploymentRunner({
     deployments,
-    targetsFor: options.deployTargets ?? awsDeployTargets(),
+    targetsFor,
     observer: notifier,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
     ...(options.timing ? { timing: options.timing } : {}),
   });
-  const controller = new Controller(deployments, notifier, () => runner.wake());
+  const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
   await probot.load(
     options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
   );

@@ -67,7 +67,8 @@ export const deploymentViewSchema = z.object({
   repo: repoRefSchema,
   environment: z.string(),
   sha: z.string(),
-  imageDigest: z.string().nullable(),
+  /** The image digest the deployment runs, pinned when it was created. */
+  imageDigest: z.string(),
   phase: phaseSchema,
   /** Index into the strategy's steps while shifting. */
   step: z.number().int().min(0),

@@ -14,6 +14,7 @@ import {
 } from "./api.ts";
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
+import type { DeployTargetsFactory } from "./targets.ts";
 
 const ACTIVE_PHASES = (["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "rolling-back"] as const) satisfies Phase[];
 
@@ -25,19 +26,30 @@ const ACCEPTS: Record<PendingAction["kind"], ReadonlySet<Phase>> = {
   rollback: new Set(["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "cooling"]),
 };
 
+export interface ControllerOptions {
+  deployments: DeploymentStore;
+  observer: DeploymentObserver;
+  /** Tells the runner there is work now rather than at its next poll. */
+  wake: () => void;
+  targetsFor: DeployTargetsFactory;
+}
+
 /**
- * The controller's front door: records what people ask for and lets the runner act on it. Nothing
- * here calls AWS; every change to the cloud happens in a tick, under a lease.
+ * The controller's front door: records what people ask for and lets the runner act on it. It reads
+ * ECR once, to pin the image a deployment will run; every change to the cloud happens in a tick,
+ * under a lease.
  */
 export class Controller implements DeploymentController {
   readonly #deployments: DeploymentStore;
   readonly #observer: DeploymentObserver;
   readonly #wake: () => void;
+  readonly #targetsFor: DeployTargetsFactory;
 
-  constructor(deployments: DeploymentStore, observer: DeploymentObserver, wake: () => void) {
-    this.#deployments = deployments;
-    this.#observer = observer;
-    this.#wake = wake;
+  constructor(options: ControllerOptions) {
+    this.#deployments = options.deployments;
+    this.#observer = options.observer;
+    this.#wake = options.wake;
+    this.#targetsFor = options.targetsFor;
   }
 
   async start(request: StartRequest): Promise<StartResult> {
@@ -54,6 +66,11 @@ export class Controller implements DeploymentController {
   }
 
   async #create(request: Omit<StartRequest, "config">, environment: EnvironmentConfig, buildRepository: string | null, fastPath: boolean): Promise<StartResult> {
+    if (!buildRepository) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
+    const image = await this.#targetsFor(request.repo, environment).registry.resolve(buildRepository, request.sha);
+    if (!image) {
+      return { outcome: "refused", reason: `no image tagged ${request.sha} in ECR repository ${buildRepository}: build it before deploying` };
+    }
     const now = this.#deployments.now;
     const deployment: Deployment = {
       id: randomUUID(),
@@ -63,7 +80,7 @@ export class Controller implements DeploymentController {
       phase: "queued",
       requestedBy: request.requestedBy,
       pullRequest: request.pullRequest,
-      state: initialState(environment, buildRepository, fastPath, now),
+      state: initialState({ environment, buildRepository, fastPath, image, now }),
       pendingAction: null,
       nextTickAt: now,
       fence: 0,

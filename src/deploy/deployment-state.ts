@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
+import type { ResolvedImage } from "../images/registry.ts";
 import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, windowSampleSchema, type DeploymentView } from "./api.ts";
 
 const colourSchema = z.enum(["blue", "green"]);
@@ -8,10 +9,11 @@ const colourSchema = z.enum(["blue", "green"]);
 export const deploymentStateSchema = z.object({
   /** The environment's config as it was when the deployment started (already parsed: durations in ms). */
   environment: z.custom<EnvironmentConfig>((value) => typeof value === "object" && value !== null),
-  buildRepository: z.string().nullable(),
+  buildRepository: z.string(),
   fastPath: z.boolean(),
-  imageDigest: z.string().nullable(),
-  imageUri: z.string().nullable(),
+  /** Pinned when the deployment is created: it runs exactly this image, whatever the tag does later. */
+  imageDigest: z.string(),
+  imageUri: z.string(),
   liveColour: colourSchema.nullable(),
   idleTaskDefinitionArn: z.string().nullable(),
   step: z.number().int().min(0),
@@ -62,13 +64,20 @@ export const deploymentSchema = z.object({
 });
 export type Deployment = z.infer<typeof deploymentSchema>;
 
-export function initialState(environment: EnvironmentConfig, buildRepository: string | null, fastPath: boolean, now: number): DeploymentState {
+export function initialState(options: {
+  environment: EnvironmentConfig;
+  buildRepository: string;
+  fastPath: boolean;
+  image: ResolvedImage;
+  now: number;
+}): DeploymentState {
+  const { environment, buildRepository, fastPath, image, now } = options;
   return {
     environment,
     buildRepository,
     fastPath,
-    imageDigest: null,
-    imageUri: null,
+    imageDigest: image.digest,
+    imageUri: image.imageUri,
     liveColour: null,
     idleTaskDefinitionArn: null,
     step: 0,

@@ -78,8 +78,6 @@ export class GitHubNotifier implements DeploymentObserver {
   }
 
   async #syncDeployment(octokit: Octokit, row: NotificationRow, view: DeploymentView): Promise<NotificationRow> {
-    // Created once the image digest is pinned, so the Deployment's payload names exactly what runs.
-    if (row.github_deployment_id === null && view.imageDigest === null && !TERMINAL_PHASES.has(view.phase)) return row;
     const { notifications } = this.#options;
     const repo = { owner: row.owner, repo: row.repo };
     if (row.github_deployment_id === null) {
@@ -96,6 +94,9 @@ export class GitHubNotifier implements DeploymentObserver {
       if (!("id" in data)) throw new Error(`GitHub did not create a deployment: ${data.message ?? "no reason given"}`);
       await notifications.update(row.deployment_id, { github_deployment_id: data.id });
       row = { ...row, github_deployment_id: data.id };
+      // Every Deployment's history starts at queued, even when it starts work at once.
+      await this.#postStatus(octokit, row, "queued", `Queued: ${shortSha(view.sha)} to ${view.environment}`);
+      row = { ...row, deployment_state: "queued" };
     }
     const state = deploymentState(view.phase);
     if (state === row.deployment_state) return row;

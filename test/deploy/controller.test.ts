@@ -61,4 +61,12 @@ describe("deployment controller on the local world, with real traffic", () => {
     expect(stats.byVersion["v3-bad"]!.total).toBeLessThan(stats.sent * 0.15);
     expect(await desiredCount("green")).toBe(0);
   });
+
+  it("refuses at once a commit with no image in ECR, and creates nothing", async () => {
+    const sha = "f".repeat(40);
+    const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
+    expect(result).toEqual({ outcome: "refused", reason: `no image tagged ${sha} in ECR repository ${env.world.repositoryName}: build it before deploying` });
+    expect(await env.controller.history(REPO)).toEqual([]);
+    expect(env.observer.changes).toEqual([]);
+  });
 });

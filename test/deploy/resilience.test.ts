@@ -289,7 +289,7 @@ describe("time to restore of a person's /rollback or /abort", () => {
       phase: "shifting",
       requestedBy: "octocat",
       pullRequest: null,
-      state: { ...initialState(environment, "web", false, 0), liveColour: "blue", stepStartedAt: 500 },
+      state: { ...initialState({ environment, buildRepository: "web", fastPath: false, image: { digest: "sha256:0", imageUri: "web@sha256:0" }, now: 0 }), liveColour: "blue", stepStartedAt: 500 },
       pendingAction: { kind, by: "alice", reason: null, at: requestedAt },
       nextTickAt: requestedAt,
       fence: 1,

@@ -102,7 +102,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     // One GitHub Deployment of the SHA, pinned to the digest, whose statuses moved in order.
     expect(githubDeployment(SHA_A)).toHaveLength(1);
     expect(githubDeployment(SHA_A)[0]).toMatchObject({ environment: "production", payload: { imageDigest: digestA } });
-    expect(statesOf(SHA_A)).toEqual(["in_progress", "success"]);
+    expect(statesOf(SHA_A)).toEqual(["queued", "in_progress", "success"]);
     expect(deployChecks(SHA_A)).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
     expect(e.github.violations).toEqual([]);
   }, 60_000);
@@ -168,8 +168,8 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     expect(rolledBack.timeToRestoreMs).toBeGreaterThanOrEqual(0);
 
     // GitHub: B was live (success, which superseded A), then failed; A was made live again.
-    expect(statesOf(SHA_B)).toEqual(["in_progress", "success", "in_progress", "failure"]);
-    expect(statesOf(SHA_A)).toEqual(["in_progress", "success", "inactive", "success"]);
+    expect(statesOf(SHA_B)).toEqual(["queued", "in_progress", "success", "in_progress", "failure"]);
+    expect(statesOf(SHA_A)).toEqual(["queued", "in_progress", "success", "inactive", "success"]);
     expect(deployChecks(SHA_B)).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure" })]);
     expect(reactionsOn(deploy.comment)).toEqual(["eyes", "-1"]);
     expect(reactionsOn(rollback.comment)).toEqual(["eyes"]);

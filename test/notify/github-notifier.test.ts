@@ -172,12 +172,12 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     expect(last).toContain("| time to restore | 4.2 s |");
   });
 
-  it("waits for the image digest before creating the Deployment, so its payload names what runs", async () => {
-    await play([view("d-1", "a", "queued", 10, { imageDigest: null }), view("d-1", "a", "preparing", 11)]);
+  it("starts a Deployment's history at queued even when its first view is already preparing", async () => {
+    await play([view("d-1", "a", "preparing", 10), view("d-1", "a", "warming", 11)]);
 
     expect(sent("POST", /\/deployments$/).map((request) => (request.body as { payload: object }).payload)).toEqual([
       { gantryDeploymentId: "d-1", imageDigest: DIGEST },
     ]);
-    expect(statuses()).toEqual(["200:in_progress"]);
+    expect(statuses()).toEqual(["200:queued", "200:in_progress"]);
   });
 });

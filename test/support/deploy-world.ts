@@ -107,16 +107,17 @@ export async function startDeployWorld(options: { store?: Store; instanceId?: st
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));
   const deployments = new DeploymentStore(store);
   const observer = new RecordingObserver();
+  const targetsFor = awsDeployTargets({ credentials: TEST_CREDENTIALS });
   const runner = new DeploymentRunner({
     deployments,
-    targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
+    targetsFor,
     observer,
     log: silentLog,
     instanceId: options.instanceId ?? "test-replica",
     leaseMs: 5_000,
     timing: FAST_TIMING,
   });
-  const controller = new Controller(deployments, observer, () => runner.wake());
+  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor });
   runner.start();
   return {
     aws,

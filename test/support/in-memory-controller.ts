@@ -54,7 +54,7 @@ export class InMemoryController implements DeploymentController {
       repo: request.repo,
       environment: request.environment,
       sha: request.sha,
-      imageDigest: null,
+      imageDigest: `sha256:${request.sha.padEnd(64, "0").slice(0, 64)}`,
       phase: busy ? "queued" : "preparing",
       step: 0,
       liveColour: "blue",

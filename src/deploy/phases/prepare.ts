@@ -1,6 +1,6 @@
 import type { Weights } from "../api.ts";
 import type { Deployment } from "../deployment-state.ts";
-import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
+import { liveAndIdle, moveTo, stayIn, type TickContext, type Transition } from "../tick-context.ts";
 
 /** The colour taking (most of) the traffic now is the serving one; a deployment never trusts memory for it. */
 export function servingColour(weights: Weights): "blue" | "green" {
@@ -8,28 +8,17 @@ export function servingColour(weights: Weights): "blue" | "green" {
 }
 
 /**
- * Two ticks, each safe to repeat: first pin the image by digest in a new task definition revision
- * (persisted before use), then point the idle service at it with the serving service's task count.
+ * Two ticks, each safe to repeat: first a task definition revision running the pinned image digest
+ * (persisted before use), then the idle service pointed at it with the serving service's task count.
  */
 export async function prepare(deployment: Deployment, context: TickContext): Promise<Transition> {
-  const { fleet, registry, router } = context.targets;
+  const { fleet, router } = context.targets;
   let { state } = deployment;
 
   if (!state.liveColour) {
     const weights = await router.getWeights();
     state = { ...state, liveColour: servingColour(weights), weights };
   }
-  if (!state.imageUri) {
-    if (!state.buildRepository) {
-      return rollBack(deployment, context, "failed", "no ECR repository is configured: set build.repository in .github/gantry.yml");
-    }
-    const image = await registry.resolve(state.buildRepository, deployment.sha);
-    if (!image) {
-      return rollBack(deployment, context, "failed", `no image tagged ${deployment.sha} in ECR repository ${state.buildRepository}: build it before deploying`);
-    }
-    state = { ...state, imageDigest: image.digest, imageUri: image.imageUri };
-  }
-
   const { live, idle } = liveAndIdle(state);
   const [serving, standby] = await Promise.all([fleet.describe(live), fleet.describe(idle)]);
   if (!state.idleTaskDefinitionArn) {
@@ -37,7 +26,7 @@ export async function prepare(deployment: Deployment, context: TickContext): Pro
       state = { ...state, idleTaskDefinitionArn: standby.taskDefinitionArn };
     } else {
       await context.guard();
-      const arn = await fleet.registerRevision(serving.taskDefinitionArn, state.imageUri!);
+      const arn = await fleet.registerRevision(serving.taskDefinitionArn, state.imageUri);
       return stayIn(deployment, context, 0, { ...state, idleTaskDefinitionArn: arn });
     }
   }
