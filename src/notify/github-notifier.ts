@@ -59,6 +59,9 @@ export class GitHubNotifier implements DeploymentObserver {
     const state = checkRunState(view.phase);
     const output = { title: `${view.environment}: ${describePhase(view)}`, summary: renderStatusComment(view, { checkRun: null, dashboard: this.#dashboard(view) }) };
     const repo = { owner: row.owner, repo: row.repo };
+    // Ticks come every few seconds while AWS settles; most change nothing a person would see.
+    const sent = JSON.stringify({ state, output });
+    if (sent === row.check_run_output) return row;
     if (row.check_run_id === null) {
       const { data } = await octokit.rest.checks.create({
         ...repo,
@@ -69,12 +72,13 @@ export class GitHubNotifier implements DeploymentObserver {
         output,
         ...(this.#options.dashboardUrl ? { details_url: this.#options.dashboardUrl(view) } : {}),
       });
-      const changes = { check_run_id: data.id, check_run_url: data.html_url ?? null };
+      const changes = { check_run_id: data.id, check_run_url: data.html_url ?? null, check_run_output: sent };
       await this.#options.notifications.update(row.deployment_id, changes);
       return { ...row, ...changes };
     }
     await octokit.rest.checks.update({ ...repo, check_run_id: row.check_run_id, ...state, output });
-    return row;
+    await this.#options.notifications.update(row.deployment_id, { check_run_output: sent });
+    return { ...row, check_run_output: sent };
   }
 
   async #syncDeployment(octokit: Octokit, row: NotificationRow, view: DeploymentView): Promise<NotificationRow> {

@@ -77,6 +77,7 @@ export class DeploymentNotifications implements CommandLinks {
       status_comment_body: null,
       check_run_id: null,
       check_run_url: null,
+      check_run_output: null,
       reacted_at: null,
       view_updated_at: null,
       created_at: view.createdAt,

@@ -74,6 +74,8 @@ export interface DeploymentNotificationTable {
   status_comment_body: string | null;
   check_run_id: number | null;
   check_run_url: string | null;
+  /** The check run's state and output as last sent, for the same reason. */
+  check_run_output: string | null;
   reacted_at: number | null;
   /** `updatedAt` of the last view applied: an older or repeated view is skipped. */
   view_updated_at: number | null;

@@ -143,6 +143,14 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     ]);
   });
 
+  it("sends nothing for a newer view that shows nothing new (a tick that only waited on AWS)", async () => {
+    await notifications.linkCommand(view("d-1", "a", "warming", 10), { commentId: 555, issueNumber: 7 });
+    await play([view("d-1", "a", "warming", 10)]);
+    const before = gh.requests.length;
+    await play([view("d-1", "a", "warming", 11), view("d-1", "a", "warming", 12)]);
+    expect(gh.requests.length).toBe(before);
+  });
+
   it("changes nothing on GitHub for a view it has already applied, or an older one", async () => {
     const runs = successfulRun("d-1", "a", 10);
     await play(runs.slice(0, 3));

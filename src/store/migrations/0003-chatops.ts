@@ -43,6 +43,7 @@ export const chatOps: Migration = {
       .addColumn("status_comment_body", "text")
       .addColumn("check_run_id", "bigint")
       .addColumn("check_run_url", "text")
+      .addColumn("check_run_output", "text")
       .addColumn("reacted_at", "bigint")
       .addColumn("view_updated_at", "bigint")
       .addColumn("created_at", "bigint", (column) => column.notNull())
