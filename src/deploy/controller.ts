@@ -14,6 +14,7 @@ import {
 } from "./api.ts";
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
+import { rollbackTarget } from "./rollback-target.ts";
 import type { DeployTargetsFactory } from "./targets.ts";
 
 const ACTIVE_PHASES = (["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "rolling-back"] as const) satisfies Phase[];
@@ -62,10 +63,15 @@ export class Controller implements DeploymentController {
     if (lock?.kind === "sticky") {
       return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? ` (${lock.reason})` : ""}; /unlock ${request.environment} first` };
     }
-    return this.#create(request, environment, request.config.build?.repository ?? null, request.fastPath ?? false);
+    return this.#create(request, environment, request.config.build?.repository ?? null, { fastPath: request.fastPath ?? false });
   }
 
-  async #create(request: Omit<StartRequest, "config">, environment: EnvironmentConfig, buildRepository: string | null, fastPath: boolean): Promise<StartResult> {
+  async #create(
+    request: Omit<StartRequest, "config">,
+    environment: EnvironmentConfig,
+    buildRepository: string | null,
+    path: { fastPath: boolean; rollbackOf?: string },
+  ): Promise<StartResult> {
     if (!buildRepository) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
     const image = await this.#targetsFor(request.repo, environment).registry.resolve(buildRepository, request.sha);
     if (!image) {
@@ -80,7 +86,7 @@ export class Controller implements DeploymentController {
       phase: "queued",
       requestedBy: request.requestedBy,
       pullRequest: request.pullRequest,
-      state: initialState({ environment, buildRepository, fastPath, image, now }),
+      state: initialState({ environment, buildRepository, image, now, ...path }),
       pendingAction: null,
       nextTickAt: now,
       fence: 0,
@@ -114,16 +120,19 @@ export class Controller implements DeploymentController {
    */
   async rollback(request: ActionRequest): Promise<ActionResult> {
     const current = await this.#current(request.repo, request.environment, [...ACTIVE_PHASES, "cooling"]);
-    if (current && current.phase !== "rolling-back" && !(await this.#oldColourTaken(current))) return this.#request("rollback", request);
+    if (current && current.phase !== "rolling-back" && !(current.phase === "cooling" && (await this.#deployments.takenOver(current)))) {
+      return this.#request("rollback", request);
+    }
     // A cooling deployment is the live one, though no longer rollable in place.
-    const succeeded = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded", "cooling"], limit: 2 });
-    const [latest, previous] = succeeded;
-    if (!latest || !previous) return { ok: false, reason: `nothing to roll back to in ${request.environment}: it has no earlier successful deployment` };
+    const succeeded = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded", "cooling"], limit: 50 });
+    const chosen = rollbackTarget(succeeded);
+    if (!chosen) return { ok: false, reason: `nothing to roll back to in ${request.environment}: it has no earlier successful deployment of another commit` };
+    const { live, target } = chosen;
     const result = await this.#create(
-      { repo: request.repo, environment: request.environment, sha: previous.sha, requestedBy: request.by, pullRequest: latest.pullRequest },
-      latest.state.environment,
-      latest.state.buildRepository,
-      true,
+      { repo: request.repo, environment: request.environment, sha: target.sha, requestedBy: request.by, pullRequest: live.pullRequest },
+      live.state.environment,
+      live.state.buildRepository,
+      { fastPath: true, rollbackOf: live.id },
     );
     return result.outcome === "refused" ? { ok: false, reason: result.reason } : { ok: true, deployment: result.deployment };
   }
@@ -181,12 +190,6 @@ export class Controller implements DeploymentController {
    * A cooling deployment's old colour is warm only until a later deployment puts its own revision
    * on it (a failed one then scales it to zero): traffic sent back there would reach no task.
    */
-  async #oldColourTaken(deployment: Deployment): Promise<boolean> {
-    if (deployment.phase !== "cooling") return false;
-    const recent = await this.#deployments.list(deployment.repo, { environment: deployment.environment, limit: 20 });
-    return recent.some((other) => other.createdAt > deployment.createdAt && other.state.idleTaskDefinitionArn !== null);
-  }
-
   async #request(kind: PendingAction["kind"], request: ActionRequest): Promise<ActionResult> {
     const current = await this.#current(request.repo, request.environment, [...ACTIVE_PHASES, "cooling"]);
     if (!current) return { ok: false, reason: `no deployment is running in ${request.environment}` };

@@ -11,6 +11,8 @@ export const deploymentStateSchema = z.object({
   environment: z.custom<EnvironmentConfig>((value) => typeof value === "object" && value !== null),
   buildRepository: z.string(),
   fastPath: z.boolean(),
+  /** For a rollback redeploy: the deployment whose commit it replaces, never to be chosen again by /rollback. */
+  rollbackOf: z.string().nullable(),
   /** Pinned when the deployment is created: it runs exactly this image, whatever the tag does later. */
   imageDigest: z.string(),
   imageUri: z.string(),
@@ -68,6 +70,7 @@ export function initialState(options: {
   environment: EnvironmentConfig;
   buildRepository: string;
   fastPath: boolean;
+  rollbackOf?: string;
   image: ResolvedImage;
   now: number;
 }): DeploymentState {
@@ -76,6 +79,7 @@ export function initialState(options: {
     environment,
     buildRepository,
     fastPath,
+    rollbackOf: options.rollbackOf ?? null,
     imageDigest: image.digest,
     imageUri: image.imageUri,
     liveColour: null,

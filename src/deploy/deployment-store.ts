@@ -195,6 +195,12 @@ export class DeploymentStore {
     return rows.map(fromRow);
   }
 
+  /** Whether a deployment created after this one has touched the fleet of its environment. */
+  async takenOver(deployment: Deployment): Promise<boolean> {
+    const recent = await this.list(deployment.repo, { environment: deployment.environment, limit: 20 });
+    return recent.some((other) => other.createdAt > deployment.createdAt && other.state.idleTaskDefinitionArn !== null);
+  }
+
   // Environment locks ------------------------------------------------------------------------
 
   async lockOf(repo: Pick<RepoRef, "owner" | "repo">, environment: string): Promise<LockView | undefined> {

@@ -115,10 +115,7 @@ export class DeploymentRunner {
         if (oldest && oldest.id !== queued.id) return false;
         return (await deployments.acquireDeployLock(queued)).ok;
       },
-      supersededBy: async (current) => {
-        const newer = await deployments.list(current.repo, { environment: current.environment, limit: 20 });
-        return newer.some((other) => other.createdAt > current.createdAt && other.state.idleTaskDefinitionArn !== null);
-      },
+      supersededBy: (current) => deployments.takenOver(current),
     };
   }
 }
