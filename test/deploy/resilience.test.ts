@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { repoConfigSchema } from "../../src/config/repo-config.ts";
 import type { DeploymentView, Phase } from "../../src/deploy/api.ts";
-import { initialState, type Deployment } from "../../src/deploy/deployment-state.ts";
 import { tick } from "../../src/deploy/tick.ts";
 import type { TickContext } from "../../src/deploy/tick-context.ts";
 import { REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { deploymentFixture } from "../support/deployment-fixture.ts";
 import { startLoad } from "../support/load.ts";
 
 const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
@@ -264,38 +263,18 @@ describe("deployment controller under faults and people's commands, with real tr
 });
 
 describe("time to restore of a person's /rollback or /abort", () => {
-  const elb = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
-  const environment = repoConfigSchema.parse({
-    environments: {
-      production: {
-        aws: { region: "us-east-1" },
-        ecs: { cluster: "web", services: { blue: "web-blue", green: "web-green" } },
-        targetGroups: { blue: `${elb}:targetgroup/blue/1`, green: `${elb}:targetgroup/green/2` },
-        listeners: { production: `${elb}:listener/app/web/3/4` },
-        strategy: { type: "canary", steps: [{ weight: 5, bake: "5m" }, { weight: 100, bake: "5m" }] },
-      },
-    },
-  }).environments.production!;
-
   // Regression: the decision was stamped when the tick ran, so a request that waited for a slow tick
   // in flight (GetMetricData under throttling) was left out of the recorded time.
   it.each(["rollback", "abort"] as const)("/%s counts from the request, not from the tick that acts on it", async (kind) => {
     const requestedAt = 1_000;
-    const deployment: Deployment = {
+    const deployment = deploymentFixture({
       id: "d-1",
-      repo: REPO,
-      environment: "production",
       sha: "a".repeat(40),
       phase: "shifting",
-      requestedBy: "octocat",
-      pullRequest: null,
-      state: { ...initialState({ environment, buildRepository: "web", fastPath: false, image: { digest: "sha256:0", imageUri: "web@sha256:0" }, now: 0 }), liveColour: "blue", stepStartedAt: 500 },
+      state: { liveColour: "blue", stepStartedAt: 500 },
       pendingAction: { kind, by: "alice", reason: null, at: requestedAt },
       nextTickAt: requestedAt,
-      fence: 1,
-      createdAt: 0,
-      updatedAt: 0,
-    };
+    });
     // Applying a pending action touches nothing but the clock.
     const context = { now: () => requestedAt + 5_000 } as TickContext;
 

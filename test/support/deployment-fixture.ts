@@ -1,0 +1,40 @@
+import { repoConfigSchema } from "../../src/config/repo-config.ts";
+import type { Phase } from "../../src/deploy/api.ts";
+import { initialState, type Deployment, type DeploymentState } from "../../src/deploy/deployment-state.ts";
+import { REPO } from "./deploy-world.ts";
+
+const elb = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
+
+/** An environment for tests of the controller's decisions that never reach AWS. */
+export const OFFLINE_ENVIRONMENT = repoConfigSchema.parse({
+  environments: {
+    production: {
+      aws: { region: "us-east-1" },
+      ecs: { cluster: "web", services: { blue: "web-blue", green: "web-green" } },
+      targetGroups: { blue: `${elb}:targetgroup/blue/1`, green: `${elb}:targetgroup/green/2` },
+      listeners: { production: `${elb}:listener/app/web/3/4` },
+      strategy: { type: "canary", steps: [{ weight: 5, bake: "5m" }, { weight: 100, bake: "5m" }] },
+    },
+  },
+}).environments.production!;
+
+/** A deployment row as the store would hand it to a tick, of commit `sha` in `phase`. */
+export function deploymentFixture(options: { id: string; sha: string; phase: Phase; rollbackOf?: string; state?: Partial<DeploymentState> } & Partial<Pick<Deployment, "pendingAction" | "nextTickAt">>): Deployment {
+  const image = { digest: `sha256:${options.sha}`, imageUri: `web@sha256:${options.sha}` };
+  const rollback = options.rollbackOf ? { fastPath: true, rollbackOf: options.rollbackOf } : { fastPath: false };
+  return {
+    id: options.id,
+    repo: REPO,
+    environment: "production",
+    sha: options.sha,
+    phase: options.phase,
+    requestedBy: "octocat",
+    pullRequest: null,
+    state: { ...initialState({ environment: OFFLINE_ENVIRONMENT, buildRepository: "web", image, now: 0, ...rollback }), ...options.state },
+    pendingAction: options.pendingAction ?? null,
+    nextTickAt: options.nextTickAt ?? 0,
+    fence: 1,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+}
