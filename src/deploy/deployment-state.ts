@@ -122,5 +122,3 @@ export function toView(deployment: Deployment): DeploymentView {
     updatedAt: deployment.updatedAt,
   };
 }
-
-export const otherColour = (colour: "blue" | "green") => (colour === "blue" ? "green" : "blue");

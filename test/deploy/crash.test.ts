@@ -3,14 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Phase } from "../../src/deploy/api.ts";
-import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
-import { Controller } from "../../src/deploy/controller.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, TEST_CREDENTIALS, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
-import { Replica } from "../support/replica.ts";
+import { Replica, frontDoorFor } from "../support/replica.ts";
 
 const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
 
@@ -37,12 +35,7 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gantry-crash-"));
     const store: Store = await openStore({ dataDir });
     const deployments = new DeploymentStore(store);
-    const controller = new Controller({
-      deployments,
-      observer: { deploymentChanged: async () => {} },
-      wake: () => {},
-      targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
-    });
+    const controller = frontDoorFor(deployments);
     const sha = randomSha();
     await aws.pushSampleImage(sha, behaviour);
     const shiftsBefore = productionShifts();

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Phase } from "../../src/deploy/api.ts";
-import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
-import { Controller } from "../../src/deploy/controller.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { repoConfigSchema } from "../../src/config/repo-config.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, TEST_CREDENTIALS, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
-import { Replica } from "../support/replica.ts";
+import { Replica, frontDoorFor } from "../support/replica.ts";
 import { storeBackends } from "../support/stores.ts";
 
 const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
@@ -44,12 +42,7 @@ describe("two controller replicas sharing PostgreSQL", () => {
     const config = repoConfigSchema.parse({ build: { repository: sites[0]!.world.repositoryName }, environments: {} });
     const twoEnvironments = { ...config, environments: { staging: staging!, production: production! } };
     const deployments = new DeploymentStore(store);
-    const controller = new Controller({
-      deployments,
-      observer: { deploymentChanged: async () => {} },
-      wake: () => {},
-      targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
-    });
+    const controller = frontDoorFor(deployments);
     const replicas = ["replica-a", "replica-b"].map((id) => new Replica({ DATABASE_URL: databaseUrl, GANTRY_INSTANCE_ID: id, LEASE_MS: "1500" }));
 
     const loads = sites.map((site) => startLoad(site.world.listeners.production.url, 100));

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
+import { Controller } from "../../src/deploy/controller.ts";
+import type { DeploymentStore } from "../../src/deploy/deployment-store.ts";
+import { TEST_CREDENTIALS } from "./deploy-world.ts";
 
 export interface Boundary {
   instanceId: string;
@@ -43,4 +47,14 @@ export class Replica {
     this.#child.kill("SIGKILL");
     await this.#exited;
   }
+}
+
+/** The controller's front door for tests whose runners are Replica processes: it never wakes or reports. */
+export function frontDoorFor(deployments: DeploymentStore): Controller {
+  return new Controller({
+    deployments,
+    observer: { deploymentChanged: async () => {} },
+    wake: () => {},
+    targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
+  });
 }
