@@ -13,7 +13,7 @@ interface PushPayload {
 
 const VALID = `environments:
   production:
-    aws: { region: us-east-1 }
+    aws: { region: us-east-1, roleArn: "arn:aws:iam::123456789012:role/gantry-web" }
     ecs:
       cluster: prod
       services: { blue: web-blue, green: web-green }

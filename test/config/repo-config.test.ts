@@ -6,7 +6,7 @@ import { defaultEnvironmentName, repoConfigSchema } from "../../src/config/repo-
 import { JSON_SCHEMA_PATH, repoConfigJsonSchema } from "../../src/config/write-json-schema.ts";
 
 const environment = `
-    aws: { region: us-east-1 }
+    aws: { region: us-east-1, roleArn: "arn:aws:iam::123456789012:role/gantry-web" }
     ecs: { cluster: prod, services: { blue: web-blue, green: web-green } }
     targetGroups:
       blue: arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/b/1
