@@ -24,7 +24,7 @@ export const serverEnvSchema = z
     GANTRY_INBOX_CONCURRENCY: positiveInt.default(4),
     GANTRY_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
     /** The AWS SDK's own setting; only a local world or emulator needs it. */
-    AWS_ENDPOINT_URL: z.url().optional(),
+    AWS_ENDPOINT_URL: z.url({ protocol: /^https?$/, error: "must be an http(s):// URL" }).optional(),
     /** When set, environments' roles may live only in these AWS accounts. */
     GANTRY_AWS_ACCOUNT_IDS: z
       .string()
