@@ -15,7 +15,7 @@ const HOST = "app.example.test";
 interface Seen {
   path: string;
   host: string | undefined;
-  servername: string | false;
+  servername: string | false | null;
 }
 
 let server: Server;
