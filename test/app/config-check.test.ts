@@ -84,7 +84,7 @@ describe("gantry/config check run on push", () => {
 
   it("refuses an AWS endpoint and a missing role, at their lines, saying what to do instead", async () => {
     const text = VALID.replace(
-      /    aws: .*\n/,
+      / {4}aws: .*\n/,
       "    aws:\n      region: us-east-1\n      endpoint: https://collector.example.net\n",
     );
     const { checkRun } = await pushWithConfig(text);
@@ -96,7 +96,7 @@ describe("gantry/config check run on push", () => {
   });
 
   it("refuses a role outside the AWS accounts the server allows, at the role's line", async () => {
-    const text = VALID.replace(/    aws: .*\n/, "    aws:\n      region: us-east-1\n      roleArn: arn:aws:iam::123456789012:role/gantry-web\n");
+    const text = VALID.replace(/ {4}aws: .*\n/, "    aws:\n      region: us-east-1\n      roleArn: arn:aws:iam::123456789012:role/gantry-web\n");
     const { checkRun } = await pushWithConfig(text, { awsAccountIds: ["111111111111", "222222222222"] });
     expect(annotationsOf(checkRun)).toEqual([
       expect.objectContaining({
