@@ -15,7 +15,7 @@ import {
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
 import { rollbackTarget } from "./rollback-target.ts";
-import { TargetsRefused, type DeployTargetsFactory } from "./targets.ts";
+import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
 const ACTIVE_PHASES = (["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "rolling-back"] as const) satisfies Phase[];
 
@@ -73,7 +73,7 @@ export class Controller implements DeploymentController {
     path: { fastPath: boolean; rollbackOf?: string },
   ): Promise<StartResult> {
     if (!buildRepository) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
-    let targets;
+    let targets: DeployTargets;
     try {
       targets = this.#targetsFor(request.repo, request.environment, environment);
     } catch (error) {
