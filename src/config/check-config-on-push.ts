@@ -14,6 +14,6 @@ export function checkConfigOnPush(limits: { awsAccountIds?: AwsAccountIds } = {}
     const at = context.repo();
     const result = await loadRepoConfig(context.octokit, { ...at, ref: payload.after }, limits);
     if (result.status === "absent") return;
-    await reportConfigCheck(context.octokit, { ...at, headSha: payload.after }, result);
+    await reportConfigCheck(context.octokit, { ...at, headSha: payload.after, repositoryId: payload.repository.id }, result);
   };
 }

@@ -8,7 +8,7 @@ import { testProbot } from "../support/probot.ts";
 
 interface PushPayload {
   after: string;
-  repository: { full_name: string; name: string; owner: { login: string } };
+  repository: { id: number; full_name: string; name: string; owner: { login: string } };
 }
 
 const VALID = `environments:
@@ -48,7 +48,9 @@ describe("gantry/config check run on push", () => {
       head_sha: payload.after,
       status: "completed",
       conclusion: "success",
-      output: { summary: "Environments: production." },
+      output: {
+        summary: `Environments: production.\n\nRoles are assumed with ExternalId \`${payload.repository.id}\`, this repository's id: each role's trust policy must require it.`,
+      },
     });
   });
 
@@ -87,8 +89,10 @@ describe("gantry/config check run on push", () => {
       / {4}aws: .*\n/,
       "    aws:\n      region: us-east-1\n      endpoint: https://collector.example.net\n",
     );
-    const { checkRun } = await pushWithConfig(text);
+    const { checkRun, payload } = await pushWithConfig(text);
     expect(checkRun).toMatchObject({ conclusion: "failure" });
+    // The fix needs the repository's id, which the check names.
+    expect((checkRun!.output as { summary: string }).summary).toContain(`ExternalId \`${payload.repository.id}\``);
     expect(annotationsOf(checkRun)).toEqual([
       expect.objectContaining({ start_line: 3, title: "environments.production.aws.roleArn", message: expect.stringMatching(/^is required: name the IAM role .*sts:ExternalId = this repository's numeric id/) }),
       expect.objectContaining({ start_line: 5, title: "environments.production.aws.endpoint", message: expect.stringContaining("the Gantry server's setting (AWS_ENDPOINT_URL)") }),
