@@ -57,7 +57,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
   const deployments = new DeploymentStore(store);
-  const targetsFor = options.deployTargets ?? awsDeployTargets();
+  const targetsFor =
+    options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
   const runner = new DeploymentRunner({
     deployments,
     targetsFor,
@@ -68,7 +69,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
   await probot.load(
-    options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
+    options.app ??
+      createGantryApp({
+        chatOps: { store, controller, audit: new AuditLog(store), links: notifications },
+        awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+      }),
   );
   runner.start();
 

@@ -82,7 +82,7 @@ async function decide(
     controller: dependencies.controller,
     audit: dependencies.audit,
     links: dependencies.links,
-    repo: { owner: repository.owner.login, repo: repository.name, installationId: installation!.id },
+    repo: { owner: repository.owner.login, repo: repository.name, id: repository.id, installationId: installation!.id },
     config: loaded.status === "valid" ? loaded.config : repoConfigSchema.parse({ environments: {} }),
     actor: context.payload.sender.login,
     issueNumber: issue.number,

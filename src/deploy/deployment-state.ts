@@ -7,6 +7,8 @@ const colourSchema = z.enum(["blue", "green"]);
 
 /** What a deployment knows beyond its indexed columns; persisted as JSON and validated on read. */
 export const deploymentStateSchema = z.object({
+  /** The repository's GitHub id (RepoRef.id): the role's ExternalId on every tick. */
+  repositoryId: z.number().int(),
   /** The environment's config as it was when the deployment started (already parsed: durations in ms). */
   environment: z.custom<EnvironmentConfig>((value) => typeof value === "object" && value !== null),
   buildRepository: z.string(),
@@ -67,6 +69,7 @@ export const deploymentSchema = z.object({
 export type Deployment = z.infer<typeof deploymentSchema>;
 
 export function initialState(options: {
+  repositoryId: number;
   environment: EnvironmentConfig;
   buildRepository: string;
   fastPath: boolean;
@@ -74,8 +77,9 @@ export function initialState(options: {
   image: ResolvedImage;
   now: number;
 }): DeploymentState {
-  const { environment, buildRepository, fastPath, image, now } = options;
+  const { repositoryId, environment, buildRepository, fastPath, image, now } = options;
   return {
+    repositoryId,
     environment,
     buildRepository,
     fastPath,

@@ -293,15 +293,16 @@ export class DeploymentStore {
 }
 
 function fromRow(row: Selectable<DeploymentTable>): Deployment {
+  const state = deploymentStateSchema.parse(JSON.parse(row.state));
   return {
     id: row.id,
-    repo: { owner: row.owner, repo: row.repo, installationId: Number(row.installation_id) },
+    repo: { owner: row.owner, repo: row.repo, id: state.repositoryId, installationId: Number(row.installation_id) },
     environment: row.environment,
     sha: row.sha,
     phase: row.phase as Phase,
     requestedBy: row.requested_by,
     pullRequest: row.pull_request,
-    state: deploymentStateSchema.parse(JSON.parse(row.state)),
+    state,
     pendingAction: row.pending_action ? pendingActionSchema.parse(JSON.parse(row.pending_action)) : null,
     nextTickAt: row.next_tick_at,
     fence: row.fence,

@@ -101,7 +101,7 @@ export class DeploymentRunner {
     return {
       // Built on first use, inside the tick, so a failure here is retried and counted like any other.
       get targets() {
-        return targetsFor(deployment.repo, deployment.state.environment);
+        return targetsFor(deployment.repo, deployment.environment, deployment.state.environment);
       },
       now: () => deployments.now,
       timing: this.#timing,

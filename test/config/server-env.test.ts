@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { describe, expect, it } from "vitest";
 import { appCredentials, parseServerEnv } from "../../src/config/server-env.ts";
 import { TEST_PRIVATE_KEY } from "../support/probot.ts";
@@ -12,7 +14,22 @@ describe("server environment", () => {
     expect(appCredentials(env)).toBeUndefined();
   });
 
+  it("starts from .env.example copied as it is: an empty value means unset", () => {
+    const env = parseServerEnv(parseEnv(readFileSync(".env.example", "utf8")));
+    expect(env.GANTRY_INSTANCE_ID).toMatch(/.+-\d+$/);
+    for (const name of ["APP_ID", "DATABASE_URL", "AWS_ENDPOINT_URL", "GANTRY_AWS_ACCOUNT_IDS"] as const) expect(env[name]).toBeUndefined();
+    expect(appCredentials(env)).toBeUndefined();
+  });
+
+  it("reads the AWS accounts roles may live in, and the server's AWS endpoint", () => {
+    const env = parseServerEnv({ GANTRY_AWS_ACCOUNT_IDS: "111111111111, 222222222222", AWS_ENDPOINT_URL: "http://127.0.0.1:4566" });
+    expect(env.GANTRY_AWS_ACCOUNT_IDS).toEqual(["111111111111", "222222222222"]);
+    expect(env.AWS_ENDPOINT_URL).toBe("http://127.0.0.1:4566");
+  });
+
   it.each([
+    [{ GANTRY_AWS_ACCOUNT_IDS: "1234,prod" }, /^GANTRY_AWS_ACCOUNT_IDS must list 12-digit AWS account ids, separated by commas/],
+    [{ AWS_ENDPOINT_URL: "localhost:4566" }, /^AWS_ENDPOINT_URL /],
     [{ PORT: "abc" }, /^PORT .* \(got "abc"\)$/],
     [{ PORT: "70000" }, /^PORT /],
     [{ APP_ID: "my-app" }, /^APP_ID must be the numeric App ID/],
