@@ -89,12 +89,14 @@ export class DeploymentStore {
   async claimDue(owner: string, timing: ClaimTiming): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
     const now = this.#now();
     const { leaseMs } = timing;
+    const heldByTheDead = (eb: ExpressionBuilder<Database, "deployments">) =>
+      eb("lease_owner", "in", eb.selectFrom("replicas").select("instance_id").where("heartbeat_at", "<", now - timing.heartbeatStaleMs));
     const claimable = (eb: ExpressionBuilder<Database, "deployments">) =>
-      eb.or([
-        eb("lease_until", "<", now),
-        eb("lease_owner", "=", owner),
-        eb("lease_owner", "in", eb.selectFrom("replicas").select("instance_id").where("heartbeat_at", "<", now - timing.heartbeatStaleMs)),
-      ]);
+      eb.or([eb("lease_until", "<", now), eb("lease_owner", "=", owner), heldByTheDead(eb)]);
+    // A tick in progress (claimed: next_tick_at = lease_until) whose replica died is due at once; a
+    // wait it scheduled (a bake, keep-warm) is not cut short.
+    const due = (eb: ExpressionBuilder<Database, "deployments">) =>
+      eb.or([eb("next_tick_at", "<=", now), eb.and([eb("next_tick_at", "=", eb.ref("lease_until")), heldByTheDead(eb)])]);
     const row = await this.#store.db
       .updateTable("deployments")
       // While a tick runs the deployment is not due, not even for this replica's other workers.
@@ -104,7 +106,7 @@ export class DeploymentStore {
           eb
             .selectFrom("deployments")
             .select("id")
-            .where("next_tick_at", "<=", now)
+            .where(due)
             .where(claimable)
             .where((eb) => eb.or([eb("phase", "not in", TERMINAL), eb("final_check_at", "is not", null)]))
             .orderBy(URGENCY)

@@ -23,7 +23,7 @@ export interface LeaseTiming {
 
 export function leaseTiming(options: { leaseMs?: number; heartbeatMs?: number; finalCheckAfterMs?: number } = {}): LeaseTiming {
   const leaseMs = options.leaseMs ?? 30_000;
-  const heartbeatMs = options.heartbeatMs ?? 2_000;
+  const heartbeatMs = options.heartbeatMs ?? 3_000;
   const heartbeatStaleMs = heartbeatMs * 5;
   const timing = {
     leaseMs,
