@@ -84,9 +84,10 @@ export class DeploymentStore {
    * Claims a due deployment that is this replica's, or whose lease is free, expired, or held by a
    * replica whose heartbeat is stale, in one statement, and bumps its fence. Rollbacks come first,
    * then the most overdue; an ended deployment is due once for the read-back of its final weights.
-   * Returns it with the lease to present on every later write.
+   * With `urgentOnly`, only a rollback (or an asked-for one) is taken. Returns it with the lease to
+   * present on every later write.
    */
-  async claimDue(owner: string, timing: ClaimTiming): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
+  async claimDue(owner: string, timing: ClaimTiming, urgentOnly = false): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
     const now = this.#now();
     const { leaseMs } = timing;
     const heldByTheDead = (eb: ExpressionBuilder<Database, "deployments">) =>
@@ -109,6 +110,7 @@ export class DeploymentStore {
             .where(due)
             .where(claimable)
             .where((eb) => eb.or([eb("phase", "not in", TERMINAL), eb("final_check_at", "is not", null)]))
+            .$if(urgentOnly, (query) => query.where(URGENCY, "=", 0))
             .orderBy(URGENCY)
             .orderBy("next_tick_at")
             .limit(1),

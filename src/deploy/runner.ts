@@ -29,6 +29,13 @@ export interface RunnerOptions {
   timing?: Partial<ControllerTiming>;
 }
 
+interface Claimed {
+  deployment: Deployment;
+  lease: Lease;
+  /** Taken into the slot kept for rollbacks. */
+  reserved: boolean;
+}
+
 export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 600_000, idleMs: 60_000, maxFailures: 5 };
 
 /**
@@ -41,20 +48,30 @@ export class DeploymentRunner {
   readonly #timing: ControllerTiming;
   readonly #lease: LeaseTiming;
   readonly #heartbeat: Heartbeat;
-  readonly #loop: ClaimLoop<{ deployment: Deployment; lease: Lease }>;
+  readonly #loop: ClaimLoop<Claimed>;
+  readonly #slots: number;
+  /** Ticks running in the regular slots; one more slot is kept for a rollback when they are all busy. */
+  #inSlots = 0;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
     this.#timing = { ...DEFAULT_TIMING, ...options.timing };
     this.#lease = leaseTiming(options);
     this.#heartbeat = new Heartbeat(options.deployments, options.instanceId, this.#lease, options.log);
+    this.#slots = options.concurrency ?? 4;
     this.#loop = new ClaimLoop({
       name: "deploy",
       log: options.log,
-      concurrency: options.concurrency ?? 4,
+      concurrency: this.#slots + 1,
       pollMs: Math.min(this.#timing.pollMs, 1_000),
       claim: () => this.#claim(),
-      handle: ({ deployment, lease }) => this.#run(deployment, lease),
+      handle: async ({ deployment, lease, reserved }) => {
+        try {
+          await this.#run(deployment, lease);
+        } finally {
+          if (!reserved) this.#inSlots -= 1;
+        }
+      },
     });
   }
 
@@ -73,11 +90,19 @@ export class DeploymentRunner {
     this.#loop.wake();
   }
 
-  /** A replica whose heartbeat is not being stored claims nothing: the others may take its work any moment. */
-  async #claim(): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
+  /**
+   * Any due deployment while a regular slot is free; with all of them busy, only a rollback, into the
+   * slot kept for it. A replica whose heartbeat is not being stored claims nothing: the others may
+   * take its work any moment.
+   */
+  async #claim(): Promise<Claimed | undefined> {
     if (this.#heartbeat.remainingMs() <= 0) await this.#heartbeat.beat();
     if (this.#heartbeat.remainingMs() <= 0) return undefined;
-    return this.#options.deployments.claimDue(this.#options.instanceId, this.#lease);
+    const reserved = this.#inSlots >= this.#slots;
+    const claimed = await this.#options.deployments.claimDue(this.#options.instanceId, this.#lease, reserved);
+    if (!claimed) return undefined;
+    if (!reserved) this.#inSlots += 1;
+    return { ...claimed, reserved };
   }
 
   async #run(deployment: Deployment, lease: Lease): Promise<void> {

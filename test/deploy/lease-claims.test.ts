@@ -90,6 +90,16 @@ describe.each(storeBackends)("claims on $name", (backend) => {
     expect(order).toEqual(["aborting", "asked", "rolling", "overdue", "approving"]);
   });
 
+  it("takes only a rollback into the slot a full runner keeps for one", async () => {
+    await insert("overdue", { nextTickAt: clock - 60_000 });
+    expect(await deployments.claimDue("a", TIMING, true)).toBeUndefined();
+    await insert("bad-canary", { nextTickAt: clock + 60_000 });
+    expect(await deployments.requestAction("bad-canary", { kind: "rollback", by: "octocat", reason: null, at: clock })).toBe(true);
+    expect((await deployments.claimDue("a", TIMING, true))?.deployment.id).toBe("bad-canary");
+    expect(await deployments.claimDue("a", TIMING, true)).toBeUndefined();
+    expect((await deployments.claimDue("a", TIMING))?.deployment.id).toBe("overdue");
+  });
+
   it("claims an ended deployment once more, for the read-back of its final weights, when that is due", async () => {
     await insert("d1");
     await deployments.heartbeat("a", clock);
