@@ -39,7 +39,7 @@ describe("a weight change that lands after another replica ended the deployment"
   it("is read back after the abort and repaired: all traffic on the serving colour, none on the one scaled to zero", async () => {
     const deployments = new DeploymentStore(store);
     const controller = frontDoorFor(deployments);
-    const a = new Replica({ GANTRY_DATA_DIR: dataDir, GANTRY_INSTANCE_ID: "replica-a", LEASE_MS: "3000", HEARTBEAT_MS: "200" });
+    const a = new Replica({ GANTRY_DATA_DIR: dataDir, GANTRY_INSTANCE_ID: "replica-a", LEASE_MS: "3000", HEARTBEAT_MS: "400" });
     const sha = randomSha();
     await aws.pushSampleImage(sha, { version: "stale-new" });
     const started = await controller.start({ repo: REPO, config: sampleConfig(aws, world), environment: "production", sha, requestedBy: "octocat", pullRequest: 1 });
@@ -68,7 +68,7 @@ describe("a weight change that lands after another replica ended the deployment"
       log: silentLog,
       instanceId: "replica-b",
       leaseMs: 3_000,
-      heartbeatMs: 200,
+      heartbeatMs: 400,
       finalCheckAfterMs: IN_FLIGHT_MS + 4_000,
       timing: FAST_TIMING,
     });
