@@ -33,8 +33,8 @@ type Identity = Awaited<ReturnType<CredentialProvider>>;
 export const RETRY = { retryMode: "standard", maxAttempts: 6 } as const;
 
 /**
- * A hung call must not outlast the controller's lease (30 s): each attempt gives up, and is retried,
- * well before it.
+ * Each attempt of a hung call gives up, and is retried, after this long. The controller's writes
+ * get less: their signal and per-attempt timeout are cut to fit the lease (aws/deadline-options.ts).
  */
 const REQUEST_TIMEOUT_MS = 10_000;
 

@@ -39,6 +39,11 @@ export const deploymentStateSchema = z.object({
   timeToRestoreMs: z.number().nullable(),
   /** Consecutive failed ticks; reset by a successful one. */
   failures: z.number().int().min(0),
+  /** The read-back of the listener after the deployment ended, and whether its weights had to be set again. */
+  finalCheck: z
+    .object({ at: z.number(), found: weightsSchema, repaired: z.boolean(), skipped: z.string().nullable() })
+    .nullable()
+    .default(null),
 });
 export type DeploymentState = z.infer<typeof deploymentStateSchema>;
 
@@ -102,6 +107,7 @@ export function initialState(options: {
     decidedAt: null,
     timeToRestoreMs: null,
     failures: 0,
+    finalCheck: null,
   };
 }
 

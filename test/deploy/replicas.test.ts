@@ -44,7 +44,7 @@ describe("two controller replicas sharing PostgreSQL", () => {
     const twoEnvironments = { ...config, environments: { staging: staging!, production: production! } };
     const deployments = new DeploymentStore(store);
     const controller = frontDoorFor(deployments, aws.endpoint);
-    const replicas = ["replica-a", "replica-b"].map((id) => new Replica({ DATABASE_URL: databaseUrl, GANTRY_INSTANCE_ID: id, LEASE_MS: "1500", AWS_ENDPOINT_URL: aws.endpoint }));
+    const replicas = ["replica-a", "replica-b"].map((id) => new Replica({ DATABASE_URL: databaseUrl, GANTRY_INSTANCE_ID: id, LEASE_MS: "3000", AWS_ENDPOINT_URL: aws.endpoint }));
 
     const loads = sites.map((site) => startLoad(site.world.listeners.production.url, 100));
     const ids: Record<string, string> = {};

@@ -13,8 +13,7 @@ export async function smokeTest(deployment: Deployment, context: TickContext): P
     }
     const desired = weightsOn(idle, 100);
     if (!(await listener.router.verifyWeights(desired))) {
-      await context.guard();
-      await listener.router.setWeights(desired);
+      await listener.router.setWeights(desired, await context.guard());
     }
     const baseUrl = await listener.baseUrl();
     for (const check of environment.smoke) {
