@@ -4,6 +4,7 @@ import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.coerce.number().positive();
 const optionalText = z
   .string()
   .optional()
@@ -31,8 +32,22 @@ export const serverEnvSchema = z
     GANTRY_INSTANCE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
     GANTRY_INBOX_CONCURRENCY: positiveInt.default(4),
     GANTRY_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
+    GANTRY_INBOX_RETENTION_DAYS: positiveNumber.default(7),
+    GANTRY_INBOX_DEAD_RETENTION_DAYS: positiveNumber.default(30),
+    GANTRY_INTAKE_MAX_BODIES: positiveInt.default(32),
+    GANTRY_INTAKE_MAX_BUFFERED_MB: positiveNumber.default(64),
+    GANTRY_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+    GANTRY_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
+    GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   })
   .superRefine((env, ctx) => {
+    if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["GANTRY_HTTP_HEADERS_TIMEOUT_MS"],
+        message: "must not exceed GANTRY_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)",
+      });
+    }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {
       ctx.addIssue({
