@@ -63,9 +63,15 @@ export async function startHttpServer(options: {
   return {
     server,
     url: `http://${host}:${port}`,
+    // Node stops enforcing the timeouts once the server is closing, so a sender that stalled would
+    // hold the shutdown forever: requests still unfinished after one request timeout are cut.
     close: () =>
       new Promise((resolve) => {
-        server.close(() => resolve());
+        const cut = setTimeout(() => server.closeAllConnections(), timeouts.requestTimeoutMs);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };
