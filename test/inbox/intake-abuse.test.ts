@@ -30,6 +30,7 @@ async function slowDelivery(url: string, id: string, payload: unknown = comment(
   await connection.write(postHead(WEBHOOKS, { ...delivery.headers, "content-length": String(body.length) }));
   await connection.write(body.subarray(0, body.length / 2));
   return {
+    connection,
     async finish() {
       await connection.write(body.subarray(body.length / 2));
       return answerOn(connection);
@@ -98,6 +99,20 @@ describe("webhook intake under abuse", () => {
     const retried = await fetch(`${server.url}${WEBHOOKS}`, { method: "POST", headers: third.headers, body: third.body });
     expect(retried.status).toBe(202);
     expect(await storedIds(server)).toEqual(["slow-1", "slow-2", "third"]);
+  });
+
+  it("gives a body's place back when its sender hangs up or stalls past the request timeout", async () => {
+    const server = await gantry({ GANTRY_INTAKE_MAX_BODIES: "1", GANTRY_HTTP_HEADERS_TIMEOUT_MS: "500", GANTRY_HTTP_REQUEST_TIMEOUT_MS: "1500" });
+    const hungUp = await slowDelivery(server.url, "hung-up");
+    await until(async () => (await probe(server.url, 10)).status === 503, "the body's place taken");
+    hungUp.connection.destroy();
+    await until(async () => (await probe(server.url, 10)).status === 401, "the place given back after the hang-up");
+
+    const stalled = await slowDelivery(server.url, "stalled");
+    await until(async () => (await probe(server.url, 10)).status === 503, "the body's place taken again");
+    expect((await stalled.connection.ended).received).toMatch(/^HTTP\/1\.1 408 /);
+    await until(async () => (await probe(server.url, 10)).status === 401, "the place given back after the timeout");
+    expect(await storedIds(server)).toEqual([]);
   });
 
   it("answers 503 when a body would take the bytes buffered past the budget, while a small one still fits", async () => {
