@@ -27,13 +27,19 @@ export interface InboxPrunerOptions {
  * webhook ever received. Runs at start and then every `intervalMs`, in small batches.
  */
 export class InboxPruner {
-  readonly #options: Required<Omit<InboxPrunerOptions, "log" | "deliveries" | "retention">> & InboxPrunerOptions;
+  readonly #options: InboxPrunerOptions;
+  readonly #batchSize: number;
+  readonly #pauseMs: number;
+  readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
   #stopped = false;
 
   constructor(options: InboxPrunerOptions) {
-    this.#options = { batchSize: 200, pauseMs: 20, intervalMs: 10 * 60_000, now: Date.now, ...options };
+    this.#options = options;
+    this.#batchSize = options.batchSize ?? 200;
+    this.#pauseMs = options.pauseMs ?? 20;
+    this.#now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -44,7 +50,7 @@ export class InboxPruner {
         .finally(() => (this.#running = undefined));
     };
     run();
-    this.#timer = setInterval(run, this.#options.intervalMs).unref();
+    this.#timer = setInterval(run, this.#options.intervalMs ?? 10 * 60_000).unref();
   }
 
   async stop(): Promise<void> {
@@ -55,21 +61,20 @@ export class InboxPruner {
 
   /** Deletes every delivery past its retention; returns how many of each kind. */
   async pruneNow(): Promise<{ done: number; dead: number }> {
-    const { retention, now } = this.#options;
-    const done = await this.#prune("done", now() - retention.doneDays * DAY_MS);
-    const dead = await this.#prune("dead", now() - retention.deadDays * DAY_MS);
+    const { retention } = this.#options;
+    const done = await this.#prune("done", this.#now() - retention.doneDays * DAY_MS);
+    const dead = await this.#prune("dead", this.#now() - retention.deadDays * DAY_MS);
     if (done + dead > 0) this.#options.log.info({ done, dead }, "inbox: pruned deliveries past their retention");
     return { done, dead };
   }
 
   async #prune(status: "done" | "dead", before: number): Promise<number> {
-    const { deliveries, batchSize, pauseMs } = this.#options;
     let total = 0;
     while (!this.#stopped) {
-      const deleted = await deliveries.deleteFinished(status, before, batchSize);
+      const deleted = await this.#options.deliveries.deleteFinished(status, before, this.#batchSize);
       total += deleted;
-      if (deleted < batchSize) break;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      if (deleted < this.#batchSize) break;
+      await new Promise((resolve) => setTimeout(resolve, this.#pauseMs));
     }
     return total;
   }
