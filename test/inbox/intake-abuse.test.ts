@@ -4,6 +4,7 @@ import { startTestGantry } from "../support/gantry.ts";
 import { examplePayload, signedDelivery } from "../support/payloads.ts";
 import { TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { parsedResponse, postHead, RawConnection } from "../support/raw-http.ts";
+import { storeBackends } from "../support/stores.ts";
 
 const WEBHOOKS = "/api/github/webhooks";
 const MB = 1024 * 1024;
@@ -46,14 +47,15 @@ const probe = (url: string, bytes: number) =>
     body: "x".repeat(bytes),
   });
 
-describe("webhook intake under abuse", () => {
+describe.each(storeBackends)("webhook intake under abuse, on $name", (backend) => {
   const running: RunningGantry[] = [];
   afterEach(async () => {
     await Promise.all(running.splice(0).map((gantry) => gantry.stop()));
   });
 
   async function gantry(env: Record<string, string> = {}) {
-    const started = await startTestGantry(() => {}, env);
+    const { options } = await backend.location();
+    const started = await startTestGantry(() => {}, { ...env, GANTRY_DATA_DIR: options.dataDir, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}) });
     running.push(started);
     return started;
   }
