@@ -3,6 +3,7 @@ import { AuditLog } from "../../src/audit/audit-log.ts";
 import { DeliveryStore } from "../../src/inbox/delivery-store.ts";
 import { InboxPruner } from "../../src/inbox/pruner.ts";
 import type { Store } from "../../src/store/open-store.ts";
+import { startTestGantry, testEnv } from "../support/gantry.ts";
 import { silentLog } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
 
@@ -86,5 +87,30 @@ describe.each(storeBackends)("inbox pruning on $name", (backend) => {
     await running.stop();
     // Stopped at once, it still finished the batch it had begun (3 rows) or all of them.
     expect((await ids()).length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("inbox pruning in a running Gantry", () => {
+  it("deletes, at start, deliveries older than GANTRY_INBOX_RETENTION_DAYS", async () => {
+    const env = { GANTRY_INBOX_RETENTION_DAYS: "2", GANTRY_DATA_DIR: testEnv().GANTRY_DATA_DIR };
+    const first = await startTestGantry(() => {}, env);
+    const now = Date.now();
+    const row = (id: string, processedAt: number) => ({
+      id, event: "push", payload: "{}", received_at: processedAt, status: "done" as const, next_attempt_at: processedAt, claim_token: null, last_error: null, processed_at: processedAt,
+    });
+    await first.store.db.insertInto("webhook_deliveries").values([row("three-days-old", now - 3 * DAY), row("one-day-old", now - DAY)]).execute();
+    await first.stop();
+
+    const restarted = await startTestGantry(() => {}, env);
+    try {
+      for (let i = 0; i < 100; i += 1) {
+        const ids = await restarted.store.db.selectFrom("webhook_deliveries").select("id").execute();
+        if (ids.length === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await restarted.store.db.selectFrom("webhook_deliveries").select("id").execute()).toEqual([{ id: "one-day-old" }]);
+    } finally {
+      await restarted.stop();
+    }
   });
 });
