@@ -39,19 +39,21 @@ export function webhookIntake(options: IntakeOptions) {
       log.debug({ ...context, status }, `webhook refused: ${message}`);
       refuseRequest(request, response, status, message, headers);
     };
+    const tooLarge = () => refuse(413, "payload larger than 25 MB");
+    const busy = () => refuse(503, "too many webhook bodies in flight; retry shortly", { "retry-after": String(RETRY_AFTER_SECONDS) });
 
     if (!signature) return refuse(401, "X-Hub-Signature-256 header is missing; set a webhook secret in the GitHub App settings");
     if (!event || !id) return refuse(400, "X-GitHub-Event and X-GitHub-Delivery headers are required");
     if (declared === "invalid") return refuse(400, "Content-Length is not a number");
-    if (declared !== undefined && declared > MAX_BODY_BYTES) return refuse(413, "payload larger than 25 MB");
+    if (declared !== undefined && declared > MAX_BODY_BYTES) return tooLarge();
     const slot = options.budget.open(declared ?? 0);
-    if (!slot) return refuse(503, "too many webhook bodies in flight; retry shortly", { "retry-after": String(RETRY_AFTER_SECONDS) });
+    if (!slot) return busy();
 
     try {
       const body = await readBody(request, slot);
       if (body === "aborted") return;
-      if (body === "too large") return refuse(413, "payload larger than 25 MB");
-      if (body === "over budget") return refuse(503, "too many webhook bodies in flight; retry shortly", { "retry-after": String(RETRY_AFTER_SECONDS) });
+      if (body === "too large") return tooLarge();
+      if (body === "over budget") return busy();
       const payload = body.toString("utf8");
       if (!(await verify(options.secret, payload, signature).catch(() => false))) {
         log.debug({ ...context, size: body.length, status: 401 }, "webhook refused: signature does not match");
