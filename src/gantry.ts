@@ -8,8 +8,10 @@ import { DeploymentStore } from "./deploy/deployment-store.ts";
 import { DeploymentRunner } from "./deploy/runner.ts";
 import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
+import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
+import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
@@ -31,6 +33,8 @@ export interface GantryOptions {
   /** The AWS adapters per environment; tests point them at the emulator. */
   deployTargets?: DeployTargetsFactory;
   timing?: Partial<ControllerTiming>;
+  /** How long a claimed delivery stays invisible to other replicas, and how often the inbox is polled. */
+  inbox?: { leaseMs?: number; pollMs?: number };
 }
 
 export interface RunningGantry {
@@ -83,15 +87,27 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
+    ...options.inbox,
     process: (delivery) =>
       probot.receive({ id: delivery.id, name: delivery.event, payload: JSON.parse(delivery.payload) } as ProbotEvent),
   });
   if (options.processInbox !== false) worker.start();
+  const pruner = new InboxPruner({
+    deliveries,
+    log,
+    retention: { doneDays: env.GANTRY_INBOX_RETENTION_DAYS, deadDays: env.GANTRY_INBOX_DEAD_RETENTION_DAYS },
+  });
+  pruner.start();
 
   const http = await startHttpServer({
     port: env.PORT,
     host: env.HOST,
     log,
+    timeouts: {
+      headersTimeoutMs: env.GANTRY_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.GANTRY_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     routes: {
       "GET /healthz": async (_request, response) => {
         sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus() });
@@ -99,6 +115,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
         deliveries,
+        budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
+        log,
         onQueued: () => worker.wake(),
       }),
     },
@@ -113,6 +131,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     async stop() {
       await http.close();
       await worker.stop();
+      await pruner.stop();
       await runner.stop();
       await store.close();
     },

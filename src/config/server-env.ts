@@ -5,6 +5,7 @@ import { z } from "zod";
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
 const awsAccountId = z.string().regex(/^\d{12}$/, "must list 12-digit AWS account ids, separated by commas");
+const positiveNumber = z.coerce.number().positive();
 
 /** Every environment variable Gantry reads; `.env.example` documents the same list. */
 export const serverEnvSchema = z
@@ -31,8 +32,22 @@ export const serverEnvSchema = z
       .optional()
       .transform((value) => value?.split(",").map((id) => id.trim()))
       .pipe(z.array(awsAccountId).min(1).optional()),
+    GANTRY_INBOX_RETENTION_DAYS: positiveNumber.default(7),
+    GANTRY_INBOX_DEAD_RETENTION_DAYS: positiveNumber.default(30),
+    GANTRY_INTAKE_MAX_BODIES: positiveInt.default(32),
+    GANTRY_INTAKE_MAX_BUFFERED_MB: positiveNumber.default(64),
+    GANTRY_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+    GANTRY_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
+    GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   })
   .superRefine((env, ctx) => {
+    if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["GANTRY_HTTP_HEADERS_TIMEOUT_MS"],
+        message: "must not exceed GANTRY_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)",
+      });
+    }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {
       ctx.addIssue({

@@ -12,6 +12,9 @@ describe("server environment", () => {
     expect(env).toMatchObject({ PORT: 3000, HOST: "localhost", WEBHOOK_PATH: "/api/github/webhooks", GANTRY_DATA_DIR: "./data" });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(appCredentials(env)).toBeUndefined();
+    // Every HTTP time bound answers or closes a stalled connection well inside 30 s.
+    expect(env).toMatchObject({ GANTRY_HTTP_HEADERS_TIMEOUT_MS: 10_000, GANTRY_HTTP_REQUEST_TIMEOUT_MS: 20_000, GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: 5_000 });
+    expect(env).toMatchObject({ GANTRY_INBOX_RETENTION_DAYS: 7, GANTRY_INBOX_DEAD_RETENTION_DAYS: 30, GANTRY_INTAKE_MAX_BODIES: 32, GANTRY_INTAKE_MAX_BUFFERED_MB: 64 });
   });
 
   it("starts from .env.example copied as it is: an empty value means unset", () => {
@@ -37,6 +40,9 @@ describe("server environment", () => {
     [{ APP_ID: "42", PRIVATE_KEY: TEST_PRIVATE_KEY }, /^WEBHOOK_SECRET is required/],
     [{ DATABASE_URL: "mysql://db/gantry" }, /^DATABASE_URL must be a postgres:\/\/ URL$/],
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
+    [{ GANTRY_HTTP_HEADERS_TIMEOUT_MS: "30000" }, /^GANTRY_HTTP_HEADERS_TIMEOUT_MS must not exceed GANTRY_HTTP_REQUEST_TIMEOUT_MS/],
+    [{ GANTRY_INBOX_RETENTION_DAYS: "0" }, /^GANTRY_INBOX_RETENTION_DAYS .* \(got "0"\)$/],
+    [{ GANTRY_INTAKE_MAX_BODIES: "many" }, /^GANTRY_INTAKE_MAX_BODIES /],
   ])("names the variable at fault for %o", (source, message) => {
     expect(() => parseServerEnv(source)).toThrow(message);
   });
