@@ -9,7 +9,7 @@ import { judgedSampleSchema } from "../deploy/api.ts";
 export const judgeStateSchema = z.object({
   /** Log likelihood ratios of the failure test (canary fails more often than tolerated). */
   failureEvidence: z.array(z.number()),
-  /** Log likelihood ratios of the routing test (the canary records fewer requests than its weight sends). */
+  /** Log likelihood ratios of the routing test (targets of the canary answer fewer requests than its weight sends it). */
   routingEvidence: z.array(z.number()),
   /** Canary requests answered without a 5xx over the whole deployment. */
   served: z.number().int().min(0),
@@ -19,5 +19,8 @@ export const judgeStateSchema = z.object({
   judgedUntil: z.number(),
   canary: judgedSampleSchema,
   control: judgedSampleSchema,
+  /** This step's canary answers in windows whose median was slower than the control's p99 with margin, and in all windows compared. */
+  slowAnswers: z.number().int().min(0).default(0),
+  timedAnswers: z.number().int().min(0).default(0),
 });
 export type JudgeState = z.infer<typeof judgeStateSchema>;

@@ -21,12 +21,12 @@ export interface Look {
 
 /** Failures: alternatives from 1.5× to 1000× the tolerated ratio, so both slight and total breakage gather evidence fast. */
 const FAILURE_ALTERNATIVES = [1.5, 2, 3, 5, 10, 30, 1000];
-/** Routing: the canary records half, a fifth, … none of the requests its weight sends it (hangs, crash loops, empty groups). */
-const ROUTING_TEST: SequentialTest = { nullRatio: 1, alternatives: [0.5, 0.2, 0.05, 0.001] };
+/** Routing: the canary's targets answer half, a tenth, or none of the requests its weight sends (slow, hanging, refusing, crashing, empty). */
+const ROUTING_TEST: SequentialTest = { nullRatio: 1, alternatives: [0.5, 0.1, 0.001] };
 /** Share of the false-rollback budget spent on the routing test; the failure test gets the rest. */
-const ROUTING_BUDGET_SHARE = 0.1;
-/** Canary responses in one window before its median latency is evidence: both of two slower than control's p99 with margin is already rare by chance. */
-const MEDIAN_LATENCY_MIN_RESPONSES = 2;
+const ROUTING_BUDGET_SHARE = 0.25;
+/** Canary answers from windows whose median was slower than control's p99 with margin, before slowness is evidence (with at least half of all). */
+const SLOW_MIN_ANSWERS = 3;
 /** A p99 over fewer responses is just the slowest one or two. */
 const P99_LATENCY_MIN_RESPONSES = 100;
 /** In the watch, old-colour requests over the same time that make a silent new colour a failure rather than a quiet hour. */
@@ -46,6 +46,8 @@ export function startJudging(previous: JudgeState | null, since: number, setting
     judgedUntil: since,
     canary: EMPTY,
     control: EMPTY,
+    slowAnswers: 0,
+    timedAnswers: 0,
   };
 }
 
@@ -61,16 +63,21 @@ const ms = (value: number) => `${Math.round(value)} ms`;
 const figure = (value: number) => (value >= 1000 ? value.toExponential(1) : Number(value.toPrecision(2)).toString());
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
+const latencyLimit = (controlMs: number, settings: AnalysisSettings) => Math.max(controlMs * settings.maxP99Ratio, controlMs + settings.minP99Increase);
+
+/** Whether the canary's median in this window was slower than the control's p99 beyond the tolerance; null when either is unknown. */
+function slowWindow(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): boolean | null {
+  if (canary.p50Ms === null || control.p99Ms === null || canary.responses === 0) return null;
+  return canary.p50Ms > latencyLimit(control.p99Ms, settings);
+}
+
 function latencyFailure(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): string | null {
-  const limit = (controlMs: number) => Math.max(controlMs * settings.maxP99Ratio, controlMs + settings.minP99Increase);
+  const limit = (controlMs: number) => latencyLimit(controlMs, settings);
   const answered = canary.responses;
   if (settings.maxP99Latency !== undefined && canary.p99Ms !== null && answered >= P99_LATENCY_MIN_RESPONSES && canary.p99Ms > settings.maxP99Latency) {
     return `canary p99 ${ms(canary.p99Ms)} exceeds the ${ms(settings.maxP99Latency)} bound over ${answered} responses`;
   }
   if (control.p99Ms === null) return null;
-  if (canary.p50Ms !== null && answered >= MEDIAN_LATENCY_MIN_RESPONSES && canary.p50Ms > limit(control.p99Ms)) {
-    return `canary is slow: its median response ${ms(canary.p50Ms)} over ${answered} responses exceeds control's p99 ${ms(control.p99Ms)} beyond the tolerance`;
-  }
   if (canary.p99Ms !== null && answered >= P99_LATENCY_MIN_RESPONSES && canary.p99Ms > limit(control.p99Ms)) {
     return `canary p99 ${ms(canary.p99Ms)} exceeds control's ${ms(control.p99Ms)} beyond the ${settings.maxP99Ratio}× / +${ms(settings.minP99Increase)} tolerance`;
   }
@@ -94,15 +101,18 @@ export function judge(previous: JudgeState, look: Look, settings: AnalysisSettin
     p99Ms: maxOf(sofar.p99Ms, window.p99Ms),
   });
 
+  const slow = slowWindow(canary, control, settings);
   const share = concurrent ? canaryWeight : canaryWindow.requests / (canaryWindow.requests + controlWindow.requests || 1);
   const state: JudgeState = {
     ...previous,
     failureEvidence: observe(failureTest(settings), previous.failureEvidence, { canary: canaryWindow.errors, control: controlWindow.errors, share }),
-    routingEvidence: concurrent ? observe(ROUTING_TEST, previous.routingEvidence, { canary: canary.requests, control: control.requests, share }) : [...previous.routingEvidence],
+    routingEvidence: concurrent ? observe(ROUTING_TEST, previous.routingEvidence, { canary: canary.responses, control: control.responses, share }) : [...previous.routingEvidence],
     served: previous.served + Math.max(0, canary.responses - canary.target5xx),
     judgedUntil: look.windowEnd,
     canary: totals(previous.canary, canaryWindow),
     control: totals(previous.control, controlWindow),
+    slowAnswers: previous.slowAnswers + (slow === true ? canary.responses : 0),
+    timedAnswers: previous.timedAnswers + (slow === null ? 0 : canary.responses),
   };
 
   const failureEvidence = eValue(state.failureEvidence);
@@ -122,14 +132,17 @@ export function judge(previous: JudgeState, look: Look, settings: AnalysisSettin
   const beyondTolerance = canaryRate > Math.max(settings.maxErrorRatio * controlRate, controlRate + settings.maxErrorIncrease);
   if (failureEvidence >= failureBar && beyondTolerance) return verdict("fail", comparison);
   if (concurrent && eValue(state.routingEvidence) >= routingBar) {
-    const expected = Math.round((state.control.requests * canaryWeight) / (1 - canaryWeight));
+    const expected = Math.round((control.responses * canaryWeight) / (1 - canaryWeight));
     return verdict(
       "fail",
-      `canary holds ${Math.round(canaryWeight * 100)}% of traffic but its target group recorded ${canary.requests} requests in the last window and ${state.canary.requests} this step, where its weight sends about ${expected}: requests hang or never reach a target`,
+      `canary holds ${Math.round(canaryWeight * 100)}% of traffic but its targets answered ${canary.responses} requests in the last window, where its weight sends about ${expected}: requests hang, are refused or find no target (${comparison})`,
     );
   }
   if (!concurrent && state.canary.requests === 0 && state.control.requests >= WATCH_MIN_CONTROL_REQUESTS) {
     return verdict("fail", `the new colour recorded no request while the old one served ${state.control.requests} over the same time before promotion`);
+  }
+  if (state.slowAnswers >= SLOW_MIN_ANSWERS && 2 * state.slowAnswers >= state.timedAnswers) {
+    return verdict("fail", `canary is slow: ${state.slowAnswers} of its ${state.timedAnswers} answers this step came in windows whose median exceeded control's p99 beyond the ${settings.maxP99Ratio}× / +${ms(settings.minP99Increase)} tolerance`);
   }
   const latency = latencyFailure(canary, control, settings);
   if (latency !== null) return verdict("fail", latency);

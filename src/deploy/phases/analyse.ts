@@ -49,14 +49,14 @@ export async function analyse(
     return stayIn(judged, context, waitFor(end + analysis.interval, now, analysis), { extensions: state.extensions + 1 });
   }
   const undecided = `still too little canary traffic after ${state.extensions} extensions (${verdict.reason})`;
-  if (judgement.served > 0) {
+  // In the watch the new colour has all the traffic there is: the judge has failed it already if that traffic went unanswered.
+  if (judgement.served > 0 || watching) {
     return moveTo(judged, context, "paused", {
       pausedFrom: options.pausedFrom,
-      reason: `${undecided}; holding the canary's weight, since it has answered ${judgement.served} requests: /promote to continue or /abort to roll back`,
+      reason: `${undecided}; holding the canary's weight, since it has answered ${judgement.served} requests and failed no test: /promote to continue or /abort to roll back`,
     });
   }
   // A canary that has answered nothing is unknown, not healthy: it keeps no traffic while a person decides.
-  if (watching) return rollBack(judged, context, "rolled-back", `${undecided}; the new colour has answered no request`);
   const weights = weightsOn(live, 100);
   await ensureWeights(context, weights);
   return moveTo(judged, context, "paused", {
