@@ -25,8 +25,12 @@ const FAILURE_ALTERNATIVES = [1.5, 2, 3, 5, 10, 30, 1000];
 const ROUTING_TEST: SequentialTest = { nullRatio: 1, alternatives: [0.5, 0.1, 0.001] };
 /** Share of the false-rollback budget spent on the routing test; the failure test gets the rest. */
 const ROUTING_BUDGET_SHARE = 0.25;
-/** Canary answers from windows whose median was slower than control's p99 with margin, before slowness is evidence (with at least half of all). */
-const SLOW_MIN_ANSWERS = 3;
+/**
+ * Canary answers from windows whose median was slower than control's p99 with margin, before slowness
+ * is evidence (with at least half of all the step's answers): two answers beyond p99 × 1.5 + 50 ms
+ * from a canary as fast as the control is a chance well under one in ten thousand.
+ */
+const SLOW_MIN_ANSWERS = 2;
 /** A p99 over fewer responses is just the slowest one or two. */
 const P99_LATENCY_MIN_RESPONSES = 100;
 /** In the watch, old-colour requests over the same time that make a silent new colour a failure rather than a quiet hour. */
