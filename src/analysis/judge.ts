@@ -154,6 +154,8 @@ export function judge(previous: JudgeState, look: Look, settings: AnalysisSettin
   if (state.served < settings.minRequests) {
     return verdict("inconclusive", `only ${state.served} canary requests answered so far (need ${settings.minRequests}): ${comparison}`);
   }
+  // Not yet a rollback, but the evidence is halfway there (on a log scale): look longer rather than pass it on to more users.
+  if (beyondTolerance && failureEvidence >= Math.sqrt(failureBar)) return verdict("inconclusive", `${comparison}: worse than tolerated so far, not yet conclusive`);
   return verdict("pass", `${comparison}; within tolerance (${settings.maxErrorRatio}× control, +${percent(settings.maxErrorIncrease)})`);
 }
 

@@ -114,6 +114,14 @@ describe("judge: tolerance and evidence", () => {
     expect(last.evidence).toBeLessThan(1);
   });
 
+  it("does not pass a canary that looks worse than tolerated, though not yet conclusively: it looks longer", () => {
+    const leaning = looks([{ canary: healthy(120, 2), control: healthy(2280, 0) }], 0.05);
+    expect(leaning.last.decision).toBe("inconclusive");
+    expect(leaning.last.reason).toMatch(/worse than tolerated so far, not yet conclusive$/);
+    const next = looks([{ canary: healthy(120, 2), control: healthy(2280, 0) }, { canary: healthy(60, 2), control: healthy(1140, 0) }], 0.05);
+    expect(next.last.decision).toBe("fail");
+  });
+
   it("does not roll back for an excess within the absolute tolerance, which the relative test alone would", () => {
     // 4 failures in 4000 canary requests against none in 76,000: strong relative evidence, 0.1 points of excess.
     const window = { canary: healthy(4000, 4), control: healthy(76_000, 0) };

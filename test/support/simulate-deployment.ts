@@ -84,7 +84,8 @@ export function judgeDeployment(phases: PhaseData[], settings: AnalysisSettings)
         break;
       }
     }
-    if (!passed) return { result: "paused", looks, verdict: last };
+    // After the extensions, a step with enough canary traffic moves on, as `analyse` does; too little pauses.
+    if (!passed && current.served < settings.minRequests) return { result: "paused", looks, verdict: last };
     state = current;
   }
   return { result: "succeeded", looks, verdict: last };

@@ -11,8 +11,9 @@ const MAX_VERDICTS = 50;
  * colour over the same window, or in the watch against the serving colour's history mirrored before
  * promotion (window k after promotion against window k before it: a comparable window, never one
  * minute reused). Evidence accumulates over the whole deployment. Fail rolls back at once; at the end
- * of the bake a pass moves on; too little canary traffic extends the bake up to `maxExtensions`, then
- * asks a person, holding the canary's weight only if it has answered requests.
+ * of the bake a pass moves on; too little canary traffic, or evidence leaning towards a rollback,
+ * extends the bake up to `maxExtensions`. Then a leaning step moves on (the evidence carries over),
+ * and too little traffic asks a person, holding the canary's weight only if it has answered requests.
  */
 export async function analyse(
   deployment: Deployment,
@@ -48,6 +49,8 @@ export async function analyse(
   if (state.extensions < analysis.maxExtensions) {
     return stayIn(judged, context, waitFor(end + analysis.interval, now, analysis), { extensions: state.extensions + 1 });
   }
+  // Enough traffic but evidence leaning towards a rollback: the step has looked longer, and the test keeps guarding the next one.
+  if (judgement.served >= analysis.minRequests) return options.onPass(judged);
   const undecided = `still too little canary traffic after ${state.extensions} extensions (${verdict.reason})`;
   // In the watch the new colour has all the traffic there is: the judge has failed it already if that traffic went unanswered.
   if (judgement.served > 0 || watching) {
