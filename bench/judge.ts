@@ -1,134 +1,137 @@
-// The judge's false-rollback and detection rates over simulated canary steps, beside the naive rule
-// "canary 5xx rate > 2× control" applied to each window. Seeded: the same figures every run.
-import { judge, type AnalysisSettings } from "../src/analysis/judge.ts";
-import { accumulate, mulberry32, simulateWindow, type StepScenario } from "../test/support/simulate-traffic.ts";
+// The judge over simulated whole deployments of the README's example strategy, beside the judge Gantry
+// had before (cumulative target 5xx per step, a Bayesian posterior re-tested at every look) on the same
+// seeded data. Writes the figures the judge is held to into bench-results.json.
 import type { WindowSample } from "../src/deploy/api.ts";
+import { drawDeployment, judgeDeployment, README_STRATEGY, type DeploymentOutcome, type PhaseData } from "../test/support/simulate-deployment.ts";
+import { mulberry32 } from "../test/support/simulate-traffic.ts";
+import { oldJudge, type WindowSample as OldSample } from "./baseline/judge.ts";
+import { benchExposure } from "./judge-exposure.ts";
+import { oracleLooks } from "./judge-oracle.ts";
+import { DEFAULT_SETTINGS } from "./judge-settings.ts";
+import { recordResults } from "./results.ts";
 
-const TRAFFIC_RPS = [0.5, 5, 50, 500];
-const BASELINES = [0.001, 0.005, 0.01, 0.02];
-const REGRESSIONS = [1, 1.5, 2, 3, 5, 10];
-const TRIALS = Number(process.env.BENCH_JUDGE_TRIALS ?? 200);
-const WINDOWS = 5;
-const CANARY_WEIGHT = 0.1;
+const TRIALS = Number(process.env.BENCH_JUDGE_TRIALS ?? 1000);
+/** The old judge's posterior quadrature is slow: it sees the first of each cell's deployments only. */
+const OLD_TRIALS = Math.min(TRIALS, 200);
+const RPS = [5, 20, 50, 200, 1000];
+const BASELINES = [0.001, 0.01, 0.03];
 const WINDOW_SECONDS = 60;
-const SETTINGS: AnalysisSettings = { interval: WINDOW_SECONDS * 1000, minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, minP99Increase: 50, maxExtensions: 3 };
 
-interface Outcome {
-  decision: "pass" | "fail" | "inconclusive";
-  /** Window (1-based) of the decision; WINDOWS when the step ended undecided. */
-  windows: number;
-}
+const OLD_SETTINGS = { minRequests: 200, maxErrorRatio: 1.5, maxP99Ratio: 1.5, minP99Increase: 50 };
+const OLD_MAX_EXTENSIONS = 3;
 
-interface Cell {
-  rps: number;
-  baseline: number;
-  regression: number;
-  judge: Outcome[];
-  naive: Outcome[];
-}
+const old = (s: WindowSample): OldSample => ({ requests: s.requests, errors: s.target5xx, p99Ms: s.p99Ms });
+const add = (a: OldSample, b: OldSample): OldSample => ({ requests: a.requests + b.requests, errors: a.errors + b.errors, p99Ms: b.p99Ms ?? a.p99Ms });
 
-const EMPTY: WindowSample = { requests: 0, errors: 0, p99Ms: null };
-const rate = (s: WindowSample) => (s.requests === 0 ? 0 : s.errors / s.requests);
-
-function runTrial(scenario: StepScenario, seed: number): { judge: Outcome; naive: Outcome } {
-  const random = mulberry32(seed);
-  let canary = EMPTY;
-  let control = EMPTY;
-  let judged: Outcome | null = null;
-  let naive: Outcome | null = null;
-  for (let w = 1; w <= WINDOWS && (judged === null || naive === null); w++) {
-    const window = simulateWindow(random, scenario);
-    canary = accumulate(canary, window.canary);
-    control = accumulate(control, window.control);
-    if (judged === null) {
-      const { decision } = judge({ canary, control, settings: SETTINGS, step: 0, windowStart: 0, windowEnd: w * WINDOW_SECONDS * 1000 });
-      if (decision !== "inconclusive") judged = { decision, windows: w };
-    }
-    // The naive rule watches each window on its own and passes when the bake ends without a trigger.
-    if (naive === null && rate(window.canary) > 2 * rate(window.control)) naive = { decision: "fail", windows: w };
-  }
-  return {
-    judge: judged ?? { decision: "inconclusive", windows: WINDOWS },
-    naive: naive ?? { decision: "pass", windows: WINDOWS },
-  };
-}
-
-function simulateGrid(): Cell[] {
-  const cells: Cell[] = [];
-  for (const rps of TRAFFIC_RPS) {
-    for (const baseline of BASELINES) {
-      for (const regression of REGRESSIONS) {
-        const scenario = { rps, canaryWeight: CANARY_WEIGHT, windowSeconds: WINDOW_SECONDS, baselineRate: baseline, regression };
-        const cell: Cell = { rps, baseline, regression, judge: [], naive: [] };
-        for (let trial = 0; trial < TRIALS; trial++) {
-          const outcome = runTrial(scenario, (cells.length + 1) * 100_003 + trial);
-          cell.judge.push(outcome.judge);
-          cell.naive.push(outcome.naive);
-        }
-        cells.push(cell);
+/** The old judge on the same data: cumulative per step, the watch against one minute before promotion. */
+function oldJudgeDeployment(phases: PhaseData[]): DeploymentOutcome {
+  let looks = 0;
+  let lastControl: OldSample = { requests: 0, errors: 0, p99Ms: null };
+  for (const phase of phases) {
+    const baseline = phase.canaryWeight === null ? lastControl : null;
+    let canary: OldSample = { requests: 0, errors: 0, p99Ms: null };
+    let control: OldSample = { requests: 0, errors: 0, p99Ms: null };
+    let passed = false;
+    for (const [k, window] of phase.windows.entries()) {
+      looks++;
+      canary = add(canary, old(window.canary));
+      control = add(control, old(window.control));
+      if (baseline === null) lastControl = old(window.control);
+      const { decision } = oldJudge({ canary, control: baseline ?? control, settings: OLD_SETTINGS });
+      if (decision === "fail") return { result: "rolled-back", looks, verdict: null };
+      if (k + 1 < phase.bakeLooks) continue;
+      if (decision === "pass") {
+        passed = true;
+        break;
       }
+      if (k + 1 - phase.bakeLooks >= OLD_MAX_EXTENSIONS) break;
     }
+    if (!passed) return { result: "paused", looks, verdict: null };
   }
-  return cells;
+  return { result: "succeeded", looks, verdict: null };
 }
 
-const share = (outcomes: Outcome[], decision: Outcome["decision"]) =>
-  outcomes.length === 0 ? 0 : outcomes.filter((o) => o.decision === decision).length / outcomes.length;
-const pct = (value: number) => `${(100 * value).toFixed(value > 0 && value < 0.01 ? 1 : 0)}%`;
-const meanWindows = (outcomes: Outcome[]) => {
-  const decided = outcomes.filter((o) => o.decision !== "inconclusive");
-  return decided.length === 0 ? "–" : (decided.reduce((sum, o) => sum + o.windows, 0) / decided.length).toFixed(1);
-};
-const pooled = (cells: Cell[], who: "judge" | "naive") => cells.flatMap((c) => c[who]);
-const nullCells = (cells: Cell[]) => cells.filter((c) => c.regression === 1);
-const regressedCells = (cells: Cell[]) => cells.filter((c) => c.regression >= 2);
+interface Tally {
+  trials: number;
+  rolledBack: number;
+  paused: number;
+  /** Looks to a rollback, per trial (Infinity when none). */
+  rollbackLooks: number[];
+}
+
+function run(rps: number, baselineRate: number, regression: number, trials: number, seed: number): { judge: Tally; old: Tally } {
+  const tally = (): Tally => ({ trials: 0, rolledBack: 0, paused: 0, rollbackLooks: [] });
+  const result = { judge: tally(), old: tally() };
+  for (let trial = 0; trial < trials; trial++) {
+    const phases = drawDeployment(mulberry32(seed * 1_000_003 + trial), { rps, baselineRate, regression, windowSeconds: WINDOW_SECONDS }, README_STRATEGY);
+    const judged: ["judge" | "old", DeploymentOutcome][] = [["judge", judgeDeployment(phases, DEFAULT_SETTINGS)]];
+    if (trial < OLD_TRIALS) judged.push(["old", oldJudgeDeployment(phases)]);
+    for (const [who, outcome] of judged) {
+      const t = result[who];
+      t.trials++;
+      if (outcome.result === "rolled-back") t.rolledBack++;
+      if (outcome.result === "paused") t.paused++;
+      t.rollbackLooks.push(outcome.result === "rolled-back" ? outcome.looks : Infinity);
+    }
+  }
+  return result;
+}
+
+const pct = (value: number) => `${(100 * value).toFixed(value > 0 && value < 0.1 ? 2 : 1)}%`;
+const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+const within = (t: Tally, looks: number) => t.rollbackLooks.filter((l) => l <= looks).length / t.trials;
+const rolledBack = (t: Tally) => t.rolledBack / t.trials;
+const paused = (t: Tally) => t.paused / t.trials;
 
 export function benchJudge(): void {
-  const cells = simulateGrid();
-
   console.log(
-    `\nJudge vs naive rule (canary 5xx > 2× control, per window): canary weight ${pct(CANARY_WEIGHT)}, ${WINDOW_SECONDS} s windows, ` +
-      `up to ${WINDOWS} cumulative windows, minRequests ${SETTINGS.minRequests}, maxErrorRatio ${SETTINGS.maxErrorRatio}, ${TRIALS} seeded trials per cell.` +
-      `\nfalse rollback = fail at 1×; detection = fail at ≥ 2×; inconclusive = judge undecided after ${WINDOWS} windows; windows = mean windows to a decision (naive passes at the end of the bake).`,
+    `\nJudge vs the old judge on simulated healthy deployments (5% 5 min → 25% 10 min → 100%, 15 min watch, 1-min looks, ` +
+      `default settings: false-rollback budget ${pct(DEFAULT_SETTINGS.falseRollbackBudget)}), ${TRIALS} seeded deployments per cell (the old judge: the first ${OLD_TRIALS}):`,
   );
   const rows = [];
-  for (const rps of TRAFFIC_RPS) {
-    for (const baseline of BASELINES) {
-      const group = cells.filter((c) => c.rps === rps && c.baseline === baseline);
+  let falseRollbackMax = 0;
+  let pausedMaxAt20rps = 0;
+  let seed = 1;
+  for (const rps of RPS) {
+    for (const baselineRate of BASELINES) {
+      const { judge, old } = run(rps, baselineRate, 1, TRIALS, seed++);
+      falseRollbackMax = Math.max(falseRollbackMax, rolledBack(judge));
+      if (rps >= 20) pausedMaxAt20rps = Math.max(pausedMaxAt20rps, paused(judge));
       rows.push({
         rps,
-        baseline: pct(baseline),
-        "judge false rollback": pct(share(pooled(nullCells(group), "judge"), "fail")),
-        "naive false rollback": pct(share(pooled(nullCells(group), "naive"), "fail")),
-        "judge detection": pct(share(pooled(regressedCells(group), "judge"), "fail")),
-        "naive detection": pct(share(pooled(regressedCells(group), "naive"), "fail")),
-        "judge inconclusive": pct(share(pooled(group, "judge"), "inconclusive")),
-        "judge windows": meanWindows(pooled(group, "judge")),
-        "naive windows": meanWindows(pooled(group, "naive")),
+        "baseline errors": pct(baselineRate),
+        "rolled back: judge": pct(rolledBack(judge)),
+        "old judge": pct(rolledBack(old)),
+        "paused: judge": pct(paused(judge)),
+        "old judge ": pct(paused(old)),
       });
     }
   }
   console.table(rows);
 
-  console.log("Fail rate by regression, judge / naive (pooled over baselines):");
-  console.table(
-    TRAFFIC_RPS.map((rps) =>
-      Object.fromEntries([
-        ["rps", rps],
-        ...REGRESSIONS.map((regression) => {
-          const group = cells.filter((c) => c.rps === rps && c.regression === regression);
-          return [`${regression}×`, `${pct(share(pooled(group, "judge"), "fail"))} / ${pct(share(pooled(group, "naive"), "fail"))}`];
-        }),
-      ]),
-    ),
+  const detectTrials = Math.max(OLD_TRIALS, TRIALS / 4);
+  const detect = (baselineRate: number, regression: number) => run(50, baselineRate, regression, detectTrials, seed++);
+  const tenfold = detect(0.01, 10);
+  const tenfoldRare = detect(0.001, 10);
+  const threefold = detect(0.01, 3);
+  const detect10xWithin2LooksAt50rps = within(tenfold.judge, 2);
+  const oracle = oracleLooks({ rps: 50, baselineRate: 0.01, regression: 3, settings: DEFAULT_SETTINGS });
+  const detect3xLooksVsOracle = median(threefold.judge.rollbackLooks) / oracle;
+  console.log(
+    `Detection at 50 rps (${detectTrials} deployments each): 10× within 2 looks at 1% baseline errors: judge ${pct(detect10xWithin2LooksAt50rps)}, old judge ${pct(within(tenfold.old, 2))}; ` +
+      `at 0.1%: judge ${pct(within(tenfoldRare.judge, 2))}, old judge ${pct(within(tenfoldRare.old, 2))}.\n` +
+      `3× at 1%: median looks to rollback judge ${median(threefold.judge.rollbackLooks)}, old judge ${median(threefold.old.rollbackLooks)}; ` +
+      `best fixed-sample test at the same false-alarm rate needs ${oracle} looks (ratio ${detect3xLooksVsOracle.toFixed(2)}).`,
   );
 
-  const rates = (group: Cell[]) =>
-    `false rollbacks judge ${pct(share(pooled(nullCells(group), "judge"), "fail"))} vs naive ${pct(share(pooled(nullCells(group), "naive"), "fail"))}, ` +
-    `detection of ≥ 2× judge ${pct(share(pooled(regressedCells(group), "judge"), "fail"))} vs naive ${pct(share(pooled(regressedCells(group), "naive"), "fail"))}`;
-  const busy = cells.filter((c) => c.rps * CANARY_WEIGHT * WINDOW_SECONDS >= SETTINGS.minRequests);
-  console.log(
-    `Summary: all cells: ${rates(cells)}, judge inconclusive ${pct(share(pooled(cells, "judge"), "inconclusive"))}; ` +
-      `where one window reaches minRequests (≥ ${Math.min(...busy.map((c) => c.rps))} rps): ${rates(busy)}.`,
-  );
+  const exposure = benchExposure();
+  const figures = {
+    "judge.falseRollbackMax": falseRollbackMax,
+    "judge.pausedMaxAt20rps": pausedMaxAt20rps,
+    "judge.detect10xWithin2LooksAt50rps": detect10xWithin2LooksAt50rps,
+    "judge.detect3xLooksVsOracle": Number(detect3xLooksVsOracle.toFixed(3)),
+    "judge.lbFailureExposureMaxS": exposure,
+  };
+  console.log("Judge figures:", figures);
+  recordResults(figures);
 }

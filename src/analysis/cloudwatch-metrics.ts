@@ -1,10 +1,12 @@
-// MetricsSource on CloudWatch: the ALB's own figures for one target group over one window.
+// MetricsSource on CloudWatch: the ALB's own figures for one target group (and its load balancer's
+// own 5xx) over one window, under AWS's metric names and dimensions.
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { WindowSample } from "../deploy/api.ts";
 import type { MetricsSource, TimeWindow } from "./metrics-source.ts";
 
 const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+const RESPONSE_CLASSES = [2, 3, 4, 5] as const;
 
 /**
  * One period covering the whole window, as CloudWatch accepts it: 1, 5, 10, 20 or 30 s for short
@@ -28,21 +30,28 @@ export class CloudWatchMetrics implements MetricsSource {
   }
 
   async sample(targetGroupArn: string, window: TimeWindow): Promise<WindowSample> {
-    const dimensions = [
-      { Name: "TargetGroup", Value: targetGroupArn.slice(targetGroupArn.indexOf("targetgroup/")) },
-      { Name: "LoadBalancer", Value: await this.#loadBalancerOf(targetGroupArn) },
-    ];
+    const loadBalancer = { Name: "LoadBalancer", Value: await this.#loadBalancerOf(targetGroupArn) };
+    const perGroup = [{ Name: "TargetGroup", Value: targetGroupArn.slice(targetGroupArn.indexOf("targetgroup/")) }, loadBalancer];
     const Period = metricPeriodSeconds(window);
-    const query = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({
+    const query = (Id: string, MetricName: string, Stat: string, Dimensions = perGroup): MetricDataQuery => ({
       Id,
-      MetricStat: { Metric: { Namespace: "AWS/ApplicationELB", MetricName, Dimensions: dimensions }, Period, Stat },
+      MetricStat: { Metric: { Namespace: "AWS/ApplicationELB", MetricName, Dimensions }, Period, Stat },
     });
-    // Three series of at most a couple of datapoints each: one page, so no NextToken to follow.
+    // Eleven series of at most a couple of datapoints each: one page, so no NextToken to follow.
     const out = await this.#cloudwatch.send(
       new GetMetricDataCommand({
         StartTime: new Date(window.start),
         EndTime: new Date(window.end),
-        MetricDataQueries: [query("requests", "RequestCount", "Sum"), query("errors", "HTTPCode_Target_5XX_Count", "Sum"), query("p99", "TargetResponseTime", "p99")],
+        MetricDataQueries: [
+          query("requests", "RequestCount", "Sum"),
+          ...RESPONSE_CLASSES.map((c) => query(`target${c}`, `HTTPCode_Target_${c}XX_Count`, "Sum")),
+          query("connectionErrors", "TargetConnectionErrorCount", "Sum"),
+          query("healthy", "HealthyHostCount", "Maximum"),
+          query("p50", "TargetResponseTime", "p50"),
+          query("p99", "TargetResponseTime", "p99"),
+          // The balancer's own 5xx exist per load balancer only, as on AWS.
+          query("balancer5xx", "HTTPCode_ELB_5XX_Count", "Sum", [loadBalancer]),
+        ],
       }),
     );
     const values = (id: string) => {
@@ -50,14 +59,20 @@ export class CloudWatchMetrics implements MetricsSource {
       if (result?.StatusCode !== "Complete") throw new Error(`CloudWatch ${id} of ${targetGroupArn}: ${result?.StatusCode ?? "missing"}`);
       return result.Values ?? [];
     };
-    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
-    const requests = Math.round(sum(values("requests")));
-    const latencies = values("p99");
+    // CloudWatch has no datapoint where nothing happened: an absent count is zero.
+    const sum = (id: string) => Math.round(values(id).reduce((a, b) => a + b, 0));
+    // A window split across two periods has two percentiles; the larger is the conservative figure. Seconds → ms.
+    const latency = (id: string) => (values(id).length > 0 ? Math.max(...values(id)) * 1000 : null);
+    const healthy = values("healthy");
     return {
-      requests,
-      errors: Math.round(sum(values("errors"))),
-      // A window split across two periods has two p99s; the larger is the conservative figure. Seconds → ms.
-      p99Ms: requests > 0 && latencies.length > 0 ? Math.max(...latencies) * 1000 : null,
+      requests: sum("requests"),
+      responses: RESPONSE_CLASSES.reduce((total, c) => total + sum(`target${c}`), 0),
+      target5xx: sum("target5"),
+      connectionErrors: sum("connectionErrors"),
+      healthyHosts: healthy.length > 0 ? Math.max(...healthy) : null,
+      loadBalancer5xx: sum("balancer5xx"),
+      p50Ms: latency("p50"),
+      p99Ms: latency("p99"),
     };
   }
 

@@ -1,109 +1,162 @@
-// The canary judge: one verdict per analysis window from the step's cumulative counts, pure.
-//
-// Test: Bayesian, P(canary 5xx rate > maxErrorRatio × control rate + tolerance) from Gamma
-// posteriors. A posterior stays coherent when looked at after every window (a fixed-n test does not),
-// needs no assumed effect size (an SPRT does), and is a probability people can read in a PR comment.
-import type { WindowSample, Verdict } from "../deploy/api.ts";
+// The canary judge: one verdict per look, pure. It counts every request the canary did not serve as
+// a failure, tests failures and routing with anytime-valid sequential tests whose evidence runs over
+// the whole deployment, and fails at once on a canary with no healthy host or a clearly slow one.
 import type { EnvironmentConfig } from "../config/repo-config.ts";
-import { probabilityWorse, ratePosteriors, ratioInterval } from "./posterior.ts";
+import type { JudgedSample, Verdict, WindowSample } from "../deploy/api.ts";
+import type { JudgeState } from "./judge-state.ts";
+import { eValue, noEvidence, observe, type SequentialTest } from "./sequential-test.ts";
 
 export type AnalysisSettings = EnvironmentConfig["analysis"];
 
-export interface JudgeInput {
+/** One look: the newest window of both colours. */
+export interface Look {
   canary: WindowSample;
   control: WindowSample;
-  settings: AnalysisSettings;
+  /** The canary's listener weight (0..1) while both colours take traffic; null in the watch, where the control is the old colour's history. */
+  canaryWeight: number | null;
   step: number;
   windowStart: number;
   windowEnd: number;
 }
 
-/** Absolute 5xx excess never worth a rollback (2 in 10,000), so a zero-error control is not a zero bound. */
-const ERROR_TOLERANCE = 0.0002;
-/** P(worse) that fails a canary with at least minRequests requests. */
-const FAIL_PROBABILITY = 0.9;
-/** P(worse) at or under which a canary with at least minRequests requests passes. */
-const PASS_PROBABILITY = 0.25;
-/** Below minRequests only overwhelming evidence fails (e.g. 10/10 errors against a 0.1% control). */
-const OVERWHELMING_PROBABILITY = 0.999;
-/** A p99 over fewer requests is just the slowest one or two; not evidence. */
-const LATENCY_MIN_REQUESTS = 100;
-const INTERVAL_MASS = 0.9;
+/** Failures: alternatives from 1.5× to 1000× the tolerated ratio, so both slight and total breakage gather evidence fast. */
+const FAILURE_ALTERNATIVES = [1.5, 2, 3, 5, 10, 30, 1000];
+/** Routing: the canary's targets answer half, a tenth, or none of the requests its weight sends (slow, hanging, refusing, crashing, empty). */
+const ROUTING_TEST: SequentialTest = { nullRatio: 1, alternatives: [0.5, 0.1, 0.001] };
+/** Share of the false-rollback budget spent on the routing test; the failure test gets the rest. */
+const ROUTING_BUDGET_SHARE = 0.25;
+/**
+ * Canary answers from windows whose median was slower than control's p99 with margin, before slowness
+ * is evidence (with at least half of all the step's answers): two answers beyond p99 × 1.5 + 50 ms
+ * from a canary as fast as the control is a chance well under one in ten thousand.
+ */
+const SLOW_MIN_ANSWERS = 2;
+/** A p99 over fewer responses is just the slowest one or two. */
+const P99_LATENCY_MIN_RESPONSES = 100;
+/** In the watch, old-colour requests over the same time that make a silent new colour a failure rather than a quiet hour. */
+const WATCH_MIN_CONTROL_REQUESTS = 10;
 
-const rate = (s: WindowSample) => (s.requests === 0 ? 0 : s.errors / s.requests);
+export const failureTest = (settings: AnalysisSettings): SequentialTest => ({ nullRatio: settings.maxErrorRatio, alternatives: FAILURE_ALTERNATIVES });
+
+const EMPTY: JudgedSample = { requests: 0, errors: 0, p99Ms: null };
+
+/** The state at the start of a step or the watch: evidence and `served` carry over the whole deployment; totals start again. */
+export function startJudging(previous: JudgeState | null, since: number, settings: AnalysisSettings): JudgeState {
+  return {
+    failureEvidence: previous?.failureEvidence ?? noEvidence(failureTest(settings)),
+    routingEvidence: previous?.routingEvidence ?? noEvidence(ROUTING_TEST),
+    served: previous?.served ?? 0,
+    since,
+    judgedUntil: since,
+    canary: EMPTY,
+    control: EMPTY,
+    slowAnswers: 0,
+    timedAnswers: 0,
+  };
+}
+
+/** Requests a target of this group never answered: refused, reset or timed out (the balancer's 502/504). */
+function unanswered(sample: WindowSample): number {
+  return Math.max(sample.requests - sample.responses, sample.connectionErrors, 0);
+}
+
+const rate = (s: JudgedSample) => (s.requests === 0 ? 0 : s.errors / s.requests);
 const percent = (r: number) => `${(100 * r).toFixed(r >= 0.01 || r === 0 ? 1 : 2)}%`;
-const counts = (s: WindowSample) => `${percent(rate(s))} (${s.errors}/${s.requests})`;
+const counts = (s: JudgedSample) => `${percent(rate(s))} (${s.errors}/${s.requests})`;
 const ms = (value: number) => `${Math.round(value)} ms`;
-const times = (value: number) => `${Number(value.toFixed(2))}×`;
+const figure = (value: number) => (value >= 1000 ? value.toExponential(1) : Number(value.toPrecision(2)).toString());
+const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
-/** 5xx and request counts come from separate CloudWatch metrics and can disagree within a window. */
-function consistent(sample: WindowSample): WindowSample {
-  return { ...sample, errors: Math.min(sample.errors, sample.requests) };
+const latencyLimit = (controlMs: number, settings: AnalysisSettings) => Math.max(controlMs * settings.maxP99Ratio, controlMs + settings.minP99Increase);
+
+/** Whether the canary's median in this window was slower than the control's p99 beyond the tolerance; null when either is unknown. */
+function slowWindow(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): boolean | null {
+  if (canary.p50Ms === null || control.p99Ms === null || canary.responses === 0) return null;
+  return canary.p50Ms > latencyLimit(control.p99Ms, settings);
 }
 
 function latencyFailure(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): string | null {
-  if (canary.p99Ms === null || canary.requests < Math.max(settings.minRequests, LATENCY_MIN_REQUESTS)) return null;
-  if (settings.maxP99Latency !== undefined && canary.p99Ms > settings.maxP99Latency) {
-    return `canary p99 ${ms(canary.p99Ms)} exceeds the ${ms(settings.maxP99Latency)} bound over ${canary.requests} requests`;
+  const limit = (controlMs: number) => latencyLimit(controlMs, settings);
+  const answered = canary.responses;
+  if (settings.maxP99Latency !== undefined && canary.p99Ms !== null && answered >= P99_LATENCY_MIN_RESPONSES && canary.p99Ms > settings.maxP99Latency) {
+    return `canary p99 ${ms(canary.p99Ms)} exceeds the ${ms(settings.maxP99Latency)} bound over ${answered} responses`;
   }
-  if (control.p99Ms !== null && control.p99Ms > 0 && control.requests >= LATENCY_MIN_REQUESTS) {
-    const ratio = canary.p99Ms / control.p99Ms;
-    if (ratio > settings.maxP99Ratio && canary.p99Ms - control.p99Ms > settings.minP99Increase) {
-      return `canary p99 ${ms(canary.p99Ms)} is ${times(ratio)} control's ${ms(control.p99Ms)}, above the ${times(settings.maxP99Ratio)} limit`;
-    }
+  if (control.p99Ms === null) return null;
+  if (canary.p99Ms !== null && answered >= P99_LATENCY_MIN_RESPONSES && canary.p99Ms > limit(control.p99Ms)) {
+    return `canary p99 ${ms(canary.p99Ms)} exceeds control's ${ms(control.p99Ms)} beyond the ${settings.maxP99Ratio}× / +${ms(settings.minP99Increase)} tolerance`;
   }
   return null;
 }
 
-export function judge(input: JudgeInput): Verdict {
-  const { settings } = input;
-  const canary = consistent(input.canary);
-  const control = consistent(input.control);
-  const verdict = (
-    decision: Verdict["decision"],
-    reason: string,
-    evidence: Pick<Verdict, "ratioInterval" | "probabilityWorse"> = { ratioInterval: null, probabilityWorse: null },
-  ): Verdict => ({
-    decision,
-    reason,
-    canary,
-    control,
-    ...evidence,
-    step: input.step,
-    windowStart: input.windowStart,
-    windowEnd: input.windowEnd,
+export function judge(previous: JudgeState, look: Look, settings: AnalysisSettings): { verdict: Verdict; state: JudgeState } {
+  const { canary, control, canaryWeight } = look;
+  const concurrent = canaryWeight !== null;
+  // 5xx the balancer answered that no target group recorded (e.g. a group with no target to route to).
+  const balancerOnly = Math.max(0, canary.loadBalancer5xx - unanswered(canary) - (concurrent ? unanswered(control) : 0));
+  const canaryWindow: JudgedSample = {
+    requests: Math.max(canary.requests, canary.responses) + balancerOnly,
+    errors: unanswered(canary) + canary.target5xx + balancerOnly,
+    p99Ms: canary.p99Ms,
+  };
+  const controlWindow: JudgedSample = { requests: Math.max(control.requests, control.responses), errors: unanswered(control) + control.target5xx, p99Ms: control.p99Ms };
+  const totals = (sofar: JudgedSample, window: JudgedSample): JudgedSample => ({
+    requests: sofar.requests + window.requests,
+    errors: sofar.errors + window.errors,
+    p99Ms: maxOf(sofar.p99Ms, window.p99Ms),
   });
 
-  if (canary.requests === 0) {
-    return verdict("inconclusive", "no canary requests in this window; check that traffic reaches the green target group");
-  }
-  const latency = latencyFailure(canary, control, settings);
-  if (control.requests === 0) {
-    if (latency !== null) return verdict("fail", latency);
-    return verdict("inconclusive", `no control requests to compare canary 5xx ${counts(canary)} with; extend the bake or judge by hand`);
-  }
+  const slow = slowWindow(canary, control, settings);
+  const share = concurrent ? canaryWeight : canaryWindow.requests / (canaryWindow.requests + controlWindow.requests || 1);
+  const state: JudgeState = {
+    ...previous,
+    failureEvidence: observe(failureTest(settings), previous.failureEvidence, { canary: canaryWindow.errors, control: controlWindow.errors, share }),
+    routingEvidence: concurrent ? observe(ROUTING_TEST, previous.routingEvidence, { canary: canary.responses, control: control.responses, share }) : [...previous.routingEvidence],
+    served: previous.served + Math.max(0, canary.responses - canary.target5xx),
+    judgedUntil: look.windowEnd,
+    canary: totals(previous.canary, canaryWindow),
+    control: totals(previous.control, controlWindow),
+    slowAnswers: previous.slowAnswers + (slow === true ? canary.responses : 0),
+    timedAnswers: previous.timedAnswers + (slow === null ? 0 : canary.responses),
+  };
 
-  const posteriors = ratePosteriors(canary, control);
-  const worse = probabilityWorse(posteriors.canary, posteriors.control, settings.maxErrorRatio, ERROR_TOLERANCE);
-  const evidence = { probabilityWorse: worse, ratioInterval: ratioInterval(posteriors.canary, posteriors.control, INTERVAL_MASS) };
-  const bound = `${times(settings.maxErrorRatio)} control`;
-  const comparison = `canary 5xx ${counts(canary)} vs control ${counts(control)}; P(worse than ${bound}) = ${worse.toFixed(worse > 0.99 && worse < 1 ? 3 : 2)}`;
-  const enough = canary.requests >= settings.minRequests;
+  const failureEvidence = eValue(state.failureEvidence);
+  const failureBar = 1 / (settings.falseRollbackBudget * (1 - ROUTING_BUDGET_SHARE));
+  const routingBar = 1 / (settings.falseRollbackBudget * ROUTING_BUDGET_SHARE);
+  const verdict = (decision: Verdict["decision"], reason: string): { verdict: Verdict; state: JudgeState } => ({
+    verdict: { decision, reason, canary: state.canary, control: state.control, evidence: failureEvidence, step: look.step, windowStart: look.windowStart, windowEnd: look.windowEnd },
+    state,
+  });
+  const comparison = `canary failed ${counts(state.canary)} vs control ${counts(state.control)}; evidence ${figure(failureEvidence)} (fails at ${figure(failureBar)})`;
 
-  if (worse >= OVERWHELMING_PROBABILITY || (enough && worse >= FAIL_PROBABILITY)) return verdict("fail", comparison, evidence);
-  if (latency !== null) return verdict("fail", latency, evidence);
-  if (!enough) {
+  if (canary.healthyHosts === 0 && control.healthyHosts !== 0 && controlWindow.requests > controlWindow.errors) {
+    return verdict("fail", `canary target group has no healthy target while control serves (${comparison})`);
+  }
+  const canaryRate = rate(state.canary);
+  const controlRate = rate(state.control);
+  const beyondTolerance = canaryRate > Math.max(settings.maxErrorRatio * controlRate, controlRate + settings.maxErrorIncrease);
+  if (failureEvidence >= failureBar && beyondTolerance) return verdict("fail", comparison);
+  if (concurrent && eValue(state.routingEvidence) >= routingBar) {
+    const expected = Math.round((control.responses * canaryWeight) / (1 - canaryWeight));
     return verdict(
-      "inconclusive",
-      `only ${canary.requests} canary requests (need ${settings.minRequests}), too few to judge: ${comparison}; extend the bake`,
-      evidence,
+      "fail",
+      `canary holds ${Math.round(canaryWeight * 100)}% of traffic but its targets answered ${canary.responses} requests in the last window, where its weight sends about ${expected}: requests hang, are refused or find no target (${comparison})`,
     );
   }
-  // A canary without a single 5xx shows no harm, whatever the prior-dominated posterior says.
-  if (canary.errors === 0 || worse <= PASS_PROBABILITY) {
-    const p99 =
-      canary.p99Ms === null ? "" : `; p99 ${ms(canary.p99Ms)} vs ${control.p99Ms === null ? "no control p99" : ms(control.p99Ms)}`;
-    return verdict("pass", `${comparison}, within the bound${p99}`, evidence);
+  if (!concurrent && state.canary.requests === 0 && state.control.requests >= WATCH_MIN_CONTROL_REQUESTS) {
+    return verdict("fail", `the new colour recorded no request while the old one served ${state.control.requests} over the same time before promotion`);
   }
-  return verdict("inconclusive", `${comparison}, above the bound but not yet conclusive; extend the bake`, evidence);
+  if (state.slowAnswers >= SLOW_MIN_ANSWERS && 2 * state.slowAnswers >= state.timedAnswers) {
+    return verdict("fail", `canary is slow: ${state.slowAnswers} of its ${state.timedAnswers} answers this step came in windows whose median exceeded control's p99 beyond the ${settings.maxP99Ratio}× / +${ms(settings.minP99Increase)} tolerance`);
+  }
+  const latency = latencyFailure(canary, control, settings);
+  if (latency !== null) return verdict("fail", latency);
+
+  if (state.served < settings.minRequests) {
+    return verdict("inconclusive", `only ${state.served} canary requests answered so far (need ${settings.minRequests}): ${comparison}`);
+  }
+  // Not yet a rollback, but the evidence is halfway there (on a log scale): look longer rather than pass it on to more users.
+  if (beyondTolerance && failureEvidence >= Math.sqrt(failureBar)) return verdict("inconclusive", `${comparison}: worse than tolerated so far, not yet conclusive`);
+  return verdict("pass", `${comparison}; within tolerance (${settings.maxErrorRatio}× control, +${percent(settings.maxErrorIncrease)})`);
 }
+
+export type Judge = typeof judge;

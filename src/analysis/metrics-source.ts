@@ -7,7 +7,7 @@ export interface TimeWindow {
   end: number;
 }
 
-/** Request, 5xx and p99 latency figures of one target group over a window. */
+/** What the load balancer recorded for one target group over a window: requests, answers by class, connection errors, healthy hosts, latency. */
 export interface MetricsSource {
   sample(targetGroupArn: string, window: TimeWindow): Promise<WindowSample>;
 }

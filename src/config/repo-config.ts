@@ -73,19 +73,28 @@ const strategySchema = z.discriminatedUnion("type", [
 ]);
 
 const analysisSchema = z.strictObject({
-  /** Length of one judged window. */
+  /** Time between two looks of the judge. */
   interval: duration.prefault("1m"),
-  /** Fewer canary requests than this in a window gives `inconclusive`, never a pass. */
-  minRequests: z.number().int().positive().default(200),
-  /** Largest tolerated ratio of canary to control 5xx rate. */
-  maxErrorRatio: z.number().positive().default(1.5),
+  /**
+   * CloudWatch publishes a minute late: every window ends this long before now, so the judge never
+   * reads a minute that is still filling. 0 only where metrics are immediate (the local world).
+   */
+  metricsDelay: duration.prefault("60s"),
+  /** Canary requests answered over the deployment so far before a step may pass; fewer extends the bake. */
+  minRequests: z.number().int().positive().default(100),
+  /** Largest canary failure rate tolerated as a multiple of the control's (relative tolerance). */
+  maxErrorRatio: z.number().min(1).default(1.5),
+  /** Excess failure rate (canary minus control) never worth a rollback, e.g. 0.001 = 0.1 points (absolute tolerance). */
+  maxErrorIncrease: z.number().min(0).max(1).default(0.001),
+  /** Largest probability of rolling back a version no worse than tolerated, over every look of one deployment. */
+  falseRollbackBudget: z.number().gt(0).max(0.2).default(0.005),
   /** Absolute p99 latency bound for the canary, if any. */
   maxP99Latency: duration.optional(),
-  /** Largest tolerated ratio of canary to control p99 latency. */
+  /** Largest tolerated ratio of canary to control latency (canary p99 vs control p99; canary median vs control p99). */
   maxP99Ratio: z.number().positive().default(1.5),
-  /** A p99 slowdown smaller than this never fails, whatever the ratio: 8 ms vs 5 ms is noise, not a regression. */
+  /** A slowdown smaller than this never fails, whatever the ratio: 8 ms vs 5 ms is noise, not a regression. */
   minP99Increase: duration.prefault("50ms"),
-  /** Inconclusive windows tolerated before the deployment stops and asks a human. */
+  /** Bakes extended by one interval for want of canary traffic before the deployment asks a person. */
   maxExtensions: z.number().int().min(0).default(3),
 });
 

@@ -40,24 +40,56 @@ export const weightsSchema = z.object({ blue: z.number().int().min(0).max(100), 
 export type Weights = z.infer<typeof weightsSchema>;
 export type Colour = keyof Weights;
 
+/**
+ * One target group's figures over one window, as the load balancer reports them (AWS/ApplicationELB).
+ * Fields added later default, so verdicts stored by an older Gantry still read.
+ */
 export const windowSampleSchema = z.object({
+  /** RequestCount: requests for which the load balancer chose a target in this group. */
   requests: z.number().int().min(0),
-  errors: z.number().int().min(0),
-  /** p99 of target response time in ms; null when there were no requests. */
+  /** HTTPCode_Target_2XX/3XX/4XX/5XX_Count together: requests a target answered. */
+  responses: z.number().int().min(0).default(0),
+  /** HTTPCode_Target_5XX_Count. */
+  target5xx: z.number().int().min(0).default(0),
+  /** TargetConnectionErrorCount: connections to a target that failed (the balancer answers 502). */
+  connectionErrors: z.number().int().min(0).default(0),
+  /** Largest HealthyHostCount in the window; null when CloudWatch has no datapoint. */
+  healthyHosts: z.number().min(0).nullable().default(null),
+  /** HTTPCode_ELB_5XX_Count of the whole load balancer (not this group): 5xx the balancer answered itself. */
+  loadBalancer5xx: z.number().int().min(0).default(0),
+  /** Median and p99 of TargetResponseTime in ms; null when no target answered. */
+  p50Ms: z.number().min(0).nullable().default(null),
   p99Ms: z.number().min(0).nullable(),
 });
 export type WindowSample = z.infer<typeof windowSampleSchema>;
 
+/** What a verdict shows of one colour: requests, the ones the judge counts as failed, and p99. */
+export const judgedSampleSchema = z.object({
+  requests: z.number().int().min(0),
+  /** Failed requests: 5xx from a target, or no answer from a target at all (502/503/504 from the balancer). */
+  errors: z.number().int().min(0),
+  p99Ms: z.number().min(0).nullable(),
+});
+export type JudgedSample = z.infer<typeof judgedSampleSchema>;
+
+/**
+ * The sequential test's running evidence over one whole deployment (all steps and the watch): the log
+ * likelihood ratio of each alternative in the mixture against the tolerated ratio.
+ */
+export const evidenceSchema = z.object({
+  logLikelihoodRatios: z.array(z.number()),
+});
+export type Evidence = z.infer<typeof evidenceSchema>;
+
 export const verdictSchema = z.object({
   decision: z.enum(["pass", "fail", "inconclusive"]),
-  /** One sentence a person can act on, e.g. "canary 5xx rate 9.8% vs 0.4% (ratio 24×, limit 1.5×)". */
+  /** One sentence a person can act on, e.g. "canary failed 9.8% (49/500) vs control 0.40% (8/2000); evidence 1.2e6 ≥ 200". */
   reason: z.string(),
-  canary: windowSampleSchema,
-  control: windowSampleSchema,
-  /** Credible or confidence interval of the canary/control error-rate ratio, when computable. */
-  ratioInterval: z.tuple([z.number(), z.number()]).nullable(),
-  /** Probability the canary is worse than allowed, when the test yields one. */
-  probabilityWorse: z.number().min(0).max(1).nullable(),
+  /** The canary and the control over the current step (or the watch) so far. */
+  canary: judgedSampleSchema,
+  control: judgedSampleSchema,
+  /** E-value of the whole deployment so far: the judge fails the canary when it reaches 1 / falseRollbackBudget. */
+  evidence: z.number().min(0).nullable().default(null),
   step: z.number().int().min(0),
   windowStart: z.number(),
   windowEnd: z.number(),

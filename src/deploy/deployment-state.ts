@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { judgeStateSchema } from "../analysis/judge-state.ts";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
 import type { ResolvedImage } from "../images/registry.ts";
-import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, windowSampleSchema, type DeploymentView } from "./api.ts";
+import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, type DeploymentView } from "./api.ts";
 
 const colourSchema = z.enum(["blue", "green"]);
 
@@ -27,8 +28,8 @@ export const deploymentStateSchema = z.object({
   extensions: z.number().int().min(0),
   weights: weightsSchema.nullable(),
   verdicts: z.array(verdictSchema),
-  /** The serving colour's figures before promotion: the control for the post-promotion watch. */
-  baseline: windowSampleSchema.nullable(),
+  /** The judge's running evidence over the whole deployment; null before the first look. */
+  judge: judgeStateSchema.nullable().default(null),
   approvedBy: z.string().nullable(),
   /** The phase a `paused` deployment resumes into on /promote. */
   pausedFrom: z.enum(["shifting", "watching"]).nullable(),
@@ -99,7 +100,7 @@ export function initialState(options: {
     extensions: 0,
     weights: null,
     verdicts: [],
-    baseline: null,
+    judge: null,
     approvedBy: null,
     pausedFrom: null,
     reason: null,

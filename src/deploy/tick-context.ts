@@ -1,8 +1,8 @@
-import type { Colour, Phase, Verdict, WindowSample, Weights } from "./api.ts";
+import type { Judge } from "../analysis/judge.ts";
+import type { Colour, Phase, Weights } from "./api.ts";
 import type { Deployment, DeploymentState, PendingAction } from "./deployment-state.ts";
 import type { Deadline } from "./deadline.ts";
 import type { DeployTargets } from "./targets.ts";
-import type { EnvironmentConfig } from "../config/repo-config.ts";
 
 export interface TickContext {
   targets: DeployTargets;
@@ -13,7 +13,7 @@ export interface TickContext {
    * deadline to it.
    */
   guard(): Promise<Deadline>;
-  judge(input: { canary: WindowSample; control: WindowSample; settings: EnvironmentConfig["analysis"]; step: number; windowStart: number; windowEnd: number }): Verdict;
+  judge: Judge;
   /** Takes the environment for a queued deployment when it is free and no older one is waiting. */
   acquireLock(deployment: Deployment): Promise<boolean>;
   /** Whether a deployment created after this one has started in the same environment. */

@@ -44,16 +44,15 @@ const DECISION: Record<Verdict["decision"], string> = { pass: "✅ pass", fail: 
 
 function verdictTable(verdicts: readonly Verdict[]): string[] {
   return [
-    "| step | verdict | canary | control | error-rate ratio | P(worse) | why |",
-    "|---|---|---|---|---|---|---|",
+    "| step | verdict | canary | control | evidence | why |",
+    "|---|---|---|---|---|---|",
     ...verdicts.map((verdict) =>
       [
         verdict.step + 1,
         DECISION[verdict.decision],
         sample(verdict.canary),
         sample(verdict.control),
-        verdict.ratioInterval ? `${verdict.ratioInterval[0].toFixed(2)}–${verdict.ratioInterval[1].toFixed(2)}` : "—",
-        verdict.probabilityWorse === null ? "—" : verdict.probabilityWorse.toFixed(3),
+        verdict.evidence === null ? "—" : Number(verdict.evidence.toPrecision(2)).toString(),
         verdict.reason,
       ].join(" | "),
     ).map((row) => `| ${row} |`),
@@ -62,5 +61,5 @@ function verdictTable(verdicts: readonly Verdict[]): string[] {
 
 function sample({ requests, errors, p99Ms }: Verdict["canary"]): string {
   const rate = requests === 0 ? "—" : `${((errors / requests) * 100).toFixed(2)}%`;
-  return `${errors}/${requests} 5xx (${rate}), p99 ${p99Ms === null ? "—" : `${Math.round(p99Ms)} ms`}`;
+  return `${errors}/${requests} failed (${rate}), p99 ${p99Ms === null ? "—" : `${Math.round(p99Ms)} ms`}`;
 }

@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe("CloudWatchMetrics", () => {
-  it("reports each target group's requests, 5xx and p99 as the clients saw them, in one GetMetricData call", async () => {
+  it("reports each target group's requests, answers, 5xx and latency as the clients saw them, in one GetMetricData call", async () => {
     const metrics = new CloudWatchMetrics(t.aws);
     const start = Date.now();
     const blue = await load(`${t.world.listeners.production.url}/`, 60);
@@ -27,18 +27,51 @@ describe("CloudWatchMetrics", () => {
 
     const errors = (rs: { status: number }[]) => rs.filter((r) => r.status >= 500).length;
     expect(errors(green)).toBeGreaterThan(0);
-    expect(greenSample).toEqual({ requests: 80, errors: errors(green), p99Ms: expect.any(Number) });
+    expect(greenSample).toEqual({
+      requests: 80,
+      responses: 80,
+      target5xx: errors(green),
+      connectionErrors: 0,
+      healthyHosts: null,
+      loadBalancer5xx: 0,
+      p50Ms: expect.any(Number),
+      p99Ms: expect.any(Number),
+    });
     expect(greenSample.p99Ms).toBeGreaterThanOrEqual(20);
-    expect(blueSample).toEqual({ requests: 60, errors: errors(blue), p99Ms: expect.any(Number) });
+    expect(greenSample.p99Ms).toBeGreaterThanOrEqual(greenSample.p50Ms!);
+    expect(blueSample).toMatchObject({ requests: 60, responses: 60, target5xx: errors(blue), loadBalancer5xx: 0 });
     expect(calls.map((c) => c.command)).toEqual(["GetMetricDataCommand", "GetMetricDataCommand"]);
   });
 
-  it("gives zeros and no p99 for a window without traffic, finding the load balancer only once", async () => {
+  it("asks CloudWatch for AWS's metric names, per target group and load balancer, and the balancer's own 5xx per load balancer only", async () => {
+    const metrics = new CloudWatchMetrics(t.aws);
+    const calls = recordCalls(t.aws.cloudwatch);
+    await metrics.sample(t.world.targetGroups.green, { start: Date.now() - 10_000, end: Date.now() });
+    type Query = { Id: string; MetricStat: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] }; Stat: string } };
+    const queries = (calls[0]!.input.MetricDataQueries as Query[]).map((q) => [q.MetricStat.Metric.MetricName, q.MetricStat.Stat, q.MetricStat.Metric.Dimensions.map((d) => d.Name).join("+")]);
+    expect(queries).toEqual([
+      ["RequestCount", "Sum", "TargetGroup+LoadBalancer"],
+      ["HTTPCode_Target_2XX_Count", "Sum", "TargetGroup+LoadBalancer"],
+      ["HTTPCode_Target_3XX_Count", "Sum", "TargetGroup+LoadBalancer"],
+      ["HTTPCode_Target_4XX_Count", "Sum", "TargetGroup+LoadBalancer"],
+      ["HTTPCode_Target_5XX_Count", "Sum", "TargetGroup+LoadBalancer"],
+      ["TargetConnectionErrorCount", "Sum", "TargetGroup+LoadBalancer"],
+      ["HealthyHostCount", "Maximum", "TargetGroup+LoadBalancer"],
+      ["TargetResponseTime", "p50", "TargetGroup+LoadBalancer"],
+      ["TargetResponseTime", "p99", "TargetGroup+LoadBalancer"],
+      ["HTTPCode_ELB_5XX_Count", "Sum", "LoadBalancer"],
+    ]);
+    const dimensions = (calls[0]!.input.MetricDataQueries as Query[])[0]!.MetricStat.Metric.Dimensions;
+    expect(dimensions.map((d) => d.Value)).toEqual([expect.stringMatching(/^targetgroup\/[^/]+\/[^/]+$/), expect.stringMatching(/^app\/[^/]+\/[^/]+$/)]);
+  });
+
+  it("gives zeros and no latency for a window without traffic (CloudWatch has no datapoints), finding the load balancer only once", async () => {
     const metrics = new CloudWatchMetrics(t.aws);
     const calls = recordCalls(t.aws.elbv2);
     const long = Date.now() - 3600_000;
-    expect(await metrics.sample(t.world.targetGroups.blue, { start: long, end: long + 60_000 })).toEqual({ requests: 0, errors: 0, p99Ms: null });
-    expect(await metrics.sample(t.world.targetGroups.blue, { start: long, end: long + 5_000 })).toEqual({ requests: 0, errors: 0, p99Ms: null });
+    const nothing = { requests: 0, responses: 0, target5xx: 0, connectionErrors: 0, healthyHosts: null, loadBalancer5xx: 0, p50Ms: null, p99Ms: null };
+    expect(await metrics.sample(t.world.targetGroups.blue, { start: long, end: long + 60_000 })).toEqual(nothing);
+    expect(await metrics.sample(t.world.targetGroups.blue, { start: long, end: long + 5_000 })).toEqual(nothing);
     expect(calls.map((c) => c.command)).toEqual(["DescribeTargetGroupsCommand"]);
   });
 

@@ -25,7 +25,7 @@ describe("repository config", () => {
     const config = repoConfigSchema.parse(parse(withEnvironment()));
     const production = config.environments.production!;
     expect(production.strategy).toEqual({ type: "blue-green", bake: 300_000 });
-    expect(production.analysis).toMatchObject({ interval: 60_000, minRequests: 200, maxExtensions: 3 });
+    expect(production.analysis).toMatchObject({ interval: 60_000, metricsDelay: 60_000, minRequests: 100, maxErrorRatio: 1.5, maxErrorIncrease: 0.001, falseRollbackBudget: 0.005, maxExtensions: 3 });
     expect(production.keepWarm).toBe(1_800_000);
     expect(production.deployers).toEqual({ permission: "write", users: [], teams: [] });
     expect(config.ci.shards).toBe(1);

@@ -39,8 +39,7 @@ const PASSING = {
   reason: "canary 5xx rate 0.10% vs 0.12%",
   canary: { requests: 1_000, errors: 1, p99Ms: 180 },
   control: { requests: 19_000, errors: 23, p99Ms: 175 },
-  ratioInterval: [0.2, 3.1] as [number, number],
-  probabilityWorse: 0.04,
+  evidence: 0.04,
   step: 0,
   windowStart: 0,
   windowEnd: 60_000,
@@ -121,7 +120,7 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     const last = (edits.at(-1)!.body as { body: string }).body;
     expect(last).toContain("### ✅ Deployed `aaaaaaa` to **production**");
     expect(last).toContain("| traffic | green 100% (new) · blue 0% |");
-    expect(last).toContain("| 2 | ✅ pass | 1/1000 5xx (0.10%), p99 180 ms | 23/19000 5xx (0.12%), p99 175 ms | 0.20–3.10 | 0.040 | canary 5xx rate 0.10% vs 0.12% |");
+    expect(last).toContain("| 2 | ✅ pass | 1/1000 failed (0.10%), p99 180 ms | 23/19000 failed (0.12%), p99 175 ms | 0.04 | canary 5xx rate 0.10% vs 0.12% |");
     expect(last).toContain(`[check run](https://github.com/${REPO}/runs/100) · [dashboard](https://gantry.example/deployments/d-1)`);
   });
 

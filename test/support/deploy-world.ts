@@ -37,7 +37,8 @@ export function sampleConfigInput(aws: AwsEmulator, world: SampleWorld, environm
         smoke: [{ path: "/health", expectStatus: 200, timeout: "2s" }],
         strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
         // Not about latency: a loaded CI box's p99 noise (a fresh process, a busy core) must not roll a healthy version back.
-        analysis: { interval: "1s", minRequests: 20, maxExtensions: 3, minP99Increase: "2s" },
+        // The local world's CloudWatch has each second complete at once: no reporting delay to wait out.
+        analysis: { interval: "1s", metricsDelay: "0s", minRequests: 20, maxExtensions: 3, minP99Increase: "2s" },
         keepWarm: "1s",
         postPromotionWatch: "2s",
         ...environment,

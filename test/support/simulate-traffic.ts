@@ -1,4 +1,4 @@
-// Seeded traffic for the judge's tests and benchmark: a canary step's windows as binomial counts.
+// Seeded traffic for the judge's tests and benchmark: windows of both colours as binomial counts.
 import type { WindowSample } from "../../src/deploy/api.ts";
 
 export type Random = () => number;
@@ -58,16 +58,28 @@ export interface StepScenario {
   /** Share of traffic on the canary, 0..1. */
   canaryWeight: number;
   windowSeconds: number;
-  /** Control 5xx rate. */
+  /** Control failure rate (5xx). */
   baselineRate: number;
-  /** Canary 5xx rate as a multiple of the control's. */
+  /** Canary failure rate as a multiple of the control's. */
   regression: number;
 }
 
+const P50_MS = 40;
 const P99_MS = 120;
 
-function sample(random: Random, requests: number, errorRate: number): WindowSample {
-  return { requests, errors: binomial(random, requests, Math.min(1, errorRate)), p99Ms: requests === 0 ? null : P99_MS };
+/** A healthy-looking target group's window: every request answered, `errorRate` of them with 5xx. */
+export function answered(random: Random, requests: number, errorRate: number): WindowSample {
+  const target5xx = binomial(random, requests, Math.min(1, errorRate));
+  return {
+    requests,
+    responses: requests,
+    target5xx,
+    connectionErrors: 0,
+    healthyHosts: 2,
+    loadBalancer5xx: 0,
+    p50Ms: requests === 0 ? null : P50_MS,
+    p99Ms: requests === 0 ? null : P99_MS,
+  };
 }
 
 /** One window of traffic, split between the colours by the listener weights. */
@@ -75,12 +87,7 @@ export function simulateWindow(random: Random, scenario: StepScenario): { canary
   const total = poisson(random, scenario.rps * scenario.windowSeconds);
   const canaryRequests = binomial(random, total, scenario.canaryWeight);
   return {
-    canary: sample(random, canaryRequests, scenario.baselineRate * scenario.regression),
-    control: sample(random, total - canaryRequests, scenario.baselineRate),
+    canary: answered(random, canaryRequests, scenario.baselineRate * scenario.regression),
+    control: answered(random, total - canaryRequests, scenario.baselineRate),
   };
-}
-
-/** Cumulative counts of a step so far; p99 is kept from the latest window (all equal here). */
-export function accumulate(sofar: WindowSample, next: WindowSample): WindowSample {
-  return { requests: sofar.requests + next.requests, errors: sofar.errors + next.errors, p99Ms: next.p99Ms ?? sofar.p99Ms };
 }

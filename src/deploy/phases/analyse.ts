@@ -1,14 +1,19 @@
-import type { Verdict, WindowSample } from "../api.ts";
+import { startJudging } from "../../analysis/judge.ts";
+import { alignUp, completeUntil, waitFor } from "../../analysis/windows.ts";
 import type { Deployment } from "../deployment-state.ts";
-import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
+import { ensureWeights, liveAndIdle, moveTo, rollBack, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /** Verdicts kept per deployment: enough for the PR comment and the dashboard, bounded for the row. */
 const MAX_VERDICTS = 50;
 
 /**
- * One analysis window of a bake: judge the idle colour (canary) against the control over everything
- * since the step began, so evidence accumulates. Fail rolls back at once; at the end of the bake a
- * pass moves on, and an inconclusive verdict extends the bake up to `maxExtensions`, then pauses.
+ * One look of a bake: judge the newest complete window of the idle colour (canary) against the serving
+ * colour over the same window, or in the watch against the serving colour's history mirrored before
+ * promotion (window k after promotion against window k before it: a comparable window, never one
+ * minute reused). Evidence accumulates over the whole deployment. Fail rolls back at once; at the end
+ * of the bake a pass moves on; too little canary traffic, or evidence leaning towards a rollback,
+ * extends the bake up to `maxExtensions`. Then a leaning step moves on (the evidence carries over),
+ * and too little traffic asks a person, holding the canary's weight only if it has answered requests.
  */
 export async function analyse(
   deployment: Deployment,
@@ -18,28 +23,48 @@ export async function analyse(
   const { state } = deployment;
   const { analysis, targetGroups } = state.environment;
   const { live, idle } = liveAndIdle(state);
-  const start = state.stepStartedAt!;
+  const stepStart = state.stepStartedAt!;
+  const origin = alignUp(stepStart, analysis);
+  const previous = state.judge?.since === stepStart ? state.judge : { ...startJudging(state.judge, stepStart, analysis), judgedUntil: origin };
   const now = context.now();
-  const firstWindowEnd = start + Math.min(analysis.interval, options.bakeMs);
-  if (now < firstWindowEnd) return stayIn(deployment, context, firstWindowEnd - now);
+  const due = previous.judgedUntil + Math.min(analysis.interval, options.bakeMs);
+  const end = completeUntil(now, analysis);
+  if (end < alignUp(due, analysis)) return stayIn(deployment, context, waitFor(due, now, analysis));
 
-  const window = { start, end: now };
+  const watching = options.pausedFrom === "watching";
+  const window = { start: previous.judgedUntil, end };
+  const controlWindow = watching ? { start: 2 * origin - window.end, end: 2 * origin - window.start } : window;
   const [canary, control] = await Promise.all([
     context.targets.metrics.sample(targetGroups[idle], window),
-    state.baseline ? Promise.resolve<WindowSample>(state.baseline) : context.targets.metrics.sample(targetGroups[live], window),
+    context.targets.metrics.sample(targetGroups[live], controlWindow),
   ]);
-  const verdict: Verdict = context.judge({ canary, control, settings: analysis, step: state.step, windowStart: start, windowEnd: now });
-  const judged: Deployment = { ...deployment, state: { ...state, verdicts: [...state.verdicts, verdict].slice(-MAX_VERDICTS) } };
+  const canaryWeight = watching || !state.weights ? null : state.weights[idle] / 100;
+  const { verdict, state: judgement } = context.judge(previous, { canary, control, canaryWeight, step: state.step, windowStart: window.start, windowEnd: window.end }, analysis);
+  const judged: Deployment = { ...deployment, state: { ...state, judge: judgement, verdicts: [...state.verdicts, verdict].slice(-MAX_VERDICTS) } };
 
   if (verdict.decision === "fail") return rollBack(judged, context, "rolled-back", verdict.reason);
-  const bakeEnd = start + options.bakeMs + state.extensions * analysis.interval;
-  if (now < bakeEnd) return stayIn(judged, context, Math.min(analysis.interval, bakeEnd - now));
+  const bakeEnd = origin + options.bakeMs + state.extensions * analysis.interval;
+  if (end < bakeEnd) return stayIn(judged, context, waitFor(Math.min(end + analysis.interval, bakeEnd), now, analysis));
   if (verdict.decision === "pass") return options.onPass(judged);
   if (state.extensions < analysis.maxExtensions) {
-    return stayIn(judged, context, analysis.interval, { extensions: state.extensions + 1 });
+    return stayIn(judged, context, waitFor(end + analysis.interval, now, analysis), { extensions: state.extensions + 1 });
   }
+  // Enough traffic but evidence leaning towards a rollback: the step has looked longer, and the test keeps guarding the next one.
+  if (judgement.served >= analysis.minRequests) return options.onPass(judged);
+  const undecided = `still too little canary traffic after ${state.extensions} extensions (${verdict.reason})`;
+  // In the watch the new colour has all the traffic there is: the judge has failed it already if that traffic went unanswered.
+  if (judgement.served > 0 || watching) {
+    return moveTo(judged, context, "paused", {
+      pausedFrom: options.pausedFrom,
+      reason: `${undecided}; holding the canary's weight, since it has answered ${judgement.served} requests and failed no test: /promote to continue or /abort to roll back`,
+    });
+  }
+  // A canary that has answered nothing is unknown, not healthy: it keeps no traffic while a person decides.
+  const weights = weightsOn(live, 100);
+  await ensureWeights(context, weights);
   return moveTo(judged, context, "paused", {
+    weights,
     pausedFrom: options.pausedFrom,
-    reason: `still inconclusive after ${state.extensions} extensions (${verdict.reason}): /promote to continue or /abort to roll back`,
+    reason: `${undecided}; took the canary's weight off, since it has answered no request: /promote to continue or /abort to end`,
   });
 }

@@ -2,23 +2,14 @@ import type { Deployment } from "../deployment-state.ts";
 import { ensureWeights, liveAndIdle, moveTo, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 import { analyse } from "./analyse.ts";
 
-/**
- * All traffic to the new colour. The serving colour's figures just before the switch become the
- * control for the post-promotion watch, since afterwards it receives nothing to compare with.
- */
+/** All traffic to the new colour; the watch then judges it against the old colour's history. */
 export async function promote(deployment: Deployment, context: TickContext): Promise<Transition> {
-  const { state } = deployment;
-  const { live, idle } = liveAndIdle(state);
-  const now = context.now();
-  const baseline =
-    state.baseline ??
-    (await context.targets.metrics.sample(state.environment.targetGroups[live], { start: now - state.environment.analysis.interval, end: now }));
-  const weights = weightsOn(idle, 100);
+  const weights = weightsOn(liveAndIdle(deployment.state).idle, 100);
   await ensureWeights(context, weights);
-  return moveTo(deployment, context, "watching", { baseline, weights, stepStartedAt: context.now(), extensions: 0, pausedFrom: null, reason: null });
+  return moveTo(deployment, context, "watching", { weights, stepStartedAt: context.now(), extensions: 0, pausedFrom: null, reason: null });
 }
 
-/** The post-promotion watch: the new colour alone, judged against the pre-promotion baseline. */
+/** The post-promotion watch: the new colour alone, each window judged against the old colour's window as far before promotion. */
 export async function watch(deployment: Deployment, context: TickContext): Promise<Transition> {
   if (deployment.state.stepStartedAt === null) return stayIn(deployment, context, 0, { stepStartedAt: context.now() });
   return analyse(deployment, context, { bakeMs: watchLength(deployment), pausedFrom: "watching", onPass: (judged) => startCooling(judged, context) });

@@ -1,0 +1,29 @@
+// Where judged windows lie in time. CloudWatch sums an ALB's metrics per minute (per second on the
+// local world): windows on that grid never split a period, so consecutive windows neither overlap nor
+// leave a gap, and a window ends metricsDelay before now, when its last period is complete.
+import type { EnvironmentConfig } from "../config/repo-config.ts";
+
+type Timing = Pick<EnvironmentConfig["analysis"], "interval" | "metricsDelay">;
+
+const MINUTE = 60_000;
+const SECOND = 1_000;
+
+export function gridOf(settings: Timing): number {
+  return settings.interval >= MINUTE ? MINUTE : SECOND;
+}
+
+export function alignUp(time: number, settings: Timing): number {
+  const grid = gridOf(settings);
+  return Math.ceil(time / grid) * grid;
+}
+
+/** The latest time whose metrics are complete: now − metricsDelay, down to the grid. */
+export function completeUntil(now: number, settings: Timing): number {
+  const grid = gridOf(settings);
+  return Math.floor((now - settings.metricsDelay) / grid) * grid;
+}
+
+/** How long from now until the metrics up to `end` are complete. */
+export function waitFor(end: number, now: number, settings: Timing): number {
+  return Math.max(0, alignUp(end, settings) + settings.metricsDelay - now);
+}
