@@ -2,7 +2,7 @@ import type { Logger } from "probot";
 import { judge } from "../analysis/judge.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import type { DeploymentObserver } from "./api.ts";
-import { toView, type Deployment } from "./deployment-state.ts";
+import type { Deployment } from "./deployment-state.ts";
 import type { DeploymentStore, Lease } from "./deployment-store.ts";
 import type { DeployTargetsFactory } from "./targets.ts";
 import { tick } from "./tick.ts";
@@ -79,8 +79,8 @@ export class DeploymentRunner {
     if (transition.phase !== deployment.phase) {
       log.info({ deployment: deployment.id, environment: deployment.environment, from: deployment.phase, to: transition.phase }, "deployment moved");
     }
-    const saved = await deployments.get(deployment.id);
-    if (saved) await observer.deploymentChanged(toView(saved)).catch((err: unknown) => log.error({ err, deployment: deployment.id }, "could not report the deployment's change"));
+    const saved = await deployments.view(deployment.id);
+    if (saved) await observer.deploymentChanged(saved).catch((err: unknown) => log.error({ err, deployment: deployment.id }, "could not report the deployment's change"));
   }
 
   /** Backs off and retries; a step that keeps failing stops the deployment with traffic on the serving colour. */
