@@ -5,6 +5,7 @@ import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { awsDeployTargets } from "./deploy/aws-targets.ts";
 import { Controller } from "./deploy/controller.ts";
 import { DeploymentStore } from "./deploy/deployment-store.ts";
+import { DriftWatcher } from "./deploy/drift-watcher.ts";
 import { DeploymentRunner } from "./deploy/runner.ts";
 import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
@@ -31,6 +32,8 @@ export interface GantryOptions {
   /** The AWS adapters per environment; tests point them at the emulator. */
   deployTargets?: DeployTargetsFactory;
   timing?: Partial<ControllerTiming>;
+  /** Time between two drift checks of every environment (default a minute). */
+  driftCheckMs?: number;
 }
 
 export interface RunningGantry {
@@ -67,10 +70,18 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     ...(options.timing ? { timing: options.timing } : {}),
   });
   const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
-  await probot.load(
-    options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
-  );
+  const audit = new AuditLog(store);
+  const driftWatcher = new DriftWatcher({
+    deployments,
+    targetsFor,
+    observer: notifier,
+    audit,
+    log,
+    ...(options.driftCheckMs !== undefined ? { intervalMs: options.driftCheckMs } : {}),
+  });
+  await probot.load(options.app ?? createGantryApp({ chatOps: { store, controller, audit, links: notifications } }));
   runner.start();
+  driftWatcher.start();
 
   const deliveries = new DeliveryStore(store);
   const worker = inboxWorker({
@@ -109,6 +120,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       await http.close();
       await worker.stop();
       await runner.stop();
+      await driftWatcher.stop();
       await store.close();
     },
   };
