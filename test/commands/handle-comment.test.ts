@@ -234,7 +234,7 @@ describe("comment commands", () => {
       [
         "⚠️ there is no environment `qa`",
         "",
-        "The form is `/deploy [environment] [--sha SHA] [--dry-run]`.",
+        "The form is `/deploy [environment] [--sha SHA] [--dry-run] [--force]`.",
         "Environments: `staging` (default), `production`.",
       ].join("\n"),
     );
