@@ -109,7 +109,9 @@ export class DriftWatcher {
    */
   async #lastSetter(repo: RepoRef, environment: string): Promise<Deployment | undefined> {
     const recent = await this.#options.deployments.list(repo, { environment, limit: RECENT });
-    if (recent.some((deployment) => !LOCK_FREE_PHASES.has(deployment.phase) || deployment.pendingAction !== null)) return undefined;
+    // An ended deployment is never ticked again, so a request left on it acts on nothing.
+    const acting = (deployment: Deployment) => !LOCK_FREE_PHASES.has(deployment.phase) || (deployment.phase === "cooling" && deployment.pendingAction !== null);
+    if (recent.some(acting)) return undefined;
     return recent.find((deployment) => deployment.state.weights !== null);
   }
 }
