@@ -1,8 +1,7 @@
-import { ElasticLoadBalancingV2Client, ModifyListenerCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/audit-log.ts";
 import { TERMINAL_PHASES, type DeploymentView, type Phase, type RepoRef } from "../../src/deploy/api.ts";
-import { randomSha } from "../support/deploy-world.ts";
+import { randomSha, splitByHand as setWeightsByHand } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { TEST_INSTALLATION_ID } from "../support/probot.ts";
 import type { Comment } from "../world/github/state.ts";
@@ -52,17 +51,7 @@ describe("traffic changed outside Gantry, end to end: GitHub emulator → Gantry
       return newest && [...phases, ...TERMINAL_PHASES].includes(newest.phase) ? newest : undefined;
     });
   const audit = () => new AuditLog(e.gantry.store).recent(FULL_NAME, { limit: 50 });
-  /** What someone does in the console: one ModifyListener straight through the SDK, Gantry not involved. */
-  const splitByHand = async (blue: number, green: number) => {
-    const elbv2 = new ElasticLoadBalancingV2Client({ ...e.aws.clientConfig(), maxAttempts: 10 });
-    const { targetGroups } = e.world;
-    await elbv2.send(
-      new ModifyListenerCommand({
-        ListenerArn: e.world.listeners.production.arn,
-        DefaultActions: [{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: targetGroups.blue, Weight: blue }, { TargetGroupArn: targetGroups.green, Weight: green }] } }],
-      }),
-    );
-  };
+  const splitByHand = (blue: number, green: number) => setWeightsByHand(e.aws, e.world, { blue, green });
 
   it("reports drift in /status, the status comment and the audit log, and refuses a deploy until an admin forces it", async () => {
     expect(await command(1, "writer", "/deploy production")).toBe("");
