@@ -5,6 +5,7 @@ import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { awsDeployTargets } from "./deploy/aws-targets.ts";
 import { Controller } from "./deploy/controller.ts";
 import { DeploymentStore } from "./deploy/deployment-store.ts";
+import { DriftWatcher } from "./deploy/drift-watcher.ts";
 import { DeploymentRunner } from "./deploy/runner.ts";
 import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
@@ -35,6 +36,8 @@ export interface GantryOptions {
   timing?: Partial<ControllerTiming>;
   /** How long a claimed delivery stays invisible to other replicas, and how often the inbox is polled. */
   inbox?: { leaseMs?: number; pollMs?: number };
+  /** Time between two drift checks of every environment (default a minute). */
+  driftCheckMs?: number;
 }
 
 export interface RunningGantry {
@@ -72,14 +75,24 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     ...(options.timing ? { timing: options.timing } : {}),
   });
   const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
+  const audit = new AuditLog(store);
+  const driftWatcher = new DriftWatcher({
+    deployments,
+    targetsFor,
+    observer: notifier,
+    audit,
+    log,
+    ...(options.driftCheckMs !== undefined ? { intervalMs: options.driftCheckMs } : {}),
+  });
   await probot.load(
     options.app ??
       createGantryApp({
-        chatOps: { store, controller, audit: new AuditLog(store), links: notifications },
+        chatOps: { store, controller, audit, links: notifications },
         awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
       }),
   );
   runner.start();
+  driftWatcher.start();
 
   const deliveries = new DeliveryStore(store);
   const worker = inboxWorker({
@@ -133,6 +146,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       await worker.stop();
       await pruner.stop();
       await runner.stop();
+      await driftWatcher.stop();
       await store.close();
     },
   };

@@ -1,9 +1,10 @@
 import type { AuditLog } from "../audit/audit-log.ts";
 import { defaultEnvironmentName, type RepoConfig } from "../config/repo-config.ts";
 import type { DeploymentController, DeploymentView, RepoRef } from "../deploy/api.ts";
-import { describePhase, shortSha } from "../notify/format.ts";
+import { describePhase, describeWeights, shortSha } from "../notify/format.ts";
 import type { AuditDecision } from "../store/schema.ts";
 import { USAGE, type Command, type CommandOf } from "./command.ts";
+import { breakGlassGate } from "./gates/break-glass.ts";
 import type { GateContext, Refusal } from "./gates/gate.ts";
 import { gatesFor, runGates } from "./gates/run-gates.ts";
 import type { Octokit } from "./github.ts";
@@ -93,7 +94,8 @@ export async function executeCommand(command: Command, context: CommandContext):
     reason: refusal.reason,
     reply: refusalReply(context.line, refusal),
   });
-  const actorRefusal = await runGates(gates.actor, gateContext);
+  const breaksGlass = command.name === "deploy" && command.force;
+  const actorRefusal = await runGates(breaksGlass ? [...gates.actor, breakGlassGate] : gates.actor, gateContext);
   if (actorRefusal) return refused(actorRefusal);
   if (command.name !== "deploy") return act(context, command, environment);
 
@@ -137,21 +139,24 @@ async function deploy(context: CommandContext, command: CommandOf<"deploy">, env
     sha,
     requestedBy: context.actor,
     pullRequest: context.isPullRequest ? context.issueNumber : null,
+    force: command.force,
   });
   if (result.outcome === "refused") {
     return { ...base, decision: "refused", reason: result.reason, reply: `🛑 \`${context.line}\` refused: ${result.reason}` };
   }
   await context.links.linkCommand(result.deployment, { commentId: context.commentId, issueNumber: context.issueNumber });
+  const drift = result.forcedOver;
+  const forced = drift ? `, with --force over drift (load balancer at ${describeWeights(drift.observed, null)}, Gantry had set ${describeWeights(drift.expected, null)})` : "";
   if (result.outcome === "started") {
-    return { ...base, decision: "accepted", reason: `deployment ${result.deployment.id} of ${shortSha(sha)} started`, reply: null };
+    return { ...base, decision: "accepted", reason: `deployment ${result.deployment.id} of ${shortSha(sha)} started${forced}`, reply: null };
   }
   const lock = (await context.controller.status(context.repo)).find((status) => status.environment === environment)?.lock;
   const busy = lock ? describeLock(lock) : "busy with another deployment";
   return {
     ...base,
     decision: "queued",
-    reason: `deployment ${result.deployment.id} of ${shortSha(sha)} queued: ${environment} is ${busy}`,
-    reply: `⏳ Queued: ${environment} is ${busy}. \`${shortSha(sha)}\` deploys when it is free; the status comment follows it.`,
+    reason: `deployment ${result.deployment.id} of ${shortSha(sha)} queued${forced}: ${environment} is ${busy}`,
+    reply: `⏳ Queued: ${environment} is ${busy}. \`${shortSha(sha)}\` deploys when it is free; the status comment follows it. \`/abort ${environment} --id ${result.deployment.id.slice(0, 8)}\` cancels it.`,
   };
 }
 
@@ -163,7 +168,7 @@ const DONE: Record<"rollback" | "promote" | "abort" | "approve", string> = {
 };
 
 async function act(context: CommandContext, command: Exclude<Command, { name: "deploy" | "help" | "status" }>, environment: string): Promise<Outcome> {
-  const request = { repo: context.repo, environment, by: context.actor };
+  const request = { repo: context.repo, environment, by: context.actor, ...("id" in command && command.id !== null ? { id: command.id } : {}) };
   const refused = (reason: string): Outcome => ({
     decision: "refused",
     environment,
@@ -184,10 +189,21 @@ async function act(context: CommandContext, command: Exclude<Command, { name: "d
       const result = await context.controller.unlock(request);
       return result.ok ? accepted(`${environment} unlocked`, `🔓 ${environment} is unlocked.`) : refused(result.reason);
     }
+    case "ack-drift": {
+      const result = await context.controller.acknowledgeDrift({ ...request, reason: command.reason ?? undefined });
+      if (!result.ok) return refused(result.reason);
+      const { observed, expected } = result.drift;
+      const what = `the load balancer at ${describeWeights(observed, null)} where Gantry had set ${describeWeights(expected, null)}`;
+      return accepted(`drift in ${environment} acknowledged: ${what}`, `✅ Drift in ${environment} acknowledged (${what}). Deploys to ${environment} may go ahead.`);
+    }
     default: {
       const result = await context.controller[command.name](request);
       if (!result.ok) return refused(result.reason);
       const deployment = result.deployment;
+      if (result.alreadyRunning) {
+        const running = `deployment \`${deployment.id.slice(0, 8)}\` of \`${shortSha(deployment.sha)}\`, ${describePhase(deployment)}`;
+        return accepted(`rollback already running: deployment ${deployment.id}`, `↩️ A rollback is already running in ${environment}: ${running}. Nothing more was asked.`);
+      }
       const summary = `${DONE[command.name]} ${environment}: deployment of \`${shortSha(deployment.sha)}\` by @${deployment.requestedBy}, now ${describePhase(deployment)}.`;
       return accepted(`${command.name} of deployment ${deployment.id}`, `✅ ${summary}`);
     }

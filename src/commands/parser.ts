@@ -15,6 +15,8 @@ interface Token {
   quoted: boolean;
   /** Offset in the argument text, so `--reason` can take the rest of the line verbatim. */
   start: number;
+  /** Written as `--flag=value`: a value, whatever it looks like. */
+  attached?: boolean;
 }
 
 interface FlagSpec {
@@ -26,21 +28,36 @@ interface FlagSpec {
   lowerCase?: boolean;
 }
 
+const ID_FLAG: Record<string, FlagSpec> = { "--id": { key: "id", value: "a deployment id, as /status shows it", lowerCase: true } };
+const REASON_FLAG: Record<string, FlagSpec> = { "--reason": { key: "reason", value: 'a reason, e.g. --reason "release freeze"', rest: true } };
+
 const FLAGS: Partial<Record<CommandName, Record<string, FlagSpec>>> = {
-  deploy: { "--sha": { key: "sha", value: "a commit SHA", lowerCase: true }, "--dry-run": { key: "dryRun" } },
-  lock: { "--reason": { key: "reason", value: 'a reason, e.g. --reason "release freeze"', rest: true } },
+  deploy: { "--sha": { key: "sha", value: "a commit SHA", lowerCase: true }, "--dry-run": { key: "dryRun" }, "--force": { key: "force" } },
+  rollback: ID_FLAG,
+  promote: ID_FLAG,
+  abort: ID_FLAG,
+  approve: ID_FLAG,
+  lock: REASON_FLAG,
+  "ack-drift": REASON_FLAG,
 };
 
 const DEFAULTS: Partial<Record<CommandName, Record<string, unknown>>> = {
-  deploy: { environment: null, sha: null, dryRun: false },
-  rollback: { environment: null },
-  promote: { environment: null },
-  abort: { environment: null },
-  approve: { environment: null },
+  deploy: { environment: null, sha: null, dryRun: false, force: false },
+  rollback: { environment: null, id: null },
+  promote: { environment: null, id: null },
+  abort: { environment: null, id: null },
+  approve: { environment: null, id: null },
   lock: { reason: null },
+  "ack-drift": { reason: null },
 };
 
-const ENVIRONMENT_REQUIRED: ReadonlySet<CommandName> = new Set(["lock", "unlock"]);
+/** Commands that need an environment, and what to say when it is missing. */
+const ENVIRONMENT_REQUIRED: Partial<Record<CommandName, string>> = {
+  lock: "name the environment to lock",
+  unlock: "name the environment to unlock",
+  "ack-drift": "name the environment whose drift you acknowledge",
+};
+const TAKES_REASON: ReadonlySet<CommandName> = new Set(["lock", "ack-drift"]);
 const NO_ARGUMENTS: ReadonlySet<CommandName> = new Set(["status", "help"]);
 const QUOTE_PAIRS: Record<string, string> = { '"': '"', "“": "”" };
 const NONE: ParseResult = { kind: "none" };
@@ -52,7 +69,7 @@ export function commandLine(body: string): string | undefined {
 
 export function parseComment(body: string): ParseResult {
   const firstLine = commandLine(body);
-  const match = firstLine === undefined ? null : /^ {0,3}\/([A-Za-z]+)(?=\s|$)(.*)$/u.exec(firstLine);
+  const match = firstLine === undefined ? null : /^ {0,3}\/([A-Za-z]+(?:-[A-Za-z]+)*)(?=\s|$)(.*)$/u.exec(firstLine);
   if (!match) return NONE;
   const name = match[1]!.toLowerCase();
   if (!isCommandName(name)) return NONE;
@@ -73,18 +90,19 @@ function tokenize(text: string): Token[] | string {
   let at = 0;
   while (at < text.length) {
     const char = text[at]!;
+    const attached = text[at - 1] === "=" && tokens.at(-1)?.text.startsWith("--") === true ? { attached: true } : {};
     if (/\s/u.test(char)) {
       at += 1;
     } else if (QUOTE_PAIRS[char]) {
       const end = text.indexOf(QUOTE_PAIRS[char], at + 1);
       if (end === -1) return "a quotation mark is not closed";
-      tokens.push({ text: text.slice(at + 1, end), quoted: true, start: at });
+      tokens.push({ text: text.slice(at + 1, end), quoted: true, start: at, ...attached });
       at = end + 1;
     } else {
       const start = at;
       const isFlag = text.startsWith("--", at);
       while (at < text.length && !/\s/u.test(text[at]!) && !(isFlag && text[at] === "=")) at += 1;
-      tokens.push({ text: text.slice(start, at), quoted: false, start });
+      tokens.push({ text: text.slice(start, at), quoted: false, start, ...attached });
       if (text[at] === "=") at += 1;
     }
   }
@@ -106,6 +124,7 @@ function readArguments(name: CommandName, tokens: Token[], argumentText: string)
     if (!spec) return `unknown option "${token.text}"`;
     if (spec.key in fields) return `${flag} is given twice`;
     if (spec.value === undefined) {
+      if (tokens[index + 1]?.attached) return `${flag} takes no value`;
       fields[spec.key] = true;
       continue;
     }
@@ -119,8 +138,8 @@ function readArguments(name: CommandName, tokens: Token[], argumentText: string)
     index += 1;
   }
   const extra = positional[1];
-  if (extra) return `unexpected "${extra.text}": ${name === "lock" ? 'give a reason with --reason "…"' : "name one environment at most"}`;
+  if (extra) return `unexpected "${extra.text}": ${TAKES_REASON.has(name) ? 'give a reason with --reason "…"' : "name one environment at most"}`;
   if (positional[0]) fields.environment = positional[0].text.toLowerCase();
-  else if (ENVIRONMENT_REQUIRED.has(name)) return `name the environment to ${name}`;
+  else if (ENVIRONMENT_REQUIRED[name]) return ENVIRONMENT_REQUIRED[name];
   return fields;
 }

@@ -1,6 +1,6 @@
 import type { AuditEntry } from "../audit/audit-log.ts";
 import type { EnvironmentStatus, LockView } from "../deploy/api.ts";
-import { describePhase, describeWeights, shortSha } from "../notify/format.ts";
+import { describeDrift, describePhase, describeWeights, shortSha } from "../notify/format.ts";
 import { COMMAND_NAMES, USAGE } from "./command.ts";
 import type { Refusal } from "./gates/gate.ts";
 
@@ -46,7 +46,7 @@ export function statusReply(environments: readonly string[], statuses: readonly 
     const status = statuses.find((candidate) => candidate.environment === name);
     const live = status?.liveSha ? `\`${shortSha(status.liveSha)}\`${status.liveDigest ? ` (${status.liveDigest.slice(0, 19)}…)` : ""}` : "—";
     const running = status?.running
-      ? `\`${shortSha(status.running.sha)}\` ${describePhase(status.running)}, by @${status.running.requestedBy}`
+      ? `\`${shortSha(status.running.sha)}\` ${describePhase(status.running)}, by @${status.running.requestedBy} (id \`${status.running.id.slice(0, 8)}\`)`
       : "—";
     const traffic = describeWeights(status?.weights ?? null, status?.running?.liveColour ?? null);
     return `| ${name} | ${live} | ${traffic} | ${running} | ${status?.lock ? describeLock(status.lock) : "—"} |`;
@@ -55,10 +55,16 @@ export function statusReply(environments: readonly string[], statuses: readonly 
     (entry) =>
       `- ${new Date(entry.at).toISOString()} @${entry.actor} \`${entry.command}\` → ${entry.decision}${entry.gate ? ` (${entry.gate})` : ""}: ${entry.reason}`,
   );
+  const queued = statuses.flatMap((status) =>
+    status.queued.map((view) => `- ${status.environment}: \`${shortSha(view.sha)}\` queued by @${view.requestedBy} (id \`${view.id.slice(0, 8)}\`)`),
+  );
+  const drifts = statuses.flatMap((status) => (status.drift?.resolution === null ? ["", `**${status.environment}**: ${describeDrift(status.drift)}`] : []));
   return [
     "| environment | live | traffic | running | lock |",
     "|---|---|---|---|---|",
     ...rows,
+    ...drifts,
+    ...(queued.length > 0 ? ["", "**Queued** (commands act on them only when named with `--id`)", ...queued] : []),
     ...(recent.length > 0 ? ["", "**Recent commands**", ...recent] : []),
   ].join("\n");
 }

@@ -96,6 +96,27 @@ export const verdictSchema = z.object({
 });
 export type Verdict = z.infer<typeof verdictSchema>;
 
+/**
+ * The production listener's weights differ from what Gantry last set there: someone changed them
+ * behind Gantry's back. Deploys to the environment are refused until a person acknowledges it.
+ */
+export const driftViewSchema = z.object({
+  environment: z.string(),
+  /** The deployment whose weights Gantry last set (and verified) in the environment. */
+  deploymentId: z.string(),
+  expected: weightsSchema,
+  /** The latest weights read that differ from `expected`. */
+  observed: weightsSchema,
+  detectedAt: z.number(),
+  observedAt: z.number(),
+  /** `acknowledged` by /ack-drift, or `forced` by an admin's /deploy --force; null while open. */
+  resolution: z.enum(["acknowledged", "forced"]).nullable(),
+  resolvedBy: z.string().nullable(),
+  resolvedAt: z.number().nullable(),
+  note: z.string().nullable(),
+});
+export type DriftView = z.infer<typeof driftViewSchema>;
+
 export const deploymentViewSchema = z.object({
   id: z.string(),
   repo: repoRefSchema,
@@ -116,6 +137,8 @@ export const deploymentViewSchema = z.object({
   reason: z.string().nullable(),
   /** Milliseconds from the rollback decision to verified weights on the warm colour. */
   timeToRestoreMs: z.number().nullable(),
+  /** Drift found against the weights this deployment set, when it is the one that last set them. */
+  drift: driftViewSchema.nullable().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
@@ -131,10 +154,12 @@ export interface StartRequest {
   pullRequest: number | null;
   /** A rollback redeploy of a previous digest skips canary steps. */
   fastPath?: boolean;
+  /** Break glass: deploy over unacknowledged drift (the caller has checked the person is an admin). */
+  force?: boolean;
 }
 
 export type StartResult =
-  | { outcome: "started" | "queued"; deployment: DeploymentView }
+  | { outcome: "started" | "queued"; deployment: DeploymentView; /** The drift a forced deploy went over. */ forcedOver?: DriftView }
   | { outcome: "refused"; reason: string };
 
 export interface ActionRequest {
@@ -142,9 +167,16 @@ export interface ActionRequest {
   environment: string;
   by: string;
   reason?: string;
+  /**
+   * The deployment to act on, by id or a unique prefix of at least 8 characters. Without it, a
+   * command acts on the deployment that holds the environment, never on a queued one.
+   */
+  id?: string;
 }
 
-export type ActionResult = { ok: true; deployment: DeploymentView } | { ok: false; reason: string };
+export type ActionResult =
+  | { ok: true; deployment: DeploymentView; /** A rollback was already under way: nothing new was asked. */ alreadyRunning?: boolean }
+  | { ok: false; reason: string };
 
 export interface LockView {
   environment: string;
@@ -162,7 +194,11 @@ export interface EnvironmentStatus {
   liveDigest: string | null;
   weights: Weights | null;
   running: DeploymentView | null;
+  /** Waiting for the environment, oldest first. */
+  queued: DeploymentView[];
   lock: LockView | null;
+  /** The latest drift found in the environment, open or resolved. */
+  drift: DriftView | null;
 }
 
 export interface DeploymentController {
@@ -173,6 +209,8 @@ export interface DeploymentController {
   rollback(request: ActionRequest): Promise<ActionResult>;
   lock(request: ActionRequest & { pullRequest: number | null }): Promise<{ ok: true; lock: LockView } | { ok: false; reason: string }>;
   unlock(request: ActionRequest): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** A person has looked at the drift in an environment: deploys may go ahead again. */
+  acknowledgeDrift(request: ActionRequest): Promise<{ ok: true; drift: DriftView } | { ok: false; reason: string }>;
   /** Releases sticky locks taken from a pull request that was closed or merged. */
   releaseLocksOf(repo: RepoRef, pullRequest: number): Promise<LockView[]>;
   status(repo: RepoRef): Promise<EnvironmentStatus[]>;

@@ -5,6 +5,7 @@ import {
   type ActionResult,
   type DeploymentController,
   type DeploymentObserver,
+  type DriftView,
   type EnvironmentStatus,
   type LockView,
   type Phase,
@@ -14,6 +15,7 @@ import {
 } from "./api.ts";
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
+import { splitText, type DriftStore } from "./drift-store.ts";
 import { rollbackTarget } from "./rollback-target.ts";
 import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
@@ -42,12 +44,14 @@ export interface ControllerOptions {
  */
 export class Controller implements DeploymentController {
   readonly #deployments: DeploymentStore;
+  readonly #drifts: DriftStore;
   readonly #observer: DeploymentObserver;
   readonly #wake: () => void;
   readonly #targetsFor: DeployTargetsFactory;
 
   constructor(options: ControllerOptions) {
     this.#deployments = options.deployments;
+    this.#drifts = options.deployments.drifts;
     this.#observer = options.observer;
     this.#wake = options.wake;
     this.#targetsFor = options.targetsFor;
@@ -63,7 +67,15 @@ export class Controller implements DeploymentController {
     if (lock?.kind === "sticky") {
       return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? ` (${lock.reason})` : ""}; /unlock ${request.environment} first` };
     }
-    return this.#create(request, environment, request.config.build?.repository ?? null, { fastPath: request.fastPath ?? false });
+    const drift = await this.#drifts.find(request.repo, request.environment);
+    const open = drift?.resolution === null ? drift : undefined;
+    if (open && !request.force) return { outcome: "refused", reason: driftRefusal(open) };
+    const result = await this.#create(request, environment, request.config.build?.repository ?? null, { fastPath: request.fastPath ?? false });
+    if (!open || result.outcome === "refused") return result;
+    const note = `deployed ${request.sha.slice(0, 7)} over it with --force (deployment ${result.deployment.id})`;
+    const forced = await this.#drifts.resolve(request.repo, request.environment, { kind: "forced", by: request.requestedBy, note });
+    if (forced) await this.#announce(forced);
+    return { ...result, forcedOver: forced ?? open };
   }
 
   async #create(
@@ -122,14 +134,36 @@ export class Controller implements DeploymentController {
   }
 
   /**
-   * Rolls back the running or warm deployment; when the old colour has already been scaled down,
-   * redeploys the previous successful commit by the fast path (no canary steps).
+   * Rolls back the deployment that holds the environment, or the live one when none does: in place
+   * while its old colour is warm (cooling), else by redeploying the previous successful commit by the
+   * fast path (no canary steps). While a rollback runs, a second one changes nothing.
    */
   async rollback(request: ActionRequest): Promise<ActionResult> {
-    const current = await this.#current(request.repo, request.environment, [...ACTIVE_PHASES, "cooling"]);
-    if (current && current.phase !== "rolling-back" && !(current.phase === "cooling" && (await this.#deployments.takenOver(current)))) {
-      return this.#request("rollback", request);
+    if (request.id === undefined) {
+      const underWay = await this.#rollbackUnderWay(request.repo, request.environment);
+      if (underWay) return { ok: true, deployment: toView(underWay), alreadyRunning: true };
+      const holder = await this.#deployments.holderOf(request.repo, request.environment);
+      if (holder) return this.#ask("rollback", holder, request);
+      const cooling = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["cooling"], limit: 1 });
+      const warm = cooling[0] && !(await this.#deployments.takenOver(cooling[0])) ? cooling[0] : undefined;
+      return warm ? this.#ask("rollback", warm, request) : this.#redeployPrevious(request);
     }
+    const target = await this.#named("rollback", request, request.id);
+    if (typeof target === "string") return { ok: false, reason: target };
+    if (isRollingBack(target)) return { ok: true, deployment: toView(target), alreadyRunning: true };
+    const inPlace = ACCEPTS.rollback.has(target.phase) && !(target.phase === "cooling" && (await this.#deployments.takenOver(target)));
+    if (inPlace) return this.#ask("rollback", target, request);
+    const live = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded", "cooling"], limit: 1 });
+    if (live[0]?.id === target.id) {
+      const underWay = await this.#rollbackUnderWay(request.repo, request.environment);
+      return underWay ? { ok: true, deployment: toView(underWay), alreadyRunning: true } : this.#redeployPrevious(request);
+    }
+    const what = `the deployment of ${target.sha.slice(0, 7)} to ${request.environment} is ${target.phase}`;
+    return { ok: false, reason: `${what} and not the live one; \`/deploy ${request.environment} --sha <commit>\` deploys the commit you want` };
+  }
+
+  /** The newest successful deployment before the live one, redeployed by the fast path. */
+  async #redeployPrevious(request: ActionRequest): Promise<ActionResult> {
     // A cooling deployment is the live one, though no longer rollable in place.
     const succeeded = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded", "cooling"], limit: 50 });
     const chosen = rollbackTarget(succeeded);
@@ -142,6 +176,12 @@ export class Controller implements DeploymentController {
       { fastPath: true, rollbackOf: live.id },
     );
     return result.outcome === "refused" ? { ok: false, reason: result.reason } : { ok: true, deployment: result.deployment };
+  }
+
+  /** A rollback the environment already has: restoring traffic, asked for, or redeploying an earlier commit. */
+  async #rollbackUnderWay(repo: RepoRef, environment: string): Promise<Deployment | undefined> {
+    const active = await this.#deployments.list(repo, { environment, phases: [...ACTIVE_PHASES, "cooling"], limit: 50 });
+    return active.find(isRollingBack);
   }
 
   async lock(request: ActionRequest & { pullRequest: number | null }) {
@@ -164,7 +204,7 @@ export class Controller implements DeploymentController {
   }
 
   async status(repo: RepoRef): Promise<EnvironmentStatus[]> {
-    const recent = await this.#deployments.list(repo, { limit: 200 });
+    const [recent, drifts] = await Promise.all([this.#deployments.list(repo, { limit: 200 }), this.#drifts.ofRepo(repo)]);
     const environments = [...new Set(recent.map((deployment) => deployment.environment))].sort();
     return Promise.all(
       environments.map(async (environment) => {
@@ -178,28 +218,71 @@ export class Controller implements DeploymentController {
           liveDigest: live?.state.imageDigest ?? null,
           weights: lastKnown?.state.weights ?? null,
           running: running && toView(running),
+          queued: ofEnvironment.filter((deployment) => deployment.phase === "queued").reverse().map((deployment) => toView(deployment)),
           lock: (await this.#deployments.lockOf(repo, environment)) ?? null,
+          drift: drifts.find((drift) => drift.environment === environment) ?? null,
         };
       }),
     );
   }
 
   async history(repo: RepoRef, environment?: string) {
-    return (await this.#deployments.list(repo, environment ? { environment } : {})).map(toView);
+    const [deployments, drifts] = await Promise.all([this.#deployments.list(repo, environment ? { environment } : {}), this.#drifts.ofRepo(repo)]);
+    return deployments.map((deployment) => toView(deployment, drifts.find((drift) => drift.deploymentId === deployment.id)));
   }
 
-  async #current(repo: RepoRef, environment: string, phases: Phase[]): Promise<Deployment | undefined> {
-    const [current] = await this.#deployments.list(repo, { environment, phases, limit: 1 });
-    return current;
+  async acknowledgeDrift(request: ActionRequest): Promise<{ ok: true; drift: DriftView } | { ok: false; reason: string }> {
+    const drift = await this.#drifts.resolve(request.repo, request.environment, { kind: "acknowledged", by: request.by, note: request.reason ?? null });
+    if (drift) {
+      await this.#announce(drift);
+      return { ok: true, drift };
+    }
+    const last = await this.#drifts.find(request.repo, request.environment);
+    if (!last) return { ok: false, reason: `no drift has been found in ${request.environment}; there is nothing to acknowledge` };
+    return { ok: false, reason: `the drift found in ${request.environment} was already ${last.resolution} by @${last.resolvedBy}; there is nothing open to acknowledge` };
+  }
+
+  /** Tells the observer, so the status comment of the deployment the drift is measured against shows it. */
+  async #announce(drift: DriftView): Promise<void> {
+    const view = await this.#deployments.view(drift.deploymentId);
+    if (view) await this.#observer.deploymentChanged(view);
   }
 
   /**
-   * A cooling deployment's old colour is warm only until a later deployment puts its own revision
-   * on it (a failed one then scales it to zero): traffic sent back there would reach no task.
+   * The deployment a command names by id, or a sentence saying why it cannot be acted on. A prefix
+   * of the id is enough when it is unique.
+   */
+  async #named(kind: PendingAction["kind"], request: ActionRequest, id: string): Promise<Deployment | string> {
+    const found = await this.#deployments.findById(request.repo, id);
+    const [deployment] = found;
+    if (!deployment) return `there is no deployment ${id} in ${request.repo.owner}/${request.repo.repo}`;
+    if (found.length > 1) return `more than one deployment id starts with ${id}; give more of it`;
+    if (deployment.environment !== request.environment) {
+      return `deployment ${id} is in ${deployment.environment}, not ${request.environment}: \`/${kind} ${deployment.environment} --id ${id}\``;
+    }
+    return deployment;
+  }
+
+  /**
+   * Records a person's request on the deployment it addresses: the one named by id, else the one
+   * holding the environment. A queued deployment is never acted on unless named.
    */
   async #request(kind: PendingAction["kind"], request: ActionRequest): Promise<ActionResult> {
-    const current = await this.#current(request.repo, request.environment, [...ACTIVE_PHASES, "cooling"]);
-    if (!current) return { ok: false, reason: `no deployment is running in ${request.environment}` };
+    const target = request.id === undefined ? await this.#deployments.holderOf(request.repo, request.environment) : await this.#named(kind, request, request.id);
+    if (typeof target === "string") return { ok: false, reason: target };
+    if (!target) return { ok: false, reason: await this.#nothingRunning(kind, request) };
+    return this.#ask(kind, target, request);
+  }
+
+  async #nothingRunning(kind: PendingAction["kind"], request: ActionRequest): Promise<string> {
+    const queued = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["queued"], limit: 10 });
+    const none = `no deployment is running in ${request.environment}`;
+    if (queued.length === 0) return none;
+    const listed = queued.map((deployment) => `${deployment.id.slice(0, 8)} (${deployment.sha.slice(0, 7)})`).join(", ");
+    return `${none}; queued: ${listed}. A queued deployment is acted on only when named: \`/${kind} ${request.environment} --id ${queued[0]!.id.slice(0, 8)}\``;
+  }
+
+  async #ask(kind: PendingAction["kind"], current: Deployment, request: ActionRequest): Promise<ActionResult> {
     if (!ACCEPTS[kind].has(current.phase)) {
       return { ok: false, reason: `the deployment of ${current.sha.slice(0, 7)} to ${request.environment} is ${current.phase}; /${kind} does not apply now` };
     }
@@ -210,4 +293,28 @@ export class Controller implements DeploymentController {
     this.#wake();
     return { ok: true, deployment: toView((await this.#deployments.get(current.id))!) };
   }
+}
+
+/** Restoring traffic, asked to, or redeploying an earlier commit (a queued one's pending rollback only cancels it). */
+function isRollingBack(deployment: Deployment): boolean {
+  const asked = deployment.pendingAction?.kind === "rollback";
+  switch (deployment.phase) {
+    case "rolling-back":
+      return true;
+    case "queued":
+      return deployment.state.rollbackOf !== null;
+    case "cooling":
+      return asked;
+    default:
+      return !LOCK_FREE_PHASES.has(deployment.phase) && (asked || deployment.state.rollbackOf !== null);
+  }
+}
+
+
+function driftRefusal(drift: DriftView): string {
+  const { environment } = drift;
+  return [
+    `traffic in ${environment} was changed outside Gantry: the load balancer reports ${splitText(drift.observed)}, Gantry last set ${splitText(drift.expected)} (found ${new Date(drift.detectedAt).toISOString()}).`,
+    `Find out who changed it and why, then \`/ack-drift ${environment}\` lets deploys in again; an admin can deploy over it with \`/deploy ${environment} --force\``,
+  ].join(" ");
 }

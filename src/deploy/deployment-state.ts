@@ -2,7 +2,7 @@ import { z } from "zod";
 import { judgeStateSchema } from "../analysis/judge-state.ts";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
 import type { ResolvedImage } from "../images/registry.ts";
-import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, type DeploymentView } from "./api.ts";
+import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, type DeploymentView, type DriftView } from "./api.ts";
 
 const colourSchema = z.enum(["blue", "green"]);
 
@@ -112,8 +112,10 @@ export function initialState(options: {
   };
 }
 
-export function toView(deployment: Deployment): DeploymentView {
+/** `drift`: drift found against the weights this deployment set; its changes count as the view's. */
+export function toView(deployment: Deployment, drift?: DriftView): DeploymentView {
   const { state } = deployment;
+  const driftChangedAt = drift ? Math.max(drift.observedAt, drift.resolvedAt ?? 0) : 0;
   return {
     id: deployment.id,
     repo: deployment.repo,
@@ -129,7 +131,8 @@ export function toView(deployment: Deployment): DeploymentView {
     pullRequest: deployment.pullRequest,
     reason: state.reason,
     timeToRestoreMs: state.timeToRestoreMs,
+    drift: drift ?? null,
     createdAt: deployment.createdAt,
-    updatedAt: deployment.updatedAt,
+    updatedAt: Math.max(deployment.updatedAt, driftChangedAt),
   };
 }

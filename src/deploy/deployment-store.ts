@@ -1,14 +1,16 @@
 import { sql, type ExpressionBuilder, type Selectable } from "kysely";
 import type { Store } from "../store/open-store.ts";
 import type { Database, DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
-import { TERMINAL_PHASES, type LockView, type Phase, type RepoRef } from "./api.ts";
+import { TERMINAL_PHASES, type DeploymentView, type LockView, type Phase, type RepoRef } from "./api.ts";
 import {
   deploymentStateSchema,
   pendingActionSchema,
+  toView,
   type Deployment,
   type DeploymentState,
   type PendingAction,
 } from "./deployment-state.ts";
+import { DriftStore } from "./drift-store.ts";
 
 /** Phases that no longer hold the environment: a cooling deployment only waits to scale down. */
 export const LOCK_FREE_PHASES: ReadonlySet<Phase> = new Set([...TERMINAL_PHASES, "cooling"]);
@@ -42,10 +44,13 @@ const URGENCY = sql<number>`case when phase = 'rolling-back' or pending_action l
 export class DeploymentStore {
   readonly #store: Store;
   readonly #now: () => number;
+  /** Drift found in the environments these deployments set the weights of. */
+  readonly drifts: DriftStore;
 
   constructor(store: Store, now: () => number = Date.now) {
     this.#store = store;
     this.#now = now;
+    this.drifts = new DriftStore(store, now);
   }
 
   get now(): number {
@@ -78,6 +83,52 @@ export class DeploymentStore {
   async get(id: string): Promise<Deployment | undefined> {
     const row = await this.#store.db.selectFrom("deployments").selectAll().where("id", "=", id).executeTakeFirst();
     return row && fromRow(row);
+  }
+
+  /** The deployment as people see it, with any drift found against the weights it set. */
+  async view(id: string): Promise<DeploymentView | undefined> {
+    const [deployment, drift] = await Promise.all([this.get(id), this.drifts.ofDeployment(id)]);
+    return deployment && toView(deployment, drift);
+  }
+
+  /**
+   * Deployments of a repository whose id is, or starts with, `id` (people type a prefix, as with
+   * commit SHAs); two at most, which is enough to tell an ambiguous prefix.
+   */
+  async findById(repo: Pick<RepoRef, "owner" | "repo">, id: string): Promise<Deployment[]> {
+    const rows = await this.#store.db
+      .selectFrom("deployments")
+      .selectAll()
+      .where("owner", "=", repo.owner)
+      .where("repo", "=", repo.repo)
+      // The command grammar admits only hex digits and dashes, so the id holds no LIKE wildcard.
+      .where((eb) => eb.or([eb("id", "=", id), eb("id", "like", `${id}%`)]))
+      .orderBy("created_at", "desc")
+      .limit(2)
+      .execute();
+    const exact = rows.find((row) => row.id === id);
+    return (exact ? [exact] : rows).map(fromRow);
+  }
+
+  /** The deployment holding the environment's lock: the one people's commands address by default. */
+  async holderOf(repo: Pick<RepoRef, "owner" | "repo">, environment: string): Promise<Deployment | undefined> {
+    const row = await this.#store.db
+      .selectFrom("environment_locks")
+      .innerJoin("deployments", "deployments.id", "environment_locks.deployment_id")
+      .selectAll("deployments")
+      .where("environment_locks.owner", "=", repo.owner)
+      .where("environment_locks.repo", "=", repo.repo)
+      .where("environment_locks.environment", "=", environment)
+      .where("environment_locks.kind", "=", "deploy")
+      .where("deployments.phase", "not in", [...LOCK_FREE_PHASES])
+      .executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  /** Every environment Gantry has deployed to. */
+  async environments(): Promise<{ repo: Pick<RepoRef, "owner" | "repo">; environment: string }[]> {
+    const rows = await this.#store.db.selectFrom("deployments").select(["owner", "repo", "environment"]).distinct().execute();
+    return rows.map((row) => ({ repo: { owner: row.owner, repo: row.repo }, environment: row.environment }));
   }
 
   /**

@@ -3,7 +3,7 @@ import { judge } from "../analysis/judge.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import { TERMINAL_PHASES, type DeploymentObserver } from "./api.ts";
 import { Deadline, DeadlinePassed } from "./deadline.ts";
-import { toView, type Deployment } from "./deployment-state.ts";
+import type { Deployment } from "./deployment-state.ts";
 import type { DeploymentStore, Lease } from "./deployment-store.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { leaseTiming, type LeaseTiming } from "./lease-timing.ts";
@@ -130,8 +130,8 @@ export class DeploymentRunner {
     if (transition.phase !== deployment.phase) {
       log.info({ deployment: deployment.id, environment: deployment.environment, from: deployment.phase, to: transition.phase }, "deployment moved");
     }
-    const saved = await deployments.get(deployment.id);
-    if (saved) await observer.deploymentChanged(toView(saved)).catch((err: unknown) => log.error({ err, deployment: deployment.id }, "could not report the deployment's change"));
+    const saved = await deployments.view(deployment.id);
+    if (saved) await observer.deploymentChanged(saved).catch((err: unknown) => log.error({ err, deployment: deployment.id }, "could not report the deployment's change"));
   }
 
   /** An ended deployment's read-back is retried like a step, then given up (it cannot roll anything back). */

@@ -1,4 +1,4 @@
-import type { Colour, DeploymentView, Phase, Weights } from "../deploy/api.ts";
+import type { Colour, DeploymentView, DriftView, Phase, Weights } from "../deploy/api.ts";
 
 /** Small Markdown pieces shared by the status comment, the check run and `/status`. */
 
@@ -32,4 +32,11 @@ export function describeWeights(weights: Weights | null, liveColour: Colour | nu
   const fresh: Colour | null = liveColour === null ? null : liveColour === "blue" ? "green" : "blue";
   const order: Colour[] = fresh === "blue" ? ["blue", "green"] : ["green", "blue"];
   return order.map((colour) => `${colour} ${weights[colour]}%${colour === fresh ? " (new)" : ""}`).join(" · ");
+}
+
+/** Traffic changed outside Gantry, and what became of it: one line for the status comment and the check run. */
+export function describeDrift(drift: DriftView): string {
+  const found = `⚠️ load balancer at ${describeWeights(drift.observed, null)}, not the ${describeWeights(drift.expected, null)} Gantry set (found ${new Date(drift.detectedAt).toISOString()})`;
+  if (drift.resolution === null) return `${found}; deploys wait for \`/ack-drift ${drift.environment}\``;
+  return `${found}; ${drift.resolution} by @${drift.resolvedBy}${drift.note ? `: ${drift.note}` : ""}`;
 }

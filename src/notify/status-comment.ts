@@ -1,5 +1,5 @@
 import type { DeploymentView, Verdict } from "../deploy/api.ts";
-import { describePhase, describeWeights, shortSha } from "./format.ts";
+import { describeDrift, describePhase, describeWeights, shortSha } from "./format.ts";
 
 export interface StatusLinks {
   checkRun: string | null;
@@ -23,6 +23,7 @@ export function renderStatusComment(view: DeploymentView, links: StatusLinks): s
     ["requested by", `@${view.requestedBy}`],
     ...(view.reason ? [["why it stopped", view.reason]] : []),
     ...(view.timeToRestoreMs !== null ? [["time to restore", `${(view.timeToRestoreMs / 1000).toFixed(1)} s`]] : []),
+    ...(view.drift ? [["drift", describeDrift(view.drift)]] : []),
   ];
   const linkLine = [
     links.checkRun && `[check run](${links.checkRun})`,

@@ -9,6 +9,7 @@ export interface Database {
   audit_log: AuditLogTable;
   deployment_notifications: DeploymentNotificationTable;
   replicas: ReplicaTable;
+  environment_drift: EnvironmentDriftTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -36,7 +37,8 @@ export interface CommandClaimTable {
   claimed_at: number;
 }
 
-export type AuditDecision = "accepted" | "queued" | "refused" | "invalid" | "failed";
+/** `detected`: something Gantry found by itself (drift), not a person's command. */
+export type AuditDecision = "accepted" | "queued" | "refused" | "invalid" | "failed" | "detected";
 
 /** Every command: who, where, what was decided and why. */
 export interface AuditLogTable {
@@ -125,4 +127,24 @@ export interface ReplicaTable {
   instance_id: string;
   heartbeat_at: number;
   started_at: number;
+}
+
+/** One row per environment: the latest drift found there, open until resolved. */
+export interface EnvironmentDriftTable {
+  owner: string;
+  repo: string;
+  environment: string;
+  /** The deployment whose weights Gantry last set in the environment. */
+  deployment_id: string;
+  /** JSON `Weights`: what Gantry set. */
+  expected: string;
+  /** JSON `Weights`: the latest differing reading. */
+  observed: string;
+  detected_at: number;
+  observed_at: number;
+  /** `acknowledged` or `forced`; null while the drift is open. */
+  resolution: "acknowledged" | "forced" | null;
+  resolved_by: string | null;
+  resolved_at: number | null;
+  note: string | null;
 }

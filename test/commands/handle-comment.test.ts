@@ -234,7 +234,7 @@ describe("comment commands", () => {
       [
         "⚠️ there is no environment `qa`",
         "",
-        "The form is `/deploy [environment] [--sha SHA] [--dry-run]`.",
+        "The form is `/deploy [environment] [--sha SHA] [--dry-run] [--force]`.",
         "Environments: `staging` (default), `production`.",
       ].join("\n"),
     );
@@ -291,5 +291,22 @@ describe("comment commands", () => {
 
     expect(controller.calls.at(-1)).toEqual({ method: "rollback", request: { repo: expect.any(Object), environment: "staging", by: "writer" } });
     expect(reply()?.body).toBe("✅ Rolling back staging: deployment of `aaaaaaa` by @octo, now rolling back.");
+  });
+
+  it("hands the controller a deployment named by --id", async () => {
+    nockPermission(gh, "writer", "write");
+    await deliver(commentPayload("/abort staging --id 3F2A9C1E"));
+
+    expect(controller.calls.at(-1)).toEqual({ method: "abort", request: { repo: expect.any(Object), environment: "staging", by: "writer", id: "3f2a9c1e" } });
+  });
+
+  it("refuses /deploy --force to anyone but a repository admin, and starts nothing", async () => {
+    nockPermission(gh, "writer", "maintain");
+    nockPermission(gh, "writer", "maintain");
+    await deliver(commentPayload("/deploy staging --force"));
+
+    expect(started()).toEqual([]);
+    expect(reply()?.body).toMatch(/^🛑 `\/deploy staging --force` refused by the \*\*break-glass\*\* gate: --force deploys over traffic changed outside Gantry, and only a repository admin may use it; @writer has maintain access\./);
+    expect(reactions()).toEqual(["eyes", "-1"]);
   });
 });

@@ -5,12 +5,13 @@ import { parseComment } from "../../src/commands/parser.ts";
 
 const environment = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,15}$/);
 const sha = fc.stringMatching(/^[0-9a-f]{7,40}$/);
+const id = fc.oneof(fc.uuid().map((uuid) => uuid.toLowerCase()), fc.stringMatching(/^[0-9a-f]{8,12}$/));
 const reason = fc.stringMatching(/^[A-Za-z0-9#.,:!?' -]{0,40}$/).filter((text) => text.trim() !== "");
 
 const commands: fc.Arbitrary<Command> = fc.oneof(
-  fc.record({ name: fc.constant("deploy" as const), environment: fc.option(environment), sha: fc.option(sha), dryRun: fc.boolean() }),
-  fc.record({ name: fc.constantFrom("rollback" as const, "promote" as const, "abort" as const, "approve" as const), environment: fc.option(environment) }),
-  fc.record({ name: fc.constant("lock" as const), environment, reason: fc.option(reason.map((text) => text.trim())) }),
+  fc.record({ name: fc.constant("deploy" as const), environment: fc.option(environment), sha: fc.option(sha), dryRun: fc.boolean(), force: fc.boolean() }),
+  fc.record({ name: fc.constantFrom("rollback" as const, "promote" as const, "abort" as const, "approve" as const), environment: fc.option(environment), id: fc.option(id) }),
+  fc.record({ name: fc.constantFrom("lock" as const, "ack-drift" as const), environment, reason: fc.option(reason.map((text) => text.trim())) }),
   fc.record({ name: fc.constant("unlock" as const), environment }),
   fc.record({ name: fc.constantFrom("status" as const, "help" as const) }),
 );
@@ -21,7 +22,9 @@ function parts(command: Command): string[] {
   if ("environment" in command && command.environment !== null) words.push(command.environment);
   if (command.name === "deploy" && command.sha !== null) words.push("--sha", command.sha);
   if (command.name === "deploy" && command.dryRun) words.push("--dry-run");
-  if (command.name === "lock" && command.reason !== null) words.push("--reason", `"${command.reason}"`);
+  if (command.name === "deploy" && command.force) words.push("--force");
+  if ("id" in command && command.id !== null) words.push("--id", command.id);
+  if ((command.name === "lock" || command.name === "ack-drift") && command.reason !== null) words.push("--reason", `"${command.reason}"`);
   return words;
 }
 
@@ -40,8 +43,8 @@ const typed = (command: Command) =>
     });
 
 const grammarWords = fc.constantFrom(
-  "/deploy", "/rollback", "/promote", "/abort", "/approve", "/lock", "/unlock", "/status", "/help", "/DePloy",
-  "production", "staging", "Prod", "prod_eu", "--sha", "--sha=", "--dry-run", "--reason", "--force", '"', "“", "”",
+  "/deploy", "/rollback", "/promote", "/abort", "/approve", "/lock", "/unlock", "/status", "/help", "/DePloy", "/ack-drift",
+  "production", "staging", "Prod", "prod_eu", "--sha", "--sha=", "--dry-run", "--reason", "--force", "--id", "3f2a9c1e", '"', "“", "”",
   "abc1234", "zzz", "=", ">", "```", "\n", "\t", "    ", "", "0123456789abcdef0123456789abcdef01234567",
 );
 const grammarSoup = fc.array(fc.oneof(grammarWords, fc.string({ maxLength: 4 })), { maxLength: 12 }).map((words) => words.join(" "));
@@ -82,10 +85,10 @@ describe("comment grammar, for any comment body", () => {
   it("refuses a well-formed command with an unknown option added", () => {
     const withJunk = fc
       .tuple(commands, fc.stringMatching(/^--[a-z]{1,8}$/))
-      .filter(([, flag]) => !["--sha", "--dry-run", "--reason"].includes(flag));
+      .filter(([, flag]) => !["--sha", "--dry-run", "--reason", "--force", "--id"].includes(flag));
     fc.assert(
       fc.property(withJunk, ([command, flag]) => {
-        const body = parts(command).slice(0, command.name === "lock" ? 2 : undefined).concat(flag).join(" ");
+        const body = parts(command).slice(0, command.name === "lock" || command.name === "ack-drift" ? 2 : undefined).concat(flag).join(" ");
         expect(parseComment(body)).toMatchObject({ kind: "invalid", name: command.name });
       }),
     );

@@ -76,7 +76,8 @@ async function untilServing(url: string): Promise<void> {
   }, 20_000);
 }
 
-export async function startE2eWorld(): Promise<E2eWorld> {
+/** `driftCheckMs`: how often Gantry's drift watcher looks at the listener (its default is a minute). */
+export async function startE2eWorld(options: { driftCheckMs?: number } = {}): Promise<E2eWorld> {
   // The default deregistration delay (5 s, left as soon as a target is idle): a shorter one cuts
   // requests still in flight to a colour being scaled down on a busy machine, which clients see as 502s.
   const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
@@ -95,6 +96,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
   const gantry = await startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH }, {
     deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
     timing: FAST_TIMING,
+    ...options,
   });
   // Gantry's URL is known only once it listens, and a redelivery must reuse a delivery id: so the
   // emulator's own signed-delivery function is called with both rather than fixed at its start.

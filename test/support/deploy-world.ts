@@ -1,6 +1,6 @@
 import { mkdtempSync } from "node:fs";
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { ElasticLoadBalancingV2Client, ModifyListenerCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AlbRouter } from "../../src/traffic/alb-router.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +59,16 @@ export function randomSha(): string {
 export function productionWeights(aws: AwsEmulator, world: SampleWorld) {
   const elbv2 = new ElasticLoadBalancingV2Client({ ...aws.clientConfig(), maxAttempts: 10 });
   return new AlbRouter({ elbv2, arn: world.listeners.production.arn, targetGroups: world.targetGroups }).getWeights();
+}
+
+/** What someone does in the console: one ModifyListener on the production listener straight through the SDK, Gantry not involved. */
+export async function splitByHand(aws: AwsEmulator, world: SampleWorld, weights: { blue: number; green: number }): Promise<void> {
+  const elbv2 = new ElasticLoadBalancingV2Client({ ...aws.clientConfig(), maxAttempts: 10 });
+  const groups = [
+    { TargetGroupArn: world.targetGroups.blue, Weight: weights.blue },
+    { TargetGroupArn: world.targetGroups.green, Weight: weights.green },
+  ];
+  await elbv2.send(new ModifyListenerCommand({ ListenerArn: world.listeners.production.arn, DefaultActions: [{ Type: "forward", ForwardConfig: { TargetGroups: groups } }] }));
 }
 
 /** The desired task count ECS reports for a colour's service. */

@@ -100,6 +100,12 @@ export class InMemoryController implements DeploymentController {
     return { ok: true as const };
   }
 
+  /** It never finds drift: there is no load balancer here. */
+  async acknowledgeDrift(request: ActionRequest) {
+    this.calls.push({ method: "acknowledgeDrift", request });
+    return { ok: false as const, reason: `no drift has been found in ${request.environment}; there is nothing to acknowledge` };
+  }
+
   async releaseLocksOf(repo: RepoRef, pullRequest: number): Promise<LockView[]> {
     this.calls.push({ method: "releaseLocksOf", request: { repo, pullRequest } });
     const released = [...this.locks.values()].filter((lock) => lock.kind === "sticky" && lock.pullRequest === pullRequest);
@@ -117,7 +123,9 @@ export class InMemoryController implements DeploymentController {
         liveDigest: this.#live.get(environment)?.digest ?? null,
         weights: running?.weights ?? null,
         running,
+        queued: this.deployments.filter((deployment) => deployment.environment === environment && deployment.phase === "queued"),
         lock: this.locks.get(environment) ?? null,
+        drift: null,
       };
     });
   }

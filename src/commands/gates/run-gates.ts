@@ -34,6 +34,7 @@ export function gatesFor(command: CommandName, environment: EnvironmentConfig): 
     case "abort":
     case "lock":
     case "unlock":
+    case "ack-drift":
       return { actor: [permissionGate, deployersGate], commit: [] };
     case "status":
     case "help":

@@ -4,6 +4,7 @@ import { deployments } from "./0002-deployments.ts";
 import { chatOps } from "./0003-chatops.ts";
 import { replicas } from "./0005-replicas.ts";
 import { inboxRetention } from "./0008-inbox-retention.ts";
+import { environmentDrift } from "./0007-environment-drift.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "0003_chatops": chatOps,
   "0005_replicas": replicas,
   "0008_inbox_retention": inboxRetention,
+  "0007_environment_drift": environmentDrift,
 };
