@@ -13,6 +13,9 @@ import { webhookIntake } from "./inbox/intake.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
+import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
+import { outboxDrain } from "./notify/outbox-drain.ts";
+import { GitHubOutbox } from "./notify/outbox-store.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -56,21 +59,26 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
 
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
+  const outbox = new GitHubOutbox(store);
+  // GitHub writes leave through the outbox, drained apart from the controller: a slow GitHub never delays a tick.
+  const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), log, instanceId: env.GANTRY_INSTANCE_ID });
+  const observer = new DeploymentOutbox(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
   const targetsFor = options.deployTargets ?? awsDeployTargets();
   const runner = new DeploymentRunner({
     deployments,
     targetsFor,
-    observer: notifier,
+    observer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
     ...(options.timing ? { timing: options.timing } : {}),
   });
-  const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
+  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor });
   await probot.load(
     options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
   );
   runner.start();
+  drain.start();
 
   const deliveries = new DeliveryStore(store);
   const worker = inboxWorker({
@@ -89,7 +97,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     routes: {
       "GET /healthz": async (_request, response) => {
-        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus() });
+        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus(), outbox: { pending: await outbox.pendingCount() } });
       },
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
@@ -109,6 +117,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       await http.close();
       await worker.stop();
       await runner.stop();
+      await drain.stop();
       await store.close();
     },
   };

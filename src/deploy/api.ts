@@ -82,6 +82,8 @@ export const deploymentViewSchema = z.object({
   reason: z.string().nullable(),
   /** Milliseconds from the rollback decision to verified weights on the warm colour. */
   timeToRestoreMs: z.number().nullable(),
+  /** While cooling: when the old colour, kept warm for a fast rollback, is scaled down. */
+  warmUntil: z.number().nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });

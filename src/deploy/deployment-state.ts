@@ -118,6 +118,7 @@ export function toView(deployment: Deployment): DeploymentView {
     pullRequest: deployment.pullRequest,
     reason: state.reason,
     timeToRestoreMs: state.timeToRestoreMs,
+    warmUntil: deployment.phase === "cooling" ? state.phaseStartedAt + state.environment.keepWarm : null,
     createdAt: deployment.createdAt,
     updatedAt: deployment.updatedAt,
   };
