@@ -14,6 +14,7 @@ import { inboxWorker } from "./inbox/worker.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
 import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
+import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
 import { outboxDrain } from "./notify/outbox-drain.ts";
 import { GitHubOutbox } from "./notify/outbox-store.ts";
 import { openStore, type Store } from "./store/open-store.ts";
@@ -77,6 +78,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   await probot.load(
     options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
   );
+  // A change saved just before a crash, and so never recorded, is recorded now.
+  await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
   runner.start();
   drain.start();
 
