@@ -165,7 +165,10 @@ export class GitHubNotifier {
     if (wanted === undefined || wanted === row.reaction_content) return;
     const comment = { owner: row.owner, repo: row.repo, comment_id: row.command_comment_id };
     if (row.reaction_id !== null) {
-      await octokit.rest.reactions.deleteForIssueComment({ ...comment, reaction_id: row.reaction_id });
+      // Already gone (someone removed it) is as good as removed.
+      await octokit.rest.reactions.deleteForIssueComment({ ...comment, reaction_id: row.reaction_id }).catch((error: unknown) => {
+        if ((error as { status?: number }).status !== 404) throw error;
+      });
       await this.#options.notifications.update(row.deployment_id, { reaction_id: null, reaction_content: null });
     }
     const { data } = await octokit.rest.reactions.createForIssueComment({ ...comment, content: wanted });

@@ -57,6 +57,8 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
   /** Counts Deployment status posts; the one at index `failStatusPost` gets a 502. */
   let statusPosts = 0;
   let failStatusPost: number | null = null;
+  /** Someone removed Gantry's reaction by hand: deleting it answers 404. */
+  let reactionGone = false;
 
   beforeEach(async () => {
     store = await (await backend.location()).open();
@@ -82,7 +84,10 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     gh.post(`/repos/${REPO}/issues/7/comments`).times(5).optionally().reply(201, created("comment"));
     gh.patch(/^\/repos\/acme\/web\/issues\/comments\/\d+$/).times(20).optionally().reply(200, created("other"));
     gh.post(/^\/repos\/acme\/web\/issues\/comments\/\d+\/reactions$/).times(5).optionally().reply(201, created("reaction"));
-    gh.delete(/^\/repos\/acme\/web\/issues\/comments\/\d+\/reactions\/\d+$/).times(5).optionally().reply(204);
+    reactionGone = false;
+    gh.delete(/^\/repos\/acme\/web\/issues\/comments\/\d+\/reactions\/\d+$/).times(5).optionally().reply(() =>
+      reactionGone ? [404, { message: "Not Found" }] : [204, ""],
+    );
   });
   afterEach(async () => {
     nock.cleanAll();
@@ -272,5 +277,16 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     expect(statuses().slice(before.length)).toEqual(["200:in_progress", "200:failure", "200:failure"]);
     // The 502'd one was not acknowledged, so it was sent again; the accepted in_progress was not.
     expect(statuses().filter((status) => status === "200:in_progress")).toHaveLength(2);
+  });
+
+  it("takes back 🚀 on a rollback even when someone already removed it", async () => {
+    const runs = successfulRun("d-1", "a", 10);
+    await notifications.linkCommand(runs[0]!, { commentId: 555, issueNumber: 7 });
+    await play(runs.slice(0, 5));
+    reactionGone = true;
+    await notifier.apply([{ ...runs[4]!, phase: "rolled-back", warmUntil: null, updatedAt: 20, reason: "rollback requested by @octocat" }]);
+
+    expect(sent("DELETE", /\/reactions\/\d+$/)).toHaveLength(1);
+    expect(sent("POST", /\/reactions$/).map((request) => request.body)).toEqual([{ content: "rocket" }, { content: "-1" }]);
   });
 });
