@@ -1,4 +1,4 @@
-// The figures an issue names, written to bench-results.json (or $BENCH_OUT) under their exact keys.
+// Tracked figures, written to bench-results.json (or $BENCH_OUT) under fixed key names.
 // Each bench merges its own keys into the file, so figures from other benches, or an earlier run of
 // a bench skipped this time, stay.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";

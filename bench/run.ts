@@ -7,5 +7,5 @@ import { benchResultsPath } from "./results.ts";
 await benchWebhookAck();
 benchJudge();
 await benchRollback();
-console.log(`\nFigures named by issues: ${benchResultsPath()}`);
+console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);
