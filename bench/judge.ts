@@ -8,7 +8,7 @@ import { oldJudge, type WindowSample as OldSample } from "./baseline/judge.ts";
 import { benchExposure } from "./judge-exposure.ts";
 import { oracleLooks } from "./judge-oracle.ts";
 import { DEFAULT_SETTINGS } from "./judge-settings.ts";
-import { recordResults } from "./results.ts";
+import { recordBenchResults } from "./results.ts";
 
 const TRIALS = Number(process.env.BENCH_JUDGE_TRIALS ?? 1000);
 /** The old judge's posterior quadrature is slow: it sees the first of each cell's deployments only. */
@@ -133,5 +133,5 @@ export function benchJudge(): void {
     "judge.lbFailureExposureMaxS": exposure,
   };
   console.log("Judge figures:", figures);
-  recordResults(figures);
+  recordBenchResults(figures);
 }

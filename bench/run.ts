@@ -2,8 +2,10 @@
 import { benchWebhookAck } from "./webhook-ack.ts";
 import { benchJudge } from "./judge.ts";
 import { benchRollback } from "./rollback.ts";
+import { benchResultsPath } from "./results.ts";
 
 await benchWebhookAck();
 benchJudge();
 await benchRollback();
+console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);

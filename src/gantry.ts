@@ -16,6 +16,10 @@ import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
+import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
+import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
+import { outboxDrain } from "./notify/outbox-drain.ts";
+import { GitHubOutbox } from "./notify/outbox-store.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -63,23 +67,27 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
 
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
+  const outbox = new GitHubOutbox(store);
+  // GitHub writes leave through the outbox, drained apart from the controller: a slow GitHub never delays a tick.
+  const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), log, instanceId: env.GANTRY_INSTANCE_ID });
+  const observer = new DeploymentOutbox(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
   const targetsFor =
     options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
   const runner = new DeploymentRunner({
     deployments,
     targetsFor,
-    observer: notifier,
+    observer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
     ...(options.timing ? { timing: options.timing } : {}),
   });
-  const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
+  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor });
   const audit = new AuditLog(store);
   const driftWatcher = new DriftWatcher({
     deployments,
     targetsFor,
-    observer: notifier,
+    observer,
     audit,
     log,
     ...(options.driftCheckMs !== undefined ? { intervalMs: options.driftCheckMs } : {}),
@@ -91,8 +99,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
       }),
   );
+  // A change saved just before a crash, and so never recorded, is recorded now.
+  await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
   runner.start();
   driftWatcher.start();
+  drain.start();
 
   const deliveries = new DeliveryStore(store);
   const worker = inboxWorker({
@@ -123,7 +134,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     },
     routes: {
       "GET /healthz": async (_request, response) => {
-        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus() });
+        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus(), outbox: { pending: await outbox.pendingCount() } });
       },
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
@@ -147,6 +158,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       await pruner.stop();
       await runner.stop();
       await driftWatcher.stop();
+      await drain.stop();
       await store.close();
     },
   };

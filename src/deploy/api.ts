@@ -139,6 +139,8 @@ export const deploymentViewSchema = z.object({
   timeToRestoreMs: z.number().nullable(),
   /** Drift found against the weights this deployment set, when it is the one that last set them. */
   drift: driftViewSchema.nullable().optional(),
+  /** While cooling: when the old colour, kept warm for a fast rollback, is scaled down. */
+  warmUntil: z.number().nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });

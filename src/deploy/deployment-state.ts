@@ -132,6 +132,7 @@ export function toView(deployment: Deployment, drift?: DriftView): DeploymentVie
     reason: state.reason,
     timeToRestoreMs: state.timeToRestoreMs,
     drift: drift ?? null,
+    warmUntil: deployment.phase === "cooling" ? state.phaseStartedAt + state.environment.keepWarm : null,
     createdAt: deployment.createdAt,
     updatedAt: Math.max(deployment.updatedAt, driftChangedAt),
   };

@@ -22,8 +22,18 @@ const PHASE_WORDS: Record<Phase, string> = {
   aborted: "aborted",
 };
 
-export function describePhase(view: Pick<DeploymentView, "phase" | "step">): string {
-  return view.phase === "shifting" ? `${PHASE_WORDS.shifting} (step ${view.step + 1})` : PHASE_WORDS[view.phase];
+export function describePhase(view: Pick<DeploymentView, "phase" | "step" | "warmUntil" | "liveColour">): string {
+  if (view.phase === "shifting") return `${PHASE_WORDS.shifting} (step ${view.step + 1})`;
+  if (view.phase === "cooling" && view.warmUntil !== null) {
+    return `live; the old colour${view.liveColour ? ` (${view.liveColour})` : ""} is kept warm until ${utcTime(view.warmUntil)}`;
+  }
+  return PHASE_WORDS[view.phase];
+}
+
+/** "2026-12-01 05:42:10 UTC". */
+export function utcTime(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
 
 /** "green 25% (new) · blue 75%": the colour being deployed first, when known. */

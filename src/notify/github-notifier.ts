@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from "probot";
-import { TERMINAL_PHASES, type DeploymentObserver, type DeploymentView } from "../deploy/api.ts";
-import { checkRunState, deploymentState, type DeploymentState } from "./github-states.ts";
+import type { DeploymentView, Phase } from "../deploy/api.ts";
+import { checkRunState, deploymentState, type CheckRunState, type DeploymentState } from "./github-states.ts";
 import type { DeploymentNotifications, NotificationRow } from "./notification-store.ts";
 import { describePhase, shortSha } from "./format.ts";
 import { renderStatusComment } from "./status-comment.ts";
@@ -18,41 +18,41 @@ export interface GitHubNotifierOptions {
 /** GitHub allows 140 characters in a Deployment status description. */
 const MAX_DESCRIPTION = 140;
 
+const REACTION: Partial<Record<Phase, "rocket" | "-1">> = { cooling: "rocket", succeeded: "rocket", "rolled-back": "-1", failed: "-1", aborted: "-1" };
+
 /**
  * Mirrors each deployment on GitHub: a Deployment and its statuses, the `gantry/deploy <env>` check
- * run, one status comment edited in place, and 🚀 or 👎 on the command when it ends. Every object is
- * created once (its id is stored) and later views only update it, so a repeated view changes nothing.
+ * run, one status comment edited in place, and 🚀 or 👎 on the command. Every object is created once
+ * (its id is stored) and later changes only update it, so sending the same changes again changes nothing.
+ * The outbox drain calls it with the changes pending for one deployment: the Deployment gets a status
+ * for each state it went through (its history on GitHub), while the comment, the check run and the
+ * reaction are written once, from the latest change (superseded updates are merged).
  */
-export class GitHubNotifier implements DeploymentObserver {
+export class GitHubNotifier {
   readonly #options: GitHubNotifierOptions;
-  /** Changes of one deployment are applied in order; the controller's lease orders them across replicas. */
-  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(options: GitHubNotifierOptions) {
     this.#options = options;
   }
 
-  deploymentChanged(view: DeploymentView): Promise<void> {
-    const previous = this.#inFlight.get(view.id) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.#apply(view));
-    this.#inFlight.set(view.id, next);
-    const forget = () => {
-      if (this.#inFlight.get(view.id) === next) this.#inFlight.delete(view.id);
-    };
-    next.then(forget, forget);
-    return next;
-  }
-
-  async #apply(view: DeploymentView): Promise<void> {
+  /** `changes`: views of one deployment, oldest first. */
+  async apply(changes: readonly DeploymentView[]): Promise<void> {
+    const latest = changes.at(-1);
+    if (!latest) return;
     const { notifications } = this.#options;
-    let row = await notifications.ensure(view);
-    if (row.view_updated_at !== null && view.updatedAt <= row.view_updated_at) return;
-    const octokit = await this.#options.octokitFor(view.repo.installationId);
-    row = await this.#syncCheckRun(octokit, row, view);
-    row = await this.#syncDeployment(octokit, row, view);
-    await this.#syncComment(octokit, row, view);
-    await this.#reactAtEnd(octokit, row, view);
-    await notifications.update(view.id, { view_updated_at: view.updatedAt });
+    let row = await notifications.ensure(latest);
+    // Older than what GitHub already shows: a change recorded twice, or out of order.
+    if (row.view_updated_at !== null && latest.updatedAt < row.view_updated_at) return;
+    const octokit = await this.#options.octokitFor(latest.repo.installationId);
+    row = await this.#syncCheckRun(octokit, row, latest);
+    for (const view of changes) {
+      if (row.view_updated_at !== null && view.updatedAt <= row.view_updated_at) continue;
+      row = await this.#syncDeployment(octokit, row, view);
+      await notifications.update(view.id, { view_updated_at: view.updatedAt });
+      row = { ...row, view_updated_at: view.updatedAt };
+    }
+    await this.#syncComment(octokit, row, latest);
+    await this.#syncReaction(octokit, row, latest);
   }
 
   async #syncCheckRun(octokit: Octokit, row: NotificationRow, view: DeploymentView): Promise<NotificationRow> {
@@ -62,7 +62,11 @@ export class GitHubNotifier implements DeploymentObserver {
     // Ticks come every few seconds while AWS settles; most change nothing a person would see.
     const sent = JSON.stringify({ state, output });
     if (sent === row.check_run_output) return row;
-    if (row.check_run_id === null) {
+    const previous = row.check_run_output === null ? null : (JSON.parse(row.check_run_output) as { state: CheckRunState }).state;
+    // GitHub does not move a completed check run back: a rollback after success gets a new run, which
+    // GitHub then shows for the commit (the latest run of a name is the one that counts).
+    const reopened = previous?.status === "completed" && JSON.stringify(previous) !== JSON.stringify(state);
+    if (row.check_run_id === null || reopened) {
       const { data } = await octokit.rest.checks.create({
         ...repo,
         name: `gantry/deploy ${view.environment}`,
@@ -76,7 +80,8 @@ export class GitHubNotifier implements DeploymentObserver {
       await this.#options.notifications.update(row.deployment_id, changes);
       return { ...row, ...changes };
     }
-    await octokit.rest.checks.update({ ...repo, check_run_id: row.check_run_id, ...state, output });
+    const unchangedState = previous !== null && JSON.stringify(previous) === JSON.stringify(state);
+    await octokit.rest.checks.update({ ...repo, check_run_id: row.check_run_id, ...(unchangedState ? {} : state), output });
     await this.#options.notifications.update(row.deployment_id, { check_run_output: sent });
     return { ...row, check_run_output: sent };
   }
@@ -153,15 +158,21 @@ export class GitHubNotifier implements DeploymentObserver {
     await this.#options.notifications.update(row.deployment_id, { status_comment_body: body });
   }
 
-  async #reactAtEnd(octokit: Octokit, row: NotificationRow, view: DeploymentView): Promise<void> {
-    if (!TERMINAL_PHASES.has(view.phase) || row.command_comment_id === null || row.reacted_at !== null) return;
-    await octokit.rest.reactions.createForIssueComment({
-      owner: row.owner,
-      repo: row.repo,
-      comment_id: row.command_comment_id,
-      content: view.phase === "succeeded" ? "rocket" : "-1",
-    });
-    await this.#options.notifications.update(row.deployment_id, { reacted_at: view.updatedAt });
+  /** 🚀 once traffic is all on the new version and its watch passed; 👎 when it ended otherwise. */
+  async #syncReaction(octokit: Octokit, row: NotificationRow, view: DeploymentView): Promise<void> {
+    if (row.command_comment_id === null) return;
+    const wanted = REACTION[view.phase];
+    if (wanted === undefined || wanted === row.reaction_content) return;
+    const comment = { owner: row.owner, repo: row.repo, comment_id: row.command_comment_id };
+    if (row.reaction_id !== null) {
+      // Already gone (someone removed it) is as good as removed.
+      await octokit.rest.reactions.deleteForIssueComment({ ...comment, reaction_id: row.reaction_id }).catch((error: unknown) => {
+        if ((error as { status?: number }).status !== 404) throw error;
+      });
+      await this.#options.notifications.update(row.deployment_id, { reaction_id: null, reaction_content: null });
+    }
+    const { data } = await octokit.rest.reactions.createForIssueComment({ ...comment, content: wanted });
+    await this.#options.notifications.update(row.deployment_id, { reaction_id: data.id, reaction_content: wanted, reacted_at: view.updatedAt });
   }
 
   #dashboard(view: DeploymentView): string | null {

@@ -16,8 +16,10 @@ export type CheckRunState =
   | { status: "queued" | "in_progress" }
   | { status: "completed"; conclusion: "success" | "failure" | "cancelled" };
 
+/** Cooling reads as done: traffic is all on the new version and its watch passed; the old colour only waits, warm. */
 export function checkRunState(phase: Phase): CheckRunState {
   if (phase === "queued") return { status: "queued" };
+  if (phase === "cooling") return { status: "completed", conclusion: "success" };
   if (!TERMINAL_PHASES.has(phase)) return { status: "in_progress" };
   const conclusion = phase === "succeeded" ? "success" : phase === "aborted" ? "cancelled" : "failure";
   return { status: "completed", conclusion };

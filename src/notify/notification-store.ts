@@ -79,6 +79,8 @@ export class DeploymentNotifications implements CommandLinks {
       check_run_url: null,
       check_run_output: null,
       reacted_at: null,
+      reaction_id: null,
+      reaction_content: null,
       view_updated_at: null,
       created_at: view.createdAt,
     };

@@ -8,6 +8,7 @@ export interface StatusLinks {
 
 const HEADLINE: Partial<Record<DeploymentView["phase"], string>> = {
   queued: "⏳ Queued:",
+  cooling: "✅ Live:",
   succeeded: "✅ Deployed",
   "rolled-back": "↩️ Rolled back:",
   failed: "❌ Failed:",

@@ -10,6 +10,8 @@ export interface Database {
   deployment_notifications: DeploymentNotificationTable;
   replicas: ReplicaTable;
   environment_drift: EnvironmentDriftTable;
+  github_outbox: GitHubOutboxTable;
+  github_outbox_changes: GitHubOutboxChangeTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -80,6 +82,9 @@ export interface DeploymentNotificationTable {
   /** The check run's state and output as last sent, for the same reason. */
   check_run_output: string | null;
   reacted_at: number | null;
+  /** The reaction Gantry put on the command, so a rollback after 🚀 can take it back. */
+  reaction_id: number | null;
+  reaction_content: string | null;
   /** `updatedAt` of the last view applied: an older or repeated view is skipped. */
   view_updated_at: number | null;
   created_at: number;
@@ -147,4 +152,31 @@ export interface EnvironmentDriftTable {
   resolved_by: string | null;
   resolved_at: number | null;
   note: string | null;
+}
+
+/** A subject of writes to GitHub (a deployment's objects), claimed by one replica at a time with a lease. */
+export interface GitHubOutboxTable {
+  /** e.g. `deployment:<id>`. */
+  subject: string;
+  installation_id: number;
+  kind: "deployment";
+  /** Highest priority among its pending changes: traffic-moved news goes first. */
+  priority: number;
+  /** When it may next be claimed: now, a backoff or GitHub's Retry-After, or while claimed the lease expiry. */
+  next_attempt_at: number;
+  claim_token: string | null;
+  lease_owner: string | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  created_at: number;
+}
+
+/** One recorded change of a subject; a drain sends the changes pending at its claim, merged, then deletes them. */
+export interface GitHubOutboxChangeTable {
+  seq: Generated<number>;
+  subject: string;
+  priority: number;
+  /** JSON, validated on read. */
+  payload: string;
+  recorded_at: number;
 }

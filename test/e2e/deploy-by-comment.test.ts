@@ -153,6 +153,11 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     await until(SHA_B, ["cooling"]);
     // B went to the idle colour (blue) and took all traffic; green still runs A, warm.
     expect(await e.liveWeights()).toEqual({ blue: 100, green: 0 });
+    // The PR says so: live, the old colour warm until a time, the check run done, 🚀.
+    await eventually("the status comment to show B live", () => (botComments(2)[0]?.body.includes("### ✅ Live:") ? true : undefined));
+    expect(botComments(2)[0]!.body).toMatch(/\| phase \| live; the old colour \(green\) is kept warm until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \|/);
+    await eventually("🚀 on the command while B is live", () => (reactionsOn(deploy.comment).includes("rocket") ? true : undefined));
+    expect(deployChecks(SHA_B)).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
 
     const rollback = await e.comment(2, "writer", "/rollback production");
     const rolledBack = await until(SHA_B, ["rolled-back"]);
@@ -171,14 +176,19 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     // GitHub: B was live (success, which superseded A), then failed; A was made live again.
     expect(statesOf(SHA_B)).toEqual(["queued", "in_progress", "success", "in_progress", "failure"]);
     expect(statesOf(SHA_A)).toEqual(["queued", "in_progress", "success", "inactive", "success"]);
-    expect(deployChecks(SHA_B)).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure" })]);
+    // Live during keep-warm (success); GitHub does not reopen a completed run, so the rollback got a new one.
+    expect(deployChecks(SHA_B)).toEqual([
+      expect.objectContaining({ status: "completed", conclusion: "success" }),
+      expect.objectContaining({ status: "completed", conclusion: "failure" }),
+    ]);
+    // 🚀 while it was live, taken back by the rollback.
     expect(reactionsOn(deploy.comment)).toEqual(["eyes", "-1"]);
     expect(reactionsOn(rollback.comment)).toEqual(["eyes"]);
     const [status, reply, ...others] = botComments(2);
     expect(others).toEqual([]);
     expect(status!.body).toContain(`### ↩️ Rolled back: \`${SHA_B.slice(0, 7)}\` to **production**`);
     expect(status!.body).toContain("| why it stopped | rollback requested by @writer |");
-    expect(reply!.body).toMatch(/^✅ Rolling back production: deployment of `[0-9a-f]{7}` by @writer, now live; keeping the old colour warm\.$/);
+    expect(reply!.body).toMatch(/^✅ Rolling back production: deployment of `[0-9a-f]{7}` by @writer, now live; the old colour \(green\) is kept warm until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.$/);
     expect(e.github.violations).toEqual([]);
   }, 60_000);
 });

@@ -11,6 +11,8 @@ import { storeBackends } from "../support/stores.ts";
 
 const REPO = "acme/web";
 const DIGEST = `sha256:${"d".repeat(64)}`;
+/** 2026-12-01 05:42:10 UTC. */
+const WARM_UNTIL = Date.UTC(2026, 11, 1, 5, 42, 10);
 
 function view(id: string, sha: string, phase: Phase, updatedAt: number, extra: Partial<DeploymentView> = {}): DeploymentView {
   return {
@@ -28,6 +30,7 @@ function view(id: string, sha: string, phase: Phase, updatedAt: number, extra: P
     pullRequest: 7,
     reason: null,
     timeToRestoreMs: null,
+    warmUntil: phase === "cooling" ? WARM_UNTIL : null,
     createdAt: id === "d-1" ? 1_000 : 2_000,
     updatedAt,
     ...extra,
@@ -50,6 +53,11 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
   let gh: nock.Scope & GithubNock;
   let notifications: DeploymentNotifications;
   let notifier: GitHubNotifier;
+  /** Counts Deployment status posts; the one at index `failStatusPost` gets a 502. */
+  let statusPosts = 0;
+  let failStatusPost: number | null = null;
+  /** Someone removed Gantry's reaction by hand: deleting it answers 404. */
+  let reactionGone = false;
 
   beforeEach(async () => {
     store = await (await backend.location()).open();
@@ -58,8 +66,8 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     const octokit = await testProbot().auth(TEST_INSTALLATION_ID);
     notifications = new DeploymentNotifications(store);
     notifier = new GitHubNotifier({ notifications, octokitFor: async () => octokit, dashboardUrl: (v) => `https://gantry.example/deployments/${v.id}` });
-    // Ids by kind: check runs 100…, Deployments 200…, comments 300…, anything else 400….
-    const ids = { run: 100, deployment: 200, comment: 300, other: 400 };
+    // Ids by kind: check runs 100…, Deployments 200…, comments 300…, reactions 500…, anything else 400….
+    const ids = { run: 100, deployment: 200, comment: 300, other: 400, reaction: 500 };
     const created = (kind: keyof typeof ids) => () => {
       const id = ids[kind]++;
       return { id, html_url: `https://github.com/${REPO}/runs/${id}` };
@@ -67,10 +75,18 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     gh.post(`/repos/${REPO}/check-runs`).times(5).optionally().reply(201, created("run"));
     gh.patch(/^\/repos\/acme\/web\/check-runs\/\d+$/).times(20).optionally().reply(200, created("other"));
     gh.post(`/repos/${REPO}/deployments`).times(5).optionally().reply(201, created("deployment"));
-    gh.post(/^\/repos\/acme\/web\/deployments\/\d+\/statuses$/).times(20).optionally().reply(201, created("other"));
+    statusPosts = 0;
+    failStatusPost = null;
+    gh.post(/^\/repos\/acme\/web\/deployments\/\d+\/statuses$/).times(20).optionally().reply(() =>
+      statusPosts++ === failStatusPost ? [502, { message: "Server Error" }] : [201, created("other")()],
+    );
     gh.post(`/repos/${REPO}/issues/7/comments`).times(5).optionally().reply(201, created("comment"));
     gh.patch(/^\/repos\/acme\/web\/issues\/comments\/\d+$/).times(20).optionally().reply(200, created("other"));
-    gh.post(/^\/repos\/acme\/web\/issues\/comments\/\d+\/reactions$/).times(5).optionally().reply(201, created("other"));
+    gh.post(/^\/repos\/acme\/web\/issues\/comments\/\d+\/reactions$/).times(5).optionally().reply(201, created("reaction"));
+    reactionGone = false;
+    gh.delete(/^\/repos\/acme\/web\/issues\/comments\/\d+\/reactions\/\d+$/).times(5).optionally().reply(() =>
+      reactionGone ? [404, { message: "Not Found" }] : [204, ""],
+    );
   });
   afterEach(async () => {
     nock.cleanAll();
@@ -81,8 +97,9 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
   const statuses = () =>
     sent("POST", /\/deployments\/\d+\/statuses$/).map((request) => `${request.path.split("/")[5]}:${(request.body as { state: string }).state}`);
 
+  /** Each view drained on its own, as when GitHub keeps up with every tick. */
   async function play(views: DeploymentView[]) {
-    for (const next of views) await notifier.deploymentChanged(next);
+    for (const next of views) await notifier.apply([next]);
   }
 
   const successfulRun = (id: string, sha: string, from: number) => [
@@ -129,7 +146,10 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
 
     const [created] = sent("POST", /\/check-runs$/);
     expect(created!.body).toMatchObject({ name: "gantry/deploy production", head_sha: "a".repeat(40), status: "queued", external_id: "d-1" });
-    expect(sent("PATCH", /\/check-runs\/\d+$/).at(-1)!.body).toMatchObject({ status: "completed", conclusion: "success" });
+    // Completed once traffic is all on the new version (cooling); the end only refreshes its output.
+    const states = sent("PATCH", /\/check-runs\/\d+$/).map((request) => request.body as { status?: string; conclusion?: string });
+    expect(states.filter((body) => body.status !== undefined).at(-1)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(states.at(-1)).not.toHaveProperty("status");
   });
 
   it("reacts 🚀 once on the command that asked for a deployment that succeeded", async () => {
@@ -186,5 +206,86 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
       { gantryDeploymentId: "d-1", imageDigest: DIGEST },
     ]);
     expect(statuses()).toEqual(["200:queued", "200:in_progress"]);
+  });
+
+  it("sends a backlog of changes merged: the comment and check run once from the latest, a Deployment status per state", async () => {
+    await notifications.linkCommand(view("d-1", "a", "queued", 10), { commentId: 555, issueNumber: 7 });
+    await notifier.apply(successfulRun("d-1", "a", 10));
+
+    // One write each for the comment, the check run and the reaction, all showing the end.
+    expect(sent("POST", /\/issues\/7\/comments$/)).toHaveLength(1);
+    expect(sent("PATCH", /\/issues\/comments\/\d+$/)).toHaveLength(0);
+    expect((sent("POST", /\/issues\/7\/comments$/)[0]!.body as { body: string }).body).toContain("### ✅ Deployed `aaaaaaa`");
+    expect(sent("POST", /\/check-runs$/).map((request) => request.body)).toEqual([
+      expect.objectContaining({ status: "completed", conclusion: "success" }),
+    ]);
+    expect(sent("PATCH", /\/check-runs\/\d+$/)).toHaveLength(0);
+    expect(sent("POST", /\/reactions$/).map((request) => request.body)).toEqual([{ content: "rocket" }]);
+    // The Environments page keeps its history: each state the deployment went through, once.
+    expect(statuses()).toEqual(["200:queued", "200:in_progress", "200:success"]);
+  });
+
+  it("shows a cooling deployment as live with the old colour warm until a time: check run success and 🚀", async () => {
+    const runs = successfulRun("d-1", "a", 10);
+    await notifications.linkCommand(runs[0]!, { commentId: 555, issueNumber: 7 });
+    await play(runs.slice(0, 5));
+
+    const comment = (sent("PATCH", /\/issues\/comments\/\d+$/).at(-1)!.body as { body: string }).body;
+    expect(comment).toContain("### ✅ Live: `aaaaaaa` to **production**");
+    expect(comment).toContain("| phase | live; the old colour (blue) is kept warm until 2026-12-01 05:42:10 UTC |");
+    expect(comment).not.toContain("🚧");
+    expect(sent("PATCH", /\/check-runs\/\d+$/).at(-1)!.body).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(sent("POST", /\/reactions$/).map((request) => request.body)).toEqual([{ content: "rocket" }]);
+    expect(statuses().at(-1)).toBe("200:success");
+  });
+
+  it("a rollback during keep-warm opens a new check run, updates the comment, and swaps 🚀 for 👎", async () => {
+    const runs = successfulRun("d-1", "a", 10);
+    await notifications.linkCommand(runs[0]!, { commentId: 555, issueNumber: 7 });
+    await play(runs.slice(0, 5));
+    const cooling = runs[4]!;
+    await play([
+      { ...cooling, phase: "rolling-back", warmUntil: null, updatedAt: 20 },
+      { ...cooling, phase: "rolled-back", warmUntil: null, updatedAt: 21, weights: { blue: 100, green: 0 }, reason: "rollback requested by @octocat", timeToRestoreMs: 40 },
+    ]);
+
+    // The successful run stays as it was (GitHub does not reopen a completed run); a new one tells the truth.
+    const created = sent("POST", /\/check-runs$/);
+    expect(created.map((request) => (request.body as { status: string }).status)).toEqual(["queued", "in_progress"]);
+    expect(sent("PATCH", /\/check-runs\/101$/).map((request) => request.body)).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure" })]);
+    const comment = (sent("PATCH", /\/issues\/comments\/\d+$/).at(-1)!.body as { body: string }).body;
+    expect(comment).toContain("### ↩️ Rolled back: `aaaaaaa` to **production**");
+    expect(comment).toContain("[check run](https://github.com/acme/web/runs/101)");
+    expect(sent("DELETE", /\/reactions\/\d+$/).map((request) => request.path)).toEqual([`/repos/${REPO}/issues/comments/555/reactions/500`]);
+    expect(sent("POST", /\/reactions$/).map((request) => request.body)).toEqual([{ content: "rocket" }, { content: "-1" }]);
+    expect(statuses().slice(-2)).toEqual(["200:in_progress", "200:failure"]);
+  });
+
+  it("sent again after a failure part-way, posts no Deployment status twice", async () => {
+    await play(successfulRun("d-1", "a", 10).slice(0, 5));
+    const before = statuses();
+    const backlog = [
+      view("d-1", "a", "rolling-back", 20, { liveColour: "blue" }),
+      view("d-1", "a", "rolled-back", 21, { liveColour: "blue", reason: "canary failed" }),
+    ];
+    // GitHub takes the first status, then fails.
+    failStatusPost = statusPosts + 1;
+    await expect(notifier.apply(backlog)).rejects.toThrow();
+    await notifier.apply(backlog);
+
+    expect(statuses().slice(before.length)).toEqual(["200:in_progress", "200:failure", "200:failure"]);
+    // The 502'd one was not acknowledged, so it was sent again; the accepted in_progress was not.
+    expect(statuses().filter((status) => status === "200:in_progress")).toHaveLength(2);
+  });
+
+  it("takes back 🚀 on a rollback even when someone already removed it", async () => {
+    const runs = successfulRun("d-1", "a", 10);
+    await notifications.linkCommand(runs[0]!, { commentId: 555, issueNumber: 7 });
+    await play(runs.slice(0, 5));
+    reactionGone = true;
+    await notifier.apply([{ ...runs[4]!, phase: "rolled-back", warmUntil: null, updatedAt: 20, reason: "rollback requested by @octocat" }]);
+
+    expect(sent("DELETE", /\/reactions\/\d+$/)).toHaveLength(1);
+    expect(sent("POST", /\/reactions$/).map((request) => request.body)).toEqual([{ content: "rocket" }, { content: "-1" }]);
   });
 });

@@ -113,24 +113,32 @@ export async function untilServing(url: string): Promise<void> {
   if (consecutive < 10) throw new Error(`${url} never served the sample app`);
 }
 
-export async function startDeployWorld(options: { store?: Store; instanceId?: string } = {}): Promise<DeployWorld> {
+export async function startDeployWorld(options: { store?: Store; instanceId?: string; observe?: (store: Store) => DeploymentObserver } = {}): Promise<DeployWorld> {
   const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
   const world = await aws.seedSampleWorld();
   await untilServing(world.listeners.production.url);
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));
   const deployments = new DeploymentStore(store);
   const observer = new RecordingObserver();
+  // Recorded for the test; also passed on, e.g. to Gantry's outbox when GitHub is in the picture.
+  const passOn = options.observe?.(store);
+  const recordAndPassOn: DeploymentObserver = {
+    async deploymentChanged(view) {
+      await observer.deploymentChanged(view);
+      await passOn?.deploymentChanged(view);
+    },
+  };
   const targetsFor = awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS });
   const runner = new DeploymentRunner({
     deployments,
     targetsFor,
-    observer,
+    observer: recordAndPassOn,
     log: silentLog,
     instanceId: options.instanceId ?? "test-replica",
     leaseMs: 5_000,
     timing: FAST_TIMING,
   });
-  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor });
+  const controller = new Controller({ deployments, observer: recordAndPassOn, wake: () => runner.wake(), targetsFor });
   runner.start();
   return {
     aws,

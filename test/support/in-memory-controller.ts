@@ -64,6 +64,7 @@ export class InMemoryController implements DeploymentController {
       pullRequest: request.pullRequest,
       reason: null,
       timeToRestoreMs: null,
+      warmUntil: null,
       createdAt: this.#tick(),
       updatedAt: this.#clock,
     });

@@ -3,8 +3,9 @@ import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
 import { deployments } from "./0002-deployments.ts";
 import { chatOps } from "./0003-chatops.ts";
 import { replicas } from "./0005-replicas.ts";
-import { inboxRetention } from "./0008-inbox-retention.ts";
+import { githubOutbox } from "./0006-github-outbox.ts";
 import { environmentDrift } from "./0007-environment-drift.ts";
+import { inboxRetention } from "./0008-inbox-retention.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   "0002_deployments": deployments,
   "0003_chatops": chatOps,
   "0005_replicas": replicas,
-  "0008_inbox_retention": inboxRetention,
+  "0006_github_outbox": githubOutbox,
   "0007_environment_drift": environmentDrift,
+  "0008_inbox_retention": inboxRetention,
 };

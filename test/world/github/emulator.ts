@@ -26,8 +26,21 @@ export interface GithubEmulatorOptions {
   checkResponses?: boolean;
 }
 
+/** One API request as the emulator answered it (epoch ms), for tests of how Gantry copes with a slow GitHub. */
+export interface AnsweredRequest {
+  method: string;
+  path: string;
+  status: number;
+  receivedAt: number;
+  answeredAt: number;
+}
+
 export interface GithubEmulator {
   url: string;
+  /** Every API request answered, in order of answer. */
+  answered: AnsweredRequest[];
+  /** Holds every API request this long before answering (0: at once), like a GitHub under strain; held ones follow a change. */
+  setLatency(ms: number): void;
   state: state.GithubState;
   /** Responses that did not match GitHub's description (answered with 500 instead). */
   violations: string[];
@@ -85,6 +98,8 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
   const appSlug = opts.appSlug ?? "gantry";
   const st = state.createState(opts.appId ?? 1, appSlug);
   const violations: string[] = [];
+  const answered: AnsweredRequest[] = [];
+  let latencyMs = 0;
   let baseUrl = "";
 
   function authorise(opId: string, header: string | undefined): number | undefined {
@@ -113,6 +128,7 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
   }
 
   function send(res: ServerResponse, method: string, path: string, reply: Reply): void {
+    res.once("finish", () => answered.push({ method, path, status: res.statusCode, receivedAt: Number(res.getHeader("x-emulator-received-at")), answeredAt: Date.now() }));
     const headers: Record<string, string> = { "x-github-request-id": `EMU:${st.nextId()}`, ...reply.headers };
     if (reply.raw) {
       res.writeHead(reply.status, { ...headers, "content-type": reply.raw.contentType }).end(reply.raw.body);
@@ -139,7 +155,11 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
     void (async () => {
       const method = req.method ?? "GET";
       const url = new URL(req.url ?? "/", baseUrl);
+      res.setHeader("x-emulator-received-at", String(Date.now()));
       const text = await readBody(req);
+      // Re-read while waiting, so lowering the latency releases requests already held.
+      const receivedAt = Date.now();
+      while (Date.now() < receivedAt + latencyMs) await new Promise((resolve) => setTimeout(resolve, Math.min(50, receivedAt + latencyMs - Date.now())));
       const codeload = /^\/_codeload\/([^/]+\/[^/]+)\/legacy\.tar\.gz\/([0-9a-f]+)$/.exec(url.pathname);
       if (codeload) {
         const repo = st.repos.get(String(codeload[1]).toLowerCase());
@@ -173,6 +193,10 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
     url: baseUrl,
     state: st,
     violations,
+    answered,
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
     seedRepo: (seed) => state.seedRepo(st, seed),
     seedCommit: (fullName, seed) => state.seedCommit(repoNamed(fullName), seed),
     seedUser: (login, type) => state.seedUser(st, login, type),

@@ -54,6 +54,13 @@ export const issueHandlers: Record<string, Handler> = {
     comment.reactions.push(reaction);
     return { status: 201, data: reactionView(ctx.baseUrl, reaction) };
   },
+  "reactions/delete-for-issue-comment": (ctx) => {
+    const { comment } = commentOf(ctx);
+    const id = intParam(ctx, "reaction_id");
+    found(comment.reactions.find((r) => r.id === id));
+    comment.reactions = comment.reactions.filter((r) => r.id !== id);
+    return { status: 204 };
+  },
   "reactions/list-for-issue-comment": (ctx) => {
     const { comment } = commentOf(ctx);
     const content = ctx.query.get("content");
