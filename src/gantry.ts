@@ -68,7 +68,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
   await probot.load(
-    options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications } }),
+    options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications, appId: credentials.appId } }),
   );
   runner.start();
 

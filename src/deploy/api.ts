@@ -97,6 +97,8 @@ export interface StartRequest {
   pullRequest: number | null;
   /** A rollback redeploy of a previous digest skips canary steps. */
   fastPath?: boolean;
+  /** Names the request (a command's comment): starting again with the same key returns the same deployment. */
+  idempotencyKey?: string;
 }
 
 export type StartResult =
@@ -108,6 +110,8 @@ export interface ActionRequest {
   environment: string;
   by: string;
   reason?: string;
+  /** As in StartRequest: a rollback that redeploys an earlier commit creates one deployment per key. */
+  idempotencyKey?: string;
 }
 
 export type ActionResult = { ok: true; deployment: DeploymentView } | { ok: false; reason: string };

@@ -2,6 +2,7 @@ import type { Migration } from "kysely/migration";
 import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
 import { deployments } from "./0002-deployments.ts";
 import { chatOps } from "./0003-chatops.ts";
+import { commandRecords } from "./0004-command-records.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   "0001_webhook_deliveries": webhookDeliveries,
   "0002_deployments": deployments,
   "0003_chatops": chatOps,
+  "0004_command_records": commandRecords,
 };
