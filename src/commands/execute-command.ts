@@ -167,12 +167,13 @@ export async function actOn(decision: Decision, context: ActContext): Promise<Ou
   }
 }
 
+/** The controller's refusals name what stands in the way; /status shows the rest. */
 const refusedBy = (context: ActContext, environment: string, reason: string): Outcome => ({
   decision: "refused",
   environment,
   gate: null,
   reason,
-  reply: `🛑 ${quoteUserText(context.line)} refused: ${reason}`,
+  reply: `🛑 ${quoteUserText(context.line)} refused: ${reason}\n\nTo pass: see \`/status\` for what runs in ${environment} and who holds its lock, then comment again.`,
 });
 
 async function deploy(context: ActContext, { environment, sha, config }: Extract<Decision, { kind: "deploy" }>): Promise<Outcome> {

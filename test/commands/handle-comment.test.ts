@@ -208,7 +208,9 @@ describe("comment commands", () => {
     nockChecks(gh, "success");
     await deliver(commentPayload("/deploy staging"));
 
-    expect(reply()?.body).toBe("🛑 `/deploy staging` refused: staging is locked by @sre (`incident 42`); /unlock staging first");
+    expect(reply()?.body).toBe(
+      "🛑 `/deploy staging` refused: staging is locked by @sre (`incident 42`); /unlock staging first\n\nTo pass: see `/status` for what runs in staging and who holds its lock, then comment again.",
+    );
     expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ decision: "refused", reason: "staging is locked by @sre (`incident 42`); /unlock staging first" })]);
   });
 
@@ -280,6 +282,16 @@ describe("comment commands", () => {
     expect(await audit.recent(REPO, { limit: 1 })).toEqual([
       expect.objectContaining({ command: "(pull request #1 closed)", environment: "production", reason: "released @writer's lock on production" }),
     ]);
+  });
+
+  it("echoes people's words without mentioning anyone or breaking the Markdown", async () => {
+    nockPermission(gh, "writer", "write");
+    await deliver(commentPayload('/lock production --reason "@octo-org/everyone ship it `now` | **really**"'));
+
+    const body = reply()!.body;
+    expect(body).not.toMatch(/@octo-org/u);
+    expect(body).toContain("``@\u200Docto-org/everyone ship it `now` ¦ **really**``");
+    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ command: '/lock production --reason "@octo-org/everyone ship it `now` | **really**"' })]);
   });
 
   it("shows environments, locks and the last commands on /status", async () => {
