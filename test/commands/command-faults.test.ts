@@ -224,4 +224,15 @@ describe("commands under GitHub faults", () => {
       await expectOutcome(name, { eyes: point !== "👀" });
     },
   );
+
+  it("/deploy queued behind another deployment, with GitHub refusing the reply for longer than Gantry retries: queued once, and says so once", async () => {
+    await controller.start({ repo: REPO_REF, environment: "staging", sha: "b".repeat(40), requestedBy: "octo", pullRequest: 2 } as never);
+    github("reply", "secondary rate limit", retry.attempts);
+    expect(await command("/deploy staging")).toBe(2);
+
+    expect(controller.deployments.map((deployment) => deployment.phase)).toEqual(["preparing", "queued"]);
+    expect(replies()).toHaveLength(1);
+    expect(replies()[0]).toMatch(/^⏳ Queued: staging is 🔒 deploying by @octo from #2 since .*\. `aaaaaaa` deploys when it is free/);
+    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ decision: "queued" })]);
+  });
 });
