@@ -91,8 +91,9 @@ async function decideOrFail(
   } catch (error) {
     if (isTransient(error)) throw error;
     context.log.error({ err: error, comment: context.payload.comment.html_url }, "command failed");
-    const reason = publicErrorText(error);
-    const reply = `💥 ${quoteUserText(line)} failed: ${reason}. Nothing was done; comment the command again to retry.`;
+    // The audit log keeps the full text; the comment shows the public one.
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const reply = `💥 ${quoteUserText(line)} failed: ${publicErrorText(error)}. Nothing was done; comment the command again to retry.`;
     return { kind: "done", outcome: { decision: "failed", environment: null, gate: null, reason, reply } };
   }
 }

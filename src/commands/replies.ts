@@ -1,7 +1,7 @@
 import type { AuditEntry } from "../audit/audit-log.ts";
 import type { EnvironmentStatus, LockView } from "../deploy/api.ts";
 import { describePhase, describeWeights, shortSha } from "../notify/format.ts";
-import { quoteUserText } from "../notify/public-text.ts";
+import { publicText, quoteUserText } from "../notify/public-text.ts";
 import { COMMAND_NAMES, USAGE } from "./command.ts";
 import type { Refusal } from "./gates/gate.ts";
 
@@ -54,7 +54,7 @@ export function statusReply(environments: readonly string[], statuses: readonly 
   });
   const recent = audit.map(
     (entry) =>
-      `- ${new Date(entry.at).toISOString()} @${entry.actor} ${quoteUserText(entry.command)} → ${entry.decision}${entry.gate ? ` (${entry.gate})` : ""}: ${entry.reason}`,
+      `- ${new Date(entry.at).toISOString()} @${entry.actor} ${quoteUserText(entry.command)} → ${entry.decision}${entry.gate ? ` (${entry.gate})` : ""}: ${publicText(entry.reason)}`,
   );
   return [
     "| environment | live | traffic | running | lock |",
