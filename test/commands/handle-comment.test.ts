@@ -240,6 +240,23 @@ describe("comment commands", () => {
     expect(await audit.recent(REPO)).toHaveLength(1);
   });
 
+  it("acts once when two replicas receive the same comment at the same time", async () => {
+    for (let replica = 0; replica < 2; replica += 1) {
+      nockPermission(gh, "writer", "write");
+      gh.get(`/repos/${REPO}/pulls/1`).optionally().reply(200, pullRequest());
+      nockChecks(gh, "success");
+    }
+    const payload = commentPayload("/deploy staging");
+    const deliveries = await Promise.allSettled([deliver(payload, "issue_comment", "delivery-1"), deliver(payload, "issue_comment", "delivery-2")]);
+
+    expect(started()).toHaveLength(1);
+    // The loser (if it ran while the winner worked) failed its delivery, so the inbox retries it.
+    if (deliveries.some((delivery) => delivery.status === "rejected")) await deliver(payload, "issue_comment", "delivery-3");
+    expect(started()).toHaveLength(1);
+    expect(reactions()).toEqual(["eyes"]);
+    expect(await audit.recent(REPO)).toHaveLength(1);
+  });
+
   it("answers a bad command with the right form and the environments that exist", async () => {
     await deliver(commentPayload("/deploy qa"));
     expect(reply()?.body).toBe(
