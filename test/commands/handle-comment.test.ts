@@ -257,6 +257,17 @@ describe("comment commands", () => {
     expect(await audit.recent(REPO)).toHaveLength(1);
   });
 
+  it("answers an error GitHub will not cure by retrying as a failure, truthfully: nothing was done", async () => {
+    nockPermission(gh, "writer", "write");
+    gh.get(`/repos/${REPO}/pulls/1`).reply(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest/pulls/pulls#get-a-pull-request" });
+    await deliver(commentPayload("/deploy staging"));
+
+    expect(started()).toEqual([]);
+    expect(reply()?.body).toMatch(/^💥 `\/deploy staging` failed: HttpError: Not Found .*\. Nothing was done; comment the command again to retry\.$/u);
+    expect(reactions()).toEqual(["eyes", "-1"]);
+    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ decision: "failed", reason: expect.stringMatching(/^HttpError: Not Found/u) })]);
+  });
+
   it("answers a bad command with the right form and the environments that exist", async () => {
     await deliver(commentPayload("/deploy qa"));
     expect(reply()?.body).toBe(
