@@ -3,14 +3,7 @@ import type { AuditEntry, AuditLog } from "../audit/audit-log.ts";
 import type { Store } from "../store/open-store.ts";
 import type { CommandStep } from "../store/schema.ts";
 
-export type { CommandStep };
-
-/**
- * Durable records of comment commands, keyed by comment id. A command moves received → decided →
- * acted → replied; whoever holds a record's lease works on it, and a retried delivery (or another
- * replica, once the lease has run out) resumes at the last step written. Two deliveries of one
- * comment therefore act once, and a delivery that failed half-way is not lost.
- */
+/** What `begin` found: a command to work on from its last step, one already answered, or one in hand elsewhere. */
 export type Begun<Decision, Outcome> =
   | { kind: "resume"; lease: CommandLease; step: Exclude<CommandStep, "replied">; decision: Decision | null; outcome: Outcome | null }
   | { kind: "replied" }
@@ -22,6 +15,12 @@ export interface CommandLease {
   owner: string;
 }
 
+/**
+ * Durable records of comment commands, keyed by comment id. A command moves received → decided →
+ * acted → replied; whoever holds a record's lease works on it, and a retried delivery (or another
+ * replica, once the lease has run out) resumes at the last step written. Two deliveries of one
+ * comment therefore act once, and a delivery that failed half-way is not lost.
+ */
 export class CommandRecords<Decision, Outcome> {
   readonly #store: Store;
   readonly #now: () => number;
