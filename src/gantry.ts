@@ -8,8 +8,10 @@ import { DeploymentStore } from "./deploy/deployment-store.ts";
 import { DeploymentRunner } from "./deploy/runner.ts";
 import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
+import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
+import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
@@ -31,6 +33,8 @@ export interface GantryOptions {
   /** The AWS adapters per environment; tests point them at the emulator. */
   deployTargets?: DeployTargetsFactory;
   timing?: Partial<ControllerTiming>;
+  /** How long a claimed delivery stays invisible to other replicas, and how often the inbox is polled. */
+  inbox?: { leaseMs?: number; pollMs?: number };
 }
 
 export interface RunningGantry {
@@ -57,7 +61,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
   const deployments = new DeploymentStore(store);
-  const targetsFor = options.deployTargets ?? awsDeployTargets();
+  const targetsFor =
+    options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
   const runner = new DeploymentRunner({
     deployments,
     targetsFor,
@@ -68,7 +73,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   const controller = new Controller({ deployments, observer: notifier, wake: () => runner.wake(), targetsFor });
   await probot.load(
-    options.app ?? createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: notifications, appId: credentials.appId } }),
+    options.app ??
+      createGantryApp({
+        chatOps: { store, controller, audit: new AuditLog(store), links: notifications, appId: credentials.appId },
+        awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+      }),
   );
   runner.start();
 
@@ -78,15 +87,27 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
+    ...options.inbox,
     process: (delivery) =>
       probot.receive({ id: delivery.id, name: delivery.event, payload: JSON.parse(delivery.payload) } as ProbotEvent),
   });
   if (options.processInbox !== false) worker.start();
+  const pruner = new InboxPruner({
+    deliveries,
+    log,
+    retention: { doneDays: env.GANTRY_INBOX_RETENTION_DAYS, deadDays: env.GANTRY_INBOX_DEAD_RETENTION_DAYS },
+  });
+  pruner.start();
 
   const http = await startHttpServer({
     port: env.PORT,
     host: env.HOST,
     log,
+    timeouts: {
+      headersTimeoutMs: env.GANTRY_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.GANTRY_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     routes: {
       "GET /healthz": async (_request, response) => {
         sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus() });
@@ -94,6 +115,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
         deliveries,
+        budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
+        log,
         onQueued: () => worker.wake(),
       }),
     },
@@ -108,6 +131,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     async stop() {
       await http.close();
       await worker.stop();
+      await pruner.stop();
       await runner.stop();
       await store.close();
     },

@@ -1,6 +1,6 @@
-import { pino } from "pino";
 import { appCredentials, parseServerEnv, ServerEnvError } from "./config/server-env.ts";
 import { startGantry } from "./gantry.ts";
+import { boundedLog } from "./log/bounded-log.ts";
 import { startSetupMode } from "./web/setup-mode.ts";
 
 try {
@@ -11,7 +11,7 @@ try {
 
 try {
   const env = parseServerEnv(process.env);
-  const log = pino({ level: env.LOG_LEVEL, name: "gantry" });
+  const log = boundedLog(env.LOG_LEVEL);
   const credentials = appCredentials(env);
   if (!credentials) {
     log.info("No APP_ID: starting the setup flow to register the GitHub App");

@@ -1,12 +1,14 @@
-// The AWS clients of one environment of one repository. Credentials come from the default provider
-// chain (or the caller); when the environment names a role, it is assumed with the repository's full
-// name as ExternalId, so a role trusts only the repository it was made for.
+// The AWS clients of one environment of one repository. Gantry's own credentials (the default
+// provider chain, or the caller's) only assume the environment's role: ExternalId is the repository's
+// immutable numeric id, so a role trusts only the repository it was made for, even after a rename or
+// transfer, and every other call is signed by that role's session.
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ECSClient, type ECSClientConfig } from "@aws-sdk/client-ecs";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
+import type { RepoRef } from "../deploy/api.ts";
 
 export interface AwsClients {
   ecs: ECSClient;
@@ -31,31 +33,54 @@ type Identity = Awaited<ReturnType<CredentialProvider>>;
 export const RETRY = { retryMode: "standard", maxAttempts: 6 } as const;
 
 /**
- * A hung call must not outlast the controller's lease (30 s): each attempt gives up, and is retried,
- * well before it.
+ * Each attempt of a hung call gives up, and is retried, after this long. The controller's writes
+ * get less: their signal and per-attempt timeout are cut to fit the lease (aws/deadline-options.ts).
  */
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Credentials are refreshed this long before the assumed role's session expires. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
 
-export function awsClientsFor(
-  aws: EnvironmentConfig["aws"],
-  repoFullName: string,
-  options: { credentials?: AwsCredentials; requestTimeoutMs?: number } = {},
-): AwsClients {
+/** Whose session it is: the repository (by its immutable id) and the environment it deploys to. */
+export interface RoleSession {
+  repository: Pick<RepoRef, "owner" | "repo" | "id">;
+  environment: string;
+}
+
+export interface AwsClientOptions {
+  /**
+   * The server's AWS endpoint (a local world); unset, the SDK's own resolution applies: the regional
+   * endpoints, or AWS_ENDPOINT_URL from the server's environment.
+   */
+  endpoint?: string;
+  /** Gantry's own identity, which only assumes the role; default: the SDK's provider chain. */
+  credentials?: AwsCredentials;
+  requestTimeoutMs?: number;
+}
+
+export function awsClientsFor(aws: EnvironmentConfig["aws"], session: RoleSession, options: AwsClientOptions = {}): AwsClients {
   const requestHandler = { connectionTimeout: 3_000, requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
-  const base = { region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), ...RETRY, requestHandler };
-  const credentials = aws.roleArn
-    ? shared(
-        fromTemporaryCredentials({
-          params: { RoleArn: aws.roleArn, ExternalId: repoFullName, RoleSessionName: roleSessionName(repoFullName) },
-          ...(options.credentials ? { masterCredentials: options.credentials } : {}),
-          clientConfig: base,
-        }),
-      )
-    : options.credentials;
-  const config = credentials ? { ...base, credentials } : base;
+  const base = { region: aws.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...RETRY, requestHandler };
+  const { repository, environment } = session;
+  const fullName = `${repository.owner}/${repository.repo}`;
+  const credentials = shared(
+    fromTemporaryCredentials({
+      params: {
+        RoleArn: aws.roleArn,
+        ExternalId: String(repository.id),
+        RoleSessionName: roleSessionName(fullName),
+        // Lets the role's permission policy scope resources by aws:PrincipalTag/…; needs sts:TagSession in its trust policy.
+        Tags: [
+          { Key: "gantry:repository", Value: fullName },
+          { Key: "gantry:repository-id", Value: String(repository.id) },
+          { Key: "gantry:environment", Value: environment },
+        ],
+      },
+      ...(options.credentials ? { masterCredentials: options.credentials } : {}),
+      clientConfig: base,
+    }),
+  );
+  const config = { ...base, credentials };
   return {
     ecs: new ECSClient(config),
     elbv2: new ElasticLoadBalancingV2Client(config),

@@ -129,7 +129,7 @@ function actContext(context: CommentContext, dependencies: ChatOpsDependencies, 
   return {
     controller: dependencies.controller,
     links: dependencies.links,
-    repo: { owner: repository.owner.login, repo: repository.name, installationId: installation!.id },
+    repo: { owner: repository.owner.login, repo: repository.name, id: repository.id, installationId: installation!.id },
     actor: context.payload.sender.login,
     issueNumber: issue.number,
     isPullRequest: issue.pull_request !== undefined,

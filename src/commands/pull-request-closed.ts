@@ -5,7 +5,7 @@ import type { ChatOpsDependencies } from "./handle-comment.ts";
 export function pullRequestClosedHandler(dependencies: Pick<ChatOpsDependencies, "controller" | "audit">) {
   return async (context: Context<"pull_request.closed">): Promise<void> => {
     const { pull_request: pullRequest, repository, installation, sender } = context.payload;
-    const repo = { owner: repository.owner.login, repo: repository.name, installationId: installation!.id };
+    const repo = { owner: repository.owner.login, repo: repository.name, id: repository.id, installationId: installation!.id };
     const released = await dependencies.controller.releaseLocksOf(repo, pullRequest.number);
     for (const lock of released) {
       await dependencies.audit.record({

@@ -1,7 +1,8 @@
 import type { ProbotOctokit } from "probot";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { z } from "zod";
-import { REPO_CONFIG_PATH, repoConfigSchema, type RepoConfig } from "./repo-config.ts";
+import { repoConfigSchemaWithin, type AwsAccountIds } from "./aws-accounts.ts";
+import { REPO_CONFIG_PATH, RETIRED_SETTINGS, type RepoConfig } from "./repo-config.ts";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -25,9 +26,10 @@ export interface RepoRef {
 
 /**
  * Reads `.github/gantry.yml` through Probot's config loader, so `_extends` and org-wide defaults in a
- * `.github` repository apply, and validates the merged result. Never throws for a bad file.
+ * `.github` repository apply, and validates the merged result, within the server's AWS account limit
+ * when one is given. Never throws for a bad file.
  */
-export async function loadRepoConfig(octokit: Octokit, at: RepoRef): Promise<RepoConfigResult> {
+export async function loadRepoConfig(octokit: Octokit, at: RepoRef, limits: { awsAccountIds?: AwsAccountIds } = {}): Promise<RepoConfigResult> {
   let merged: unknown;
   try {
     const { config, files } = await octokit.config.get({
@@ -43,7 +45,7 @@ export async function loadRepoConfig(octokit: Octokit, at: RepoRef): Promise<Rep
     if (problem) return { status: "invalid", problems: [problem] };
     throw error;
   }
-  const parsed = repoConfigSchema.safeParse(merged);
+  const parsed = repoConfigSchemaWithin(limits.awsAccountIds).safeParse(merged);
   if (parsed.success) return { status: "valid", config: parsed.data };
   const source = await readRawConfig(octokit, at);
   return { status: "invalid", problems: locateIssues(parsed.error.issues, source) };
@@ -60,7 +62,7 @@ export function locateIssues(issues: readonly z.core.$ZodIssue[], source: string
       const setting = path.map(String).join(".") || "(top level)";
       const message =
         issue.code === "unrecognized_keys"
-          ? `"${String(path.at(-1))}" is not a setting here; check its spelling and indentation`
+          ? (RETIRED_SETTINGS[path.slice(-2).join(".")] ?? `"${String(path.at(-1))}" is not a setting here; check its spelling and indentation`)
           : issue.message;
       return { setting, line: lineCounter.linePos(offsetOf(document.contents, path)).line, message };
     });

@@ -9,18 +9,45 @@ const arn = (service: string) =>
 const githubLogin = z.string().regex(/^[A-Za-z0-9-]+(\[bot\])?$/, "must be a GitHub login");
 const teamSlug = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "org/team-slug"');
 
+/** `arn:<partition>:iam::<12-digit account>:role/<path/name>`; the account is read from it. */
+export const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * Where AWS is and which identity reaches it are the Gantry server's (AWS_ENDPOINT_URL, its own
+ * credentials); a repository only names the role it may be given, which must trust it by its id.
+ */
 const awsSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
-  /** Only for emulators and local stacks; real deployments use the regional endpoints. */
-  endpoint: z.url().optional(),
-  /** Assumed with STS using the repository's full name as ExternalId. */
-  roleArn: arn("iam").optional(),
+  /** Assumed with STS, ExternalId = the repository's numeric id; every AWS call of the environment uses its session. */
+  roleArn: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? "is required: name the IAM role Gantry assumes for this environment (arn:aws:iam::ACCOUNT:role/NAME), whose trust policy requires sts:ExternalId = this repository's numeric id"
+          : undefined,
+    })
+    .regex(ROLE_ARN, "must be an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<name>"),
 });
+
+/** Settings a repository may no longer make, with what to do instead. */
+export const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+  "aws.endpoint":
+    "the AWS endpoint is the Gantry server's setting (AWS_ENDPOINT_URL), never a repository's: remove this line",
+};
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, "must be a host name such as app.example.com (no scheme, port or path)");
 
 const smokeCheckSchema = z.strictObject({
   path: z.string().startsWith("/", 'must start with "/"'),
   expectStatus: z.number().int().min(100).max(599).default(200),
   timeout: duration.prefault("5s"),
+  /**
+   * The name the service answers to: sent as the Host header and the TLS server name, and the name
+   * the certificate must cover. The request still goes to the test listener's own address.
+   */
+  host: hostname.optional(),
 });
 
 const canaryStepSchema = z.strictObject({

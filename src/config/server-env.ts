@@ -4,35 +4,50 @@ import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
-const optionalText = z
-  .string()
-  .optional()
-  .transform((value) => (value === "" ? undefined : value));
+const awsAccountId = z.string().regex(/^\d{12}$/, "must list 12-digit AWS account ids, separated by commas");
+const positiveNumber = z.coerce.number().positive();
 
 /** Every environment variable Gantry reads; `.env.example` documents the same list. */
 export const serverEnvSchema = z
   .object({
-    APP_ID: optionalText.pipe(z.string().regex(/^\d+$/, "must be the numeric App ID").optional()),
-    PRIVATE_KEY: optionalText,
-    PRIVATE_KEY_PATH: optionalText,
-    WEBHOOK_SECRET: optionalText,
+    APP_ID: z.string().regex(/^\d+$/, "must be the numeric App ID").optional(),
+    PRIVATE_KEY: z.string().optional(),
+    PRIVATE_KEY_PATH: z.string().optional(),
+    WEBHOOK_SECRET: z.string().optional(),
     WEBHOOK_PATH: z.string().startsWith("/").default("/api/github/webhooks"),
     GITHUB_API_URL: z.url().default("https://api.github.com"),
     PORT: port.default(3000),
     HOST: z.string().min(1).default("localhost"),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     GANTRY_DATA_DIR: z.string().min(1).default("./data"),
-    DATABASE_URL: optionalText.pipe(
-      z
-        .string()
-        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
-        .optional(),
-    ),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
     GANTRY_INSTANCE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
     GANTRY_INBOX_CONCURRENCY: positiveInt.default(4),
     GANTRY_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
+    /** The AWS SDK's own setting; only a local world or emulator needs it. */
+    AWS_ENDPOINT_URL: z.url({ protocol: /^https?$/, error: "must be an http(s):// URL" }).optional(),
+    /** When set, environments' roles may live only in these AWS accounts. */
+    GANTRY_AWS_ACCOUNT_IDS: z
+      .string()
+      .optional()
+      .transform((value) => value?.split(",").map((id) => id.trim()))
+      .pipe(z.array(awsAccountId).min(1).optional()),
+    GANTRY_INBOX_RETENTION_DAYS: positiveNumber.default(7),
+    GANTRY_INBOX_DEAD_RETENTION_DAYS: positiveNumber.default(30),
+    GANTRY_INTAKE_MAX_BODIES: positiveInt.default(32),
+    GANTRY_INTAKE_MAX_BUFFERED_MB: positiveNumber.default(64),
+    GANTRY_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+    GANTRY_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
+    GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   })
   .superRefine((env, ctx) => {
+    if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["GANTRY_HTTP_HEADERS_TIMEOUT_MS"],
+        message: "must not exceed GANTRY_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)",
+      });
+    }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {
       ctx.addIssue({
@@ -61,8 +76,10 @@ export interface AppCredentials {
 
 export class ServerEnvError extends Error {}
 
+/** An empty value means unset, so `.env.example` copied as it is starts in setup mode. */
 export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
-  const result = serverEnvSchema.safeParse(source);
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ""));
+  const result = serverEnvSchema.safeParse(set);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? "environment");

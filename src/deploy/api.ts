@@ -9,6 +9,8 @@ import type { RepoConfig } from "../config/repo-config.ts";
 export const repoRefSchema = z.object({
   owner: z.string(),
   repo: z.string(),
+  /** GitHub's immutable repository id: what AWS roles trust (ExternalId), unlike a name that can change hands. */
+  id: z.number().int(),
   installationId: z.number().int(),
 });
 export type RepoRef = z.infer<typeof repoRefSchema>;

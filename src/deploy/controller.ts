@@ -16,7 +16,7 @@ import { quoteUserText } from "../notify/public-text.ts";
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
 import { rollbackTarget } from "./rollback-target.ts";
-import type { DeployTargetsFactory } from "./targets.ts";
+import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
 const ACTIVE_PHASES = (["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "rolling-back"] as const) satisfies Phase[];
 
@@ -76,7 +76,14 @@ export class Controller implements DeploymentController {
     path: { fastPath: boolean; rollbackOf?: string },
   ): Promise<StartResult> {
     if (!buildRepository) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
-    const image = await this.#targetsFor(request.repo, environment).registry.resolve(buildRepository, request.sha);
+    let targets: DeployTargets;
+    try {
+      targets = this.#targetsFor(request.repo, request.environment, environment);
+    } catch (error) {
+      if (error instanceof TargetsRefused) return { outcome: "refused", reason: error.message };
+      throw error;
+    }
+    const image = await targets.registry.resolve(buildRepository, request.sha);
     if (!image) {
       return { outcome: "refused", reason: `no image tagged ${request.sha} in ECR repository ${buildRepository}: build it before deploying` };
     }
@@ -89,7 +96,7 @@ export class Controller implements DeploymentController {
       phase: "queued",
       requestedBy: request.requestedBy,
       pullRequest: request.pullRequest,
-      state: initialState({ environment, buildRepository, image, now, ...path }),
+      state: initialState({ repositoryId: request.repo.id, environment, buildRepository, image, now, ...path }),
       pendingAction: null,
       nextTickAt: now,
       fence: 0,

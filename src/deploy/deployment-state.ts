@@ -7,6 +7,8 @@ const colourSchema = z.enum(["blue", "green"]);
 
 /** What a deployment knows beyond its indexed columns; persisted as JSON and validated on read. */
 export const deploymentStateSchema = z.object({
+  /** The repository's GitHub id (RepoRef.id): the role's ExternalId on every tick. */
+  repositoryId: z.number().int(),
   /** The environment's config as it was when the deployment started (already parsed: durations in ms). */
   environment: z.custom<EnvironmentConfig>((value) => typeof value === "object" && value !== null),
   buildRepository: z.string(),
@@ -37,6 +39,11 @@ export const deploymentStateSchema = z.object({
   timeToRestoreMs: z.number().nullable(),
   /** Consecutive failed ticks; reset by a successful one. */
   failures: z.number().int().min(0),
+  /** The read-back of the listener after the deployment ended, and whether its weights had to be set again. */
+  finalCheck: z
+    .object({ at: z.number(), found: weightsSchema, repaired: z.boolean(), skipped: z.string().nullable() })
+    .nullable()
+    .default(null),
 });
 export type DeploymentState = z.infer<typeof deploymentStateSchema>;
 
@@ -67,6 +74,7 @@ export const deploymentSchema = z.object({
 export type Deployment = z.infer<typeof deploymentSchema>;
 
 export function initialState(options: {
+  repositoryId: number;
   environment: EnvironmentConfig;
   buildRepository: string;
   fastPath: boolean;
@@ -74,8 +82,9 @@ export function initialState(options: {
   image: ResolvedImage;
   now: number;
 }): DeploymentState {
-  const { environment, buildRepository, fastPath, image, now } = options;
+  const { repositoryId, environment, buildRepository, fastPath, image, now } = options;
   return {
+    repositoryId,
     environment,
     buildRepository,
     fastPath,
@@ -98,6 +107,7 @@ export function initialState(options: {
     decidedAt: null,
     timeToRestoreMs: null,
     failures: 0,
+    finalCheck: null,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Selectable } from "kysely";
+import { sql, type ExpressionBuilder, type Selectable } from "kysely";
 import type { Store } from "../store/open-store.ts";
 import type { Database, DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
 import { TERMINAL_PHASES, type LockView, type Phase, type RepoRef } from "./api.ts";
@@ -25,7 +25,18 @@ export interface DeploymentChange {
   nextTickAt: number;
   /** The pending action this tick acted on, cleared with the save. */
   consumed?: PendingAction | null;
+  /** For an ended deployment: when to read its final weights back, or null once that is done. */
+  finalCheckAt?: number | null;
 }
+
+/** How long claims hold, and when a replica counts as dead (see lease-timing.ts). */
+export interface ClaimTiming {
+  leaseMs: number;
+  heartbeatStaleMs: number;
+}
+
+/** A rollback, or a person's /rollback or /abort, goes ahead of every other due deployment. */
+const URGENCY = sql<number>`case when phase = 'rolling-back' or pending_action like '%"kind":"rollback"%' or pending_action like '%"kind":"abort"%' then 0 else 1 end`;
 
 /** Persistence of deployments and environment locks, fenced so a replica that lost its lease cannot write. */
 export class DeploymentStore {
@@ -81,12 +92,23 @@ export class DeploymentStore {
   }
 
   /**
-   * Claims the most overdue deployment that is this replica's, or whose lease is free or expired, in
-   * one statement, and bumps its fence. Returns it with the lease to present on every later write.
+   * Claims a due deployment that is this replica's, or whose lease is free, expired, or held by a
+   * replica whose heartbeat is stale, in one statement, and bumps its fence. Rollbacks come first,
+   * then the most overdue; an ended deployment is due once for the read-back of its final weights.
+   * With `urgentOnly`, only a rollback (or an asked-for one) is taken. Returns it with the lease to
+   * present on every later write.
    */
-  async claimDue(owner: string, leaseMs: number): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
+  async claimDue(owner: string, timing: ClaimTiming, urgentOnly = false): Promise<{ deployment: Deployment; lease: Lease } | undefined> {
     const now = this.#now();
-    const claimable = (eb: ExpressionBuilder<Database, "deployments">) => eb.or([eb("lease_until", "<", now), eb("lease_owner", "=", owner)]);
+    const { leaseMs } = timing;
+    const heldByTheDead = (eb: ExpressionBuilder<Database, "deployments">) =>
+      eb("lease_owner", "in", eb.selectFrom("replicas").select("instance_id").where("heartbeat_at", "<", now - timing.heartbeatStaleMs));
+    const claimable = (eb: ExpressionBuilder<Database, "deployments">) =>
+      eb.or([eb("lease_until", "<", now), eb("lease_owner", "=", owner), heldByTheDead(eb)]);
+    // A tick in progress (claimed: next_tick_at = lease_until) whose replica died is due at once; a
+    // wait it scheduled (a bake, keep-warm) is not cut short.
+    const due = (eb: ExpressionBuilder<Database, "deployments">) =>
+      eb.or([eb("next_tick_at", "<=", now), eb.and([eb("next_tick_at", "=", eb.ref("lease_until")), heldByTheDead(eb)])]);
     const row = await this.#store.db
       .updateTable("deployments")
       // While a tick runs the deployment is not due, not even for this replica's other workers.
@@ -96,9 +118,11 @@ export class DeploymentStore {
           eb
             .selectFrom("deployments")
             .select("id")
-            .where("next_tick_at", "<=", now)
+            .where(due)
             .where(claimable)
-            .where("phase", "not in", TERMINAL)
+            .where((eb) => eb.or([eb("phase", "not in", TERMINAL), eb("final_check_at", "is not", null)]))
+            .$if(urgentOnly, (query) => query.where(URGENCY, "=", 0))
+            .orderBy(URGENCY)
             .orderBy("next_tick_at")
             .limit(1),
         ),
@@ -111,15 +135,16 @@ export class DeploymentStore {
     return { deployment, lease: { owner, fence: deployment.fence } };
   }
 
-  /** Extends the lease; false means it was lost and the caller must stop before touching AWS. */
-  async renew(id: string, lease: Lease, leaseMs: number): Promise<boolean> {
+  /**
+   * Extends the lease to `leaseMs` after `readAt`, the one reading of the clock the caller also
+   * derives its own deadline from; false means it was lost and the caller must stop before touching AWS.
+   */
+  async renew(id: string, lease: Lease, leaseMs: number, readAt: number = this.#now()): Promise<boolean> {
+    const until = readAt + leaseMs;
     const result = await this.#store.db
       .updateTable("deployments")
-      // One reading of the clock: requestAction tells a running tick by next_tick_at = lease_until.
-      .set(() => {
-        const until = this.#now() + leaseMs;
-        return { lease_until: until, next_tick_at: until };
-      })
+      // requestAction tells a running tick by next_tick_at = lease_until.
+      .set({ lease_until: until, next_tick_at: until })
       .where("id", "=", id)
       .where("fence", "=", lease.fence)
       .where("lease_owner", "=", lease.owner)
@@ -141,7 +166,9 @@ export class DeploymentStore {
         .set({
           phase: change.phase,
           state: JSON.stringify(change.state),
-          next_tick_at: change.nextTickAt,
+          // An ended deployment is due again only for the read-back of its final weights.
+          next_tick_at: ended ? (change.finalCheckAt ?? change.nextTickAt) : change.nextTickAt,
+          ...(change.finalCheckAt !== undefined ? { final_check_at: change.finalCheckAt } : {}),
           lease_owner: ended ? null : lease.owner,
           lease_until: ended ? 0 : Math.max(change.nextTickAt, now) + holdMs,
           updated_at: now,
@@ -210,6 +237,30 @@ export class DeploymentStore {
   async takenOver(deployment: Deployment): Promise<boolean> {
     const recent = await this.list(deployment.repo, { environment: deployment.environment, limit: 20 });
     return recent.some((other) => other.createdAt > deployment.createdAt && other.state.idleTaskDefinitionArn !== null);
+  }
+
+  // Replicas ---------------------------------------------------------------------------------
+
+  /**
+   * Records that this replica is alive as of `at`; claims take the leases of one silent for too long.
+   * Replicas gone for a day and holding nothing are forgotten.
+   */
+  async heartbeat(instanceId: string, at: number): Promise<void> {
+    await this.#store.db
+      .insertInto("replicas")
+      .values({ instance_id: instanceId, heartbeat_at: at, started_at: at })
+      .onConflict((conflict) => conflict.column("instance_id").doUpdateSet({ heartbeat_at: at }))
+      .execute();
+    await this.#store.db
+      .deleteFrom("replicas")
+      .where("heartbeat_at", "<", at - 86_400_000)
+      .where("instance_id", "not in", (eb) => eb.selectFrom("deployments").select("lease_owner").where("lease_owner", "is not", null).$narrowType<{ lease_owner: string }>())
+      .execute();
+  }
+
+  /** A replica that stops cleanly hands its deployments over at once instead of when its leases run out. */
+  async leave(instanceId: string): Promise<void> {
+    await this.#store.db.updateTable("replicas").set({ heartbeat_at: 0 }).where("instance_id", "=", instanceId).execute();
   }
 
   // Environment locks ------------------------------------------------------------------------
@@ -309,15 +360,16 @@ export class DeploymentStore {
 }
 
 function fromRow(row: Selectable<DeploymentTable>): Deployment {
+  const state = deploymentStateSchema.parse(JSON.parse(row.state));
   return {
     id: row.id,
-    repo: { owner: row.owner, repo: row.repo, installationId: Number(row.installation_id) },
+    repo: { owner: row.owner, repo: row.repo, id: state.repositoryId, installationId: Number(row.installation_id) },
     environment: row.environment,
     sha: row.sha,
     phase: row.phase as Phase,
     requestedBy: row.requested_by,
     pullRequest: row.pull_request,
-    state: deploymentStateSchema.parse(JSON.parse(row.state)),
+    state,
     pendingAction: row.pending_action ? pendingActionSchema.parse(JSON.parse(row.pending_action)) : null,
     nextTickAt: row.next_tick_at,
     fence: row.fence,

@@ -10,7 +10,9 @@ import {
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { boundBy } from "../aws/deadline-options.ts";
 import type { Colour } from "./api.ts";
+import type { Deadline } from "./deadline.ts";
 import type { ServiceFleet, ServiceState, TargetHealthSummary } from "./fleet.ts";
 
 export interface EcsFleetOptions {
@@ -52,19 +54,22 @@ export class EcsFleet implements ServiceFleet {
     };
   }
 
-  async registerRevision(fromTaskDefinitionArn: string, image: string): Promise<string> {
-    const out = await this.#o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: fromTaskDefinitionArn, include: ["TAGS"] }));
+  async registerRevision(fromTaskDefinitionArn: string, image: string, deadline?: Deadline): Promise<string> {
+    const out = await this.#o.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: fromTaskDefinitionArn, include: ["TAGS"] }),
+      boundBy(deadline, "reading the task definition to copy"),
+    );
     if (!out.taskDefinition) throw new Error(`task definition ${fromTaskDefinitionArn} not found`);
     const input = registrable(out.taskDefinition, image);
     if (out.tags?.length) input.tags = out.tags;
-    const registered = await this.#o.ecs.send(new RegisterTaskDefinitionCommand(input));
+    const registered = await this.#o.ecs.send(new RegisterTaskDefinitionCommand(input), boundBy(deadline, `RegisterTaskDefinition for ${input.family}`));
     const arn = registered.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new Error(`RegisterTaskDefinition for ${input.family} returned no ARN`);
     this.#images.set(arn, image);
     return arn;
   }
 
-  async update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }): Promise<void> {
+  async update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }, deadline?: Deadline): Promise<void> {
     if (change.taskDefinitionArn === undefined && change.desiredCount === undefined) return;
     await this.#o.ecs.send(
       new UpdateServiceCommand({
@@ -73,6 +78,7 @@ export class EcsFleet implements ServiceFleet {
         taskDefinition: change.taskDefinitionArn,
         desiredCount: change.desiredCount,
       }),
+      boundBy(deadline, `UpdateService of ${this.#o.services[colour]}`),
     );
   }
 

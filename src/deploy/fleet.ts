@@ -1,4 +1,5 @@
 import type { Colour } from "./api.ts";
+import type { Deadline } from "./deadline.ts";
 
 export interface ServiceState {
   taskDefinitionArn: string;
@@ -18,8 +19,9 @@ export interface TargetHealthSummary {
 /** The blue and green ECS services of one environment, and the health of their target groups. */
 export interface ServiceFleet {
   describe(colour: Colour): Promise<ServiceState>;
-  /** Registers a revision of `fromTaskDefinitionArn` whose first container runs `image`; returns its ARN. */
-  registerRevision(fromTaskDefinitionArn: string, image: string): Promise<string>;
-  update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }): Promise<void>;
+  /** Registers a revision of `fromTaskDefinitionArn` whose first container runs `image`; returns its ARN. Never sent after `deadline`. */
+  registerRevision(fromTaskDefinitionArn: string, image: string, deadline?: Deadline): Promise<string>;
+  /** Never sent after `deadline`. */
+  update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }, deadline?: Deadline): Promise<void>;
   targetHealth(colour: Colour): Promise<TargetHealthSummary>;
 }

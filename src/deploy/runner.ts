@@ -2,9 +2,13 @@ import type { Logger } from "probot";
 import { judge } from "../analysis/judge.ts";
 import { publicErrorText } from "../notify/public-text.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
-import type { DeploymentObserver } from "./api.ts";
+import { TERMINAL_PHASES, type DeploymentObserver } from "./api.ts";
+import { Deadline, DeadlinePassed } from "./deadline.ts";
 import { toView, type Deployment } from "./deployment-state.ts";
 import type { DeploymentStore, Lease } from "./deployment-store.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { leaseTiming, type LeaseTiming } from "./lease-timing.ts";
+import { finalCheck } from "./phases/final-check.ts";
 import type { DeployTargetsFactory } from "./targets.ts";
 import { tick } from "./tick.ts";
 import { LeaseLost, rollBack, stayIn, type ControllerTiming, type TickContext, type Transition } from "./tick-context.ts";
@@ -18,62 +22,109 @@ export interface RunnerOptions {
   instanceId: string;
   /** A claimed deployment is this replica's for this long unless renewed; a crashed replica's expire. */
   leaseMs?: number;
+  /** How often this replica heartbeats; one silent for five of these is dead and its leases are taken. */
+  heartbeatMs?: number;
+  /** How long after a deployment ends its final weights are read back (default: one lease). */
+  finalCheckAfterMs?: number;
   concurrency?: number;
   timing?: Partial<ControllerTiming>;
+}
+
+interface Claimed {
+  deployment: Deployment;
+  lease: Lease;
+  /** Taken into the slot kept for rollbacks. */
+  reserved: boolean;
 }
 
 export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 600_000, idleMs: 60_000, maxFailures: 5 };
 
 /**
  * The controller loop of one replica: claim a due deployment, run one tick, persist, release.
- * Any replica can continue any deployment; the fence on every write keeps a stale one out.
+ * Any replica can continue any deployment; the fence on every write keeps a stale one out, and the
+ * deadline on every AWS write keeps it from acting once its lease can be taken.
  */
 export class DeploymentRunner {
   readonly #options: RunnerOptions;
   readonly #timing: ControllerTiming;
-  readonly #leaseMs: number;
-  readonly #loop: ClaimLoop<{ deployment: Deployment; lease: Lease }>;
+  readonly #lease: LeaseTiming;
+  readonly #heartbeat: Heartbeat;
+  readonly #loop: ClaimLoop<Claimed>;
+  readonly #slots: number;
+  /** Ticks running in the regular slots; one more slot is kept for a rollback when they are all busy. */
+  #inSlots = 0;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
     this.#timing = { ...DEFAULT_TIMING, ...options.timing };
-    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#lease = leaseTiming(options);
+    this.#heartbeat = new Heartbeat(options.deployments, options.instanceId, this.#lease, options.log);
+    this.#slots = options.concurrency ?? 4;
     this.#loop = new ClaimLoop({
       name: "deploy",
       log: options.log,
-      concurrency: options.concurrency ?? 4,
+      concurrency: this.#slots + 1,
       pollMs: Math.min(this.#timing.pollMs, 1_000),
-      claim: () => options.deployments.claimDue(options.instanceId, this.#leaseMs),
-      handle: ({ deployment, lease }) => this.#run(deployment, lease),
+      claim: () => this.#claim(),
+      handle: async ({ deployment, lease, reserved }) => {
+        try {
+          await this.#run(deployment, lease);
+        } finally {
+          if (!reserved) this.#inSlots -= 1;
+        }
+      },
     });
   }
 
   start(): void {
+    this.#heartbeat.start();
     this.#loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  /** Finishes the ticks in hand, then hands this replica's deployments over to the others at once. */
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.#heartbeat.stop();
   }
 
   wake(): void {
     this.#loop.wake();
   }
 
+  /**
+   * Any due deployment while a regular slot is free; with all of them busy, only a rollback, into the
+   * slot kept for it. A replica whose heartbeat is not being stored claims nothing: the others may
+   * take its work any moment.
+   */
+  async #claim(): Promise<Claimed | undefined> {
+    if (this.#heartbeat.remainingMs() <= 0) await this.#heartbeat.beat();
+    if (this.#heartbeat.remainingMs() <= 0) return undefined;
+    const reserved = this.#inSlots >= this.#slots;
+    const claimed = await this.#options.deployments.claimDue(this.#options.instanceId, this.#lease, reserved);
+    if (!claimed) return undefined;
+    if (!reserved) this.#inSlots += 1;
+    return { ...claimed, reserved };
+  }
+
   async #run(deployment: Deployment, lease: Lease): Promise<void> {
     const { deployments, log, observer } = this.#options;
     const context = this.#context(deployment, lease);
+    const checking = TERMINAL_PHASES.has(deployment.phase);
     let transition: Transition;
     try {
-      transition = await tick(deployment, context);
+      transition = checking ? { ...(await finalCheck(deployment, context)), finalCheckAt: null } : await tick(deployment, context);
     } catch (error) {
       if (error instanceof LeaseLost) {
         log.warn({ deployment: deployment.id }, error.message);
         return;
       }
-      transition = this.#afterFailure(deployment, context, error as Error);
+      transition = checking ? this.#afterFailedCheck(deployment, context, error as Error) : this.#afterFailure(deployment, context, error as Error);
     }
-    if (!(await deployments.save(deployment.id, lease, transition, this.#leaseMs))) {
+    if (checking && transition.state.finalCheck?.repaired) {
+      log.warn({ deployment: deployment.id, found: transition.state.finalCheck.found, final: transition.state.weights }, "the ended deployment's weights had changed; set them again");
+    }
+    if (!checking && TERMINAL_PHASES.has(transition.phase)) transition = { ...transition, finalCheckAt: deployments.now + this.#lease.finalCheckAfterMs };
+    if (!(await deployments.save(deployment.id, lease, transition, this.#lease.leaseMs))) {
       log.warn({ deployment: deployment.id }, "lease lost before saving; another replica continues");
       return;
     }
@@ -82,6 +133,14 @@ export class DeploymentRunner {
     }
     const saved = await deployments.get(deployment.id);
     if (saved) await observer.deploymentChanged(toView(saved)).catch((err: unknown) => log.error({ err, deployment: deployment.id }, "could not report the deployment's change"));
+  }
+
+  /** An ended deployment's read-back is retried like a step, then given up (it cannot roll anything back). */
+  #afterFailedCheck(deployment: Deployment, context: TickContext, error: Error): Transition {
+    const failures = deployment.state.failures + 1;
+    this.#options.log.error({ deployment: deployment.id, err: error, failures }, "could not read back the ended deployment's weights");
+    const transition = stayIn(deployment, context, Math.min(this.#timing.pollMs * 2 ** (failures - 1), 30_000));
+    return { ...transition, state: { ...transition.state, failures }, finalCheckAt: failures >= this.#timing.maxFailures ? null : transition.nextTickAt };
   }
 
   /** Backs off and retries; a step that keeps failing stops the deployment with traffic on the serving colour. */
@@ -103,13 +162,18 @@ export class DeploymentRunner {
     return {
       // Built on first use, inside the tick, so a failure here is retried and counted like any other.
       get targets() {
-        return targetsFor(deployment.repo, deployment.state.environment);
+        return targetsFor(deployment.repo, deployment.environment, deployment.state.environment);
       },
       now: () => deployments.now,
       timing: this.#timing,
       judge,
       guard: async () => {
-        if (!(await deployments.renew(deployment.id, lease, this.#leaseMs))) throw new LeaseLost(deployment.id);
+        // One reading of each clock: the lease runs from the wall-clock one, this replica's deadline
+        // (shorter by a third) from the monotonic one, and no later than its heartbeat allows.
+        const deadline = new Deadline(Math.min(this.#lease.renewDeadlineMs, this.#heartbeat.remainingMs()));
+        if (!(await deployments.renew(deployment.id, lease, this.#lease.leaseMs, deployments.now))) throw new LeaseLost(deployment.id);
+        if (deadline.remainingMs() <= 0) throw new DeadlinePassed("the next AWS change");
+        return deadline;
       },
       acquireLock: async (queued) => {
         const waiting = await deployments.list(queued.repo, { environment: queued.environment, phases: ["queued"], limit: 100 });

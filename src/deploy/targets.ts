@@ -15,5 +15,8 @@ export interface DeployTargets {
   registry: ImageRegistry;
 }
 
-/** Builds the adapters for an environment, with credentials scoped to the repository. */
-export type DeployTargetsFactory = (repo: RepoRef, environment: EnvironmentConfig) => DeployTargets;
+/** Builds the adapters for an environment, with credentials scoped to the repository and environment. */
+export type DeployTargetsFactory = (repo: RepoRef, environmentName: string, environment: EnvironmentConfig) => DeployTargets;
+
+/** The server's settings forbid these targets (e.g. a role outside the allowed AWS accounts); the message says why. */
+export class TargetsRefused extends Error {}

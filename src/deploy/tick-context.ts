@@ -1,13 +1,18 @@
 import type { Colour, Phase, Verdict, WindowSample, Weights } from "./api.ts";
 import type { Deployment, DeploymentState, PendingAction } from "./deployment-state.ts";
+import type { Deadline } from "./deadline.ts";
 import type { DeployTargets } from "./targets.ts";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
 
 export interface TickContext {
   targets: DeployTargets;
   now(): number;
-  /** Renews the lease; throws `LeaseLost` when another replica has taken the deployment over. Call before every AWS change. */
-  guard(): Promise<void>;
+  /**
+   * Renews the lease and returns when this replica must have stopped acting on it; throws `LeaseLost`
+   * when another replica has taken the deployment over. Call before every AWS change and pass the
+   * deadline to it.
+   */
+  guard(): Promise<Deadline>;
   judge(input: { canary: WindowSample; control: WindowSample; settings: EnvironmentConfig["analysis"]; step: number; windowStart: number; windowEnd: number }): Verdict;
   /** Takes the environment for a queued deployment when it is free and no older one is waiting. */
   acquireLock(deployment: Deployment): Promise<boolean>;
@@ -33,6 +38,8 @@ export interface Transition {
   state: DeploymentState;
   nextTickAt: number;
   consumed?: PendingAction | null;
+  /** For an ended deployment: when to read its final weights back, or null once that is done. */
+  finalCheckAt?: number | null;
 }
 
 export class LeaseLost extends Error {
@@ -72,8 +79,7 @@ export function weightsOn(colour: Colour, percent: number): Weights {
 export async function ensureWeights(context: TickContext, desired: Weights): Promise<void> {
   const { router } = context.targets;
   if (await router.verifyWeights(desired)) return;
-  await context.guard();
-  await router.setWeights(desired);
+  await router.setWeights(desired, await context.guard());
   if (!(await router.verifyWeights(desired))) {
     throw new Error(`the load balancer does not report the weights just set (blue ${desired.blue}%, green ${desired.green}%)`);
   }

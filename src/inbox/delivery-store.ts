@@ -85,6 +85,27 @@ export class DeliveryStore {
     );
   }
 
+  /**
+   * Deletes up to `limit` deliveries that ended as `status` before `before`, payload and all; returns
+   * how many. Rows another replica is deleting are skipped rather than waited for.
+   */
+  async deleteFinished(status: "done" | "dead", before: number, limit: number): Promise<number> {
+    const result = await this.#store.db
+      .deleteFrom("webhook_deliveries")
+      .where("id", "in", (eb) =>
+        this.#store.lockForClaim(
+          eb
+            .selectFrom("webhook_deliveries")
+            .select("id")
+            .where("status", "=", status)
+            .where("processed_at", "<", before)
+            .limit(limit),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async countByStatus(): Promise<Record<DeliveryStatus, number>> {
     const rows = await this.#store.db
       .selectFrom("webhook_deliveries")

@@ -1,40 +1,71 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { verify } from "@octokit/webhooks-methods";
+import type { Logger } from "probot";
+import { refuseRequest } from "../web/refuse-request.ts";
+import type { BodyBudget, BodySlot } from "./body-budget.ts";
 import type { DeliveryStore } from "./delivery-store.ts";
 
 /** GitHub caps webhook payloads at 25 MB. */
-const MAX_BODY_BYTES = 25 * 1024 * 1024;
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+/** What a refused sender is told to wait when the bodies in flight fill the budget. */
+const RETRY_AFTER_SECONDS = 2;
 
 export interface IntakeOptions {
   secret: string;
   deliveries: DeliveryStore;
+  /** Bounds the bodies received at once, in count and bytes. */
+  budget: BodyBudget;
+  log: Logger;
   /** Called after a new delivery is stored, to start processing without waiting for the next poll. */
   onQueued: () => void;
 }
 
+type BodyOutcome = Buffer | "too large" | "over budget" | "aborted";
+
 /**
- * Accepts a GitHub webhook: verifies its signature over the exact bytes, stores it in the inbox and
- * answers at once. Handlers never run inside the request.
+ * Accepts a GitHub webhook: checks its headers before reading a byte of the body, reads the body
+ * within the budget, verifies its signature over the exact bytes, stores it in the inbox and answers
+ * at once. Handlers never run inside the request.
  */
 export function webhookIntake(options: IntakeOptions) {
+  const { log } = options;
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const signature = header(request, "x-hub-signature-256");
     const event = header(request, "x-github-event");
     const id = header(request, "x-github-delivery");
-    const body = await readBody(request);
-    if (body === undefined) return reply(response, 413, "payload larger than 25 MB");
-    if (!signature || !(await verify(options.secret, body, signature).catch(() => false))) {
-      return reply(response, 401, "signature does not match; check WEBHOOK_SECRET against the GitHub App settings");
-    }
-    if (!event || !id) return reply(response, 400, "X-GitHub-Event and X-GitHub-Delivery headers are required");
+    const declared = declaredLength(request);
+    const context = { delivery: id, event, size: declared };
+    const refuse = (status: number, message: string, headers?: Record<string, string>) => {
+      log.debug({ ...context, status }, `webhook refused: ${message}`);
+      refuseRequest(request, response, status, message, headers);
+    };
+    const tooLarge = () => refuse(413, "payload larger than 25 MB");
+    const busy = () => refuse(503, "too many webhook bodies in flight; retry shortly", { "retry-after": String(RETRY_AFTER_SECONDS) });
+
+    if (!signature) return refuse(401, "X-Hub-Signature-256 header is missing; set a webhook secret in the GitHub App settings");
+    if (!event || !id) return refuse(400, "X-GitHub-Event and X-GitHub-Delivery headers are required");
+    if (declared === "invalid") return refuse(400, "Content-Length is not a number");
+    if (declared !== undefined && declared > MAX_BODY_BYTES) return tooLarge();
+    const slot = options.budget.open(declared ?? 0);
+    if (!slot) return busy();
+
     try {
-      JSON.parse(body);
-    } catch {
-      return reply(response, 400, "payload is not JSON; set the webhook content type to application/json");
+      const body = await readBody(request, slot);
+      if (body === "aborted") return;
+      if (body === "too large") return tooLarge();
+      if (body === "over budget") return busy();
+      const payload = body.toString("utf8");
+      if (!(await verify(options.secret, payload, signature).catch(() => false))) {
+        log.debug({ ...context, size: body.length, status: 401 }, "webhook refused: signature does not match");
+        return reply(response, 401, "signature does not match; check WEBHOOK_SECRET against the GitHub App settings");
+      }
+      if (!isJson(payload)) return reply(response, 400, "payload is not JSON; set the webhook content type to application/json");
+      const outcome = await options.deliveries.record({ id, event, payload });
+      if (outcome === "queued") options.onQueued();
+      reply(response, 202, outcome);
+    } finally {
+      slot.release();
     }
-    const outcome = await options.deliveries.record({ id, event, payload: body });
-    if (outcome === "queued") options.onQueued();
-    reply(response, 202, outcome);
   };
 }
 
@@ -43,15 +74,43 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+function declaredLength(request: IncomingMessage): number | "invalid" | undefined {
+  const value = request.headers["content-length"];
+  if (value === undefined) return undefined;
+  return /^\d+$/.test(value) ? Number(value) : "invalid";
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
-  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Reads the body while it fits both GitHub's size cap and the budget. Stops listening (without
+ * destroying the request) when it does not, so the refusal can still be read by the client.
+ */
+function readBody(request: IncomingMessage, slot: BodySlot): Promise<BodyOutcome> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (outcome: BodyOutcome) => {
+      request.off("data", onData).off("end", onEnd).off("close", onClose);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return finish("too large");
+      if (!slot.grow(size)) return finish("over budget");
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(Buffer.concat(chunks, size));
+    const onClose = () => finish("aborted");
+    request.on("data", onData).on("end", onEnd).on("close", onClose);
+  });
 }
 
 function reply(response: ServerResponse, status: number, message: string): void {

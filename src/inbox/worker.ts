@@ -1,4 +1,5 @@
 import type { Logger } from "probot";
+import { cutText } from "../log/bounded-log.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import type { ClaimedDelivery, DeliveryStore } from "./delivery-store.ts";
 
@@ -13,6 +14,9 @@ export interface InboxWorkerOptions {
   leaseMs?: number;
   pollMs?: number;
 }
+
+/** An error kept with a delivery can quote its payload; the store keeps this much of it. */
+const MAX_STORED_ERROR_CHARS = 2_000;
 
 /** Exponential backoff from 1 s, capped at 5 minutes, with jitter so retries do not arrive in bursts. */
 export function retryDelayMs(attempts: number, random: () => number = Math.random): number {
@@ -31,12 +35,20 @@ export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDeliv
     pollMs: options.pollMs ?? 500,
     claim: () => deliveries.claimNext(leaseMs),
     async handle(delivery) {
-      const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts };
+      const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, size: Buffer.byteLength(delivery.payload) };
+      if (delivery.attempts > maxAttempts) {
+        // Every attempt was claimed and none finished: the process died (or hung past the lease)
+        // each time. Processing it again would only take down another replica.
+        const reason = `the process stopped while handling it in each of its ${maxAttempts} attempts (crash, kill or a handler that outlived the lease)`;
+        log.error(context, `inbox: delivery given up: ${reason}`);
+        await deliveries.fail(delivery, reason, undefined);
+        return;
+      }
       try {
         await options.process(delivery);
         await deliveries.complete(delivery);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = cutText(error instanceof Error ? error.message : String(error), MAX_STORED_ERROR_CHARS);
         const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
         log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
         await deliveries.fail(delivery, message, retryAt);

@@ -8,19 +8,23 @@ export const CONFIG_CHECK_NAME = "gantry/config";
 /** GitHub accepts at most 50 annotations per request. */
 const MAX_ANNOTATIONS = 50;
 
-/** Reports the state of `.github/gantry.yml` as a completed `gantry/config` check run on the commit. */
+/**
+ * Reports the state of `.github/gantry.yml` as a completed `gantry/config` check run on the commit,
+ * with the ExternalId the environments' roles must trust.
+ */
 export async function reportConfigCheck(
   octokit: Octokit,
-  at: { owner: string; repo: string; headSha: string },
+  at: { owner: string; repo: string; headSha: string; repositoryId: number },
   result: Exclude<RepoConfigResult, { status: "absent" }>,
 ): Promise<void> {
+  const externalId = `Roles are assumed with ExternalId \`${at.repositoryId}\`, this repository's id: each role's trust policy must require it.`;
   const output =
     result.status === "valid"
       ? {
           title: "Configuration is valid",
-          summary: `Environments: ${Object.keys(result.config.environments).join(", ") || "(none)"}.`,
+          summary: `Environments: ${Object.keys(result.config.environments).join(", ") || "(none)"}.\n\n${externalId}`,
         }
-      : failureOutput(result.problems);
+      : failureOutput(result.problems, externalId);
   await octokit.rest.checks.create({
     owner: at.owner,
     repo: at.repo,
@@ -32,7 +36,7 @@ export async function reportConfigCheck(
   });
 }
 
-function failureOutput(problems: ConfigProblem[]) {
+function failureOutput(problems: ConfigProblem[], externalId: string) {
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   return {
     title: `${REPO_CONFIG_PATH} has ${count}`,
@@ -40,6 +44,8 @@ function failureOutput(problems: ConfigProblem[]) {
       `Gantry will not act on this commit until \`${REPO_CONFIG_PATH}\` is fixed.`,
       "",
       ...problems.map((problem) => `- line ${problem.line}, \`${problem.setting}\`: ${problem.message}`),
+      "",
+      externalId,
     ].join("\n"),
     annotations: problems.slice(0, MAX_ANNOTATIONS).map((problem) => ({
       path: REPO_CONFIG_PATH,

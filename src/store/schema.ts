@@ -8,6 +8,7 @@ export interface Database {
   command_records: CommandRecordTable;
   audit_log: AuditLogTable;
   deployment_notifications: DeploymentNotificationTable;
+  replicas: ReplicaTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -112,6 +113,8 @@ export interface DeploymentTable {
   lease_until: Generated<number>;
   /** Incremented at every claim: a write carrying an older fence comes from a replica that lost its lease. */
   fence: Generated<number>;
+  /** When an ended deployment's final weights are read back (and repaired); null once done. */
+  final_check_at: number | null;
   created_at: number;
   updated_at: number;
   /** The comment command that created the deployment (`comment:<id>`), so a retried command finds it. */
@@ -128,4 +131,11 @@ export interface EnvironmentLockTable {
   reason: string | null;
   pull_request: number | null;
   since: number;
+}
+
+/** A controller replica's liveness: a claim takes the leases of a replica whose heartbeat is stale. */
+export interface ReplicaTable {
+  instance_id: string;
+  heartbeat_at: number;
+  started_at: number;
 }

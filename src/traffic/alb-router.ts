@@ -9,7 +9,9 @@ import {
   type TargetGroupTuple,
   type ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { boundBy } from "../aws/deadline-options.ts";
 import type { Colour, Weights } from "../deploy/api.ts";
+import type { Deadline } from "../deploy/deadline.ts";
 import type { TrafficRouter } from "./router.ts";
 
 export interface AlbRouterOptions {
@@ -38,16 +40,18 @@ export class AlbRouter implements TrafficRouter {
     return weightsOf(forwardAction(await this.#actions(), this.#arn), this.#groups, this.#arn);
   }
 
-  async setWeights(weights: Weights): Promise<void> {
+  async setWeights(weights: Weights, deadline?: Deadline): Promise<void> {
     if (weights.blue + weights.green !== 100) throw new Error(`weights must add up to 100, got ${weights.blue}/${weights.green}`);
-    const current = await this.#actions();
+    const operation = this.#isRule ? "ModifyRule" : "ModifyListener";
+    const current = await this.#actions(deadline);
     const forward = forwardAction(current, this.#arn);
     const actions = current.map((action) => (action === forward ? this.#reweighted(action, weights) : keepSecret(action)));
-    const operation = this.#isRule ? "ModifyRule" : "ModifyListener";
+    // Options taken after the read: the write gets only the time that is left.
+    const options = boundBy(deadline, `${operation} to blue ${weights.blue}% / green ${weights.green}%`);
     try {
       // Everything else of the listener or rule (port, certificates, conditions) is left out, so it stays.
-      if (this.#isRule) await this.#elbv2.send(new ModifyRuleCommand({ RuleArn: this.#arn, Actions: actions }));
-      else await this.#elbv2.send(new ModifyListenerCommand({ ListenerArn: this.#arn, DefaultActions: actions }));
+      if (this.#isRule) await this.#elbv2.send(new ModifyRuleCommand({ RuleArn: this.#arn, Actions: actions }), options);
+      else await this.#elbv2.send(new ModifyListenerCommand({ ListenerArn: this.#arn, DefaultActions: actions }), options);
     } catch (err) {
       const { name, message } = err as Error;
       throw new Error(`${operation} on ${this.#arn} to blue ${weights.blue}% / green ${weights.green}% was rejected: ${name}: ${message}`, {
@@ -61,12 +65,13 @@ export class AlbRouter implements TrafficRouter {
     return actual.blue === weights.blue && actual.green === weights.green;
   }
 
-  async #actions(): Promise<Action[]> {
+  async #actions(deadline?: Deadline): Promise<Action[]> {
+    const options = boundBy(deadline, "reading the weights to change");
     if (this.#isRule) {
-      const out = await this.#elbv2.send(new DescribeRulesCommand({ RuleArns: [this.#arn] }));
+      const out = await this.#elbv2.send(new DescribeRulesCommand({ RuleArns: [this.#arn] }), options);
       return out.Rules?.[0]?.Actions ?? [];
     }
-    const out = await this.#elbv2.send(new DescribeListenersCommand({ ListenerArns: [this.#arn] }));
+    const out = await this.#elbv2.send(new DescribeListenersCommand({ ListenerArns: [this.#arn] }), options);
     return out.Listeners?.[0]?.DefaultActions ?? [];
   }
 

@@ -1,4 +1,5 @@
 import type { Weights } from "../deploy/api.ts";
+import type { Deadline } from "../deploy/deadline.ts";
 
 /**
  * One traffic provider behind a reconciler-sized interface (Argo Rollouts' SetWeight / VerifyWeight):
@@ -7,8 +8,8 @@ import type { Weights } from "../deploy/api.ts";
 export interface TrafficRouter {
   /** The weights the load balancer reports now, as percentages summing to 100. */
   getWeights(): Promise<Weights>;
-  /** Sets both weights in one call, so there is never a moment with a third split. */
-  setWeights(weights: Weights): Promise<void>;
+  /** Sets both weights in one call, so there is never a moment with a third split; never sent after `deadline`. */
+  setWeights(weights: Weights, deadline?: Deadline): Promise<void>;
   /** True when the load balancer reports exactly these weights. */
   verifyWeights(weights: Weights): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { createGantryApp } from "../../src/app/index.ts";
+import { createGantryApp, type GantryServices } from "../../src/app/index.ts";
 import { githubNock } from "../support/github-nock.ts";
 import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
 import { examplePayload } from "../support/payloads.ts";
@@ -8,12 +8,12 @@ import { testProbot } from "../support/probot.ts";
 
 interface PushPayload {
   after: string;
-  repository: { full_name: string; name: string; owner: { login: string } };
+  repository: { id: number; full_name: string; name: string; owner: { login: string } };
 }
 
 const VALID = `environments:
   production:
-    aws: { region: us-east-1 }
+    aws: { region: us-east-1, roleArn: "arn:aws:iam::123456789012:role/gantry-web" }
     ecs:
       cluster: prod
       services: { blue: web-blue, green: web-green }
@@ -24,13 +24,13 @@ const VALID = `environments:
       production: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/3/4
 `;
 
-async function pushWithConfig(text: string | undefined) {
+async function pushWithConfig(text: string | undefined, services: GantryServices = {}) {
   const payload = examplePayload<PushPayload>("push", (candidate) => candidate.deleted === false);
   const gh = githubNock();
   nockInstallationToken(gh);
   nockConfigFile(gh, payload.repository.full_name, text);
   gh.post(`/repos/${payload.repository.full_name}/check-runs`).optionally().reply(201, { id: 1, name: "gantry/config" });
-  await testProbot(createGantryApp()).receive({ id: "push-1", name: "push", payload } as never);
+  await testProbot(createGantryApp(services)).receive({ id: "push-1", name: "push", payload } as never);
   const checkRun = gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/check-runs"))
     ?.body as Record<string, unknown> | undefined;
   return { checkRun, payload };
@@ -48,12 +48,14 @@ describe("gantry/config check run on push", () => {
       head_sha: payload.after,
       status: "completed",
       conclusion: "success",
-      output: { summary: "Environments: production." },
+      output: {
+        summary: `Environments: production.\n\nRoles are assumed with ExternalId \`${payload.repository.id}\`, this repository's id: each role's trust policy must require it.`,
+      },
     });
   });
 
   it("points a failed check at the line of each invalid setting", async () => {
-    const invalid = VALID.replace("us-east-1 }", "useast }").replace("cluster: prod", "cluster: prod\n      clustr: typo");
+    const invalid = VALID.replace("region: us-east-1,", "region: useast,").replace("cluster: prod", "cluster: prod\n      clustr: typo");
     const { checkRun } = await pushWithConfig(invalid);
     expect(checkRun).toMatchObject({ conclusion: "failure", output: { title: ".github/gantry.yml has 2 problems" } });
     const annotations = (checkRun!.output as { annotations: Record<string, unknown>[] }).annotations;
@@ -78,6 +80,37 @@ describe("gantry/config check run on push", () => {
     const { checkRun } = await pushWithConfig(VALID.replace(/ {4}listeners:\n.*\n/, ""));
     const [annotation] = (checkRun!.output as { annotations: Record<string, unknown>[] }).annotations;
     expect(annotation).toMatchObject({ start_line: 2, title: "environments.production.listeners" });
+  });
+
+  const annotationsOf = (checkRun: Record<string, unknown> | undefined) => (checkRun!.output as { annotations: Record<string, unknown>[] }).annotations;
+
+  it("refuses an AWS endpoint and a missing role, at their lines, saying what to do instead", async () => {
+    const text = VALID.replace(
+      / {4}aws: .*\n/,
+      "    aws:\n      region: us-east-1\n      endpoint: https://collector.example.net\n",
+    );
+    const { checkRun, payload } = await pushWithConfig(text);
+    expect(checkRun).toMatchObject({ conclusion: "failure" });
+    // The fix needs the repository's id, which the check names.
+    expect((checkRun!.output as { summary: string }).summary).toContain(`ExternalId \`${payload.repository.id}\``);
+    expect(annotationsOf(checkRun)).toEqual([
+      expect.objectContaining({ start_line: 3, title: "environments.production.aws.roleArn", message: expect.stringMatching(/^is required: name the IAM role .*sts:ExternalId = this repository's numeric id/) }),
+      expect.objectContaining({ start_line: 5, title: "environments.production.aws.endpoint", message: expect.stringContaining("the Gantry server's setting (AWS_ENDPOINT_URL)") }),
+    ]);
+  });
+
+  it("refuses a role outside the AWS accounts the server allows, at the role's line", async () => {
+    const text = VALID.replace(/ {4}aws: .*\n/, "    aws:\n      region: us-east-1\n      roleArn: arn:aws:iam::123456789012:role/gantry-web\n");
+    const { checkRun } = await pushWithConfig(text, { awsAccountIds: ["111111111111", "222222222222"] });
+    expect(annotationsOf(checkRun)).toEqual([
+      expect.objectContaining({
+        start_line: 5,
+        title: "environments.production.aws.roleArn",
+        message: expect.stringContaining("is in AWS account 123456789012, and this Gantry server assumes roles only in 111111111111, 222222222222 (GANTRY_AWS_ACCOUNT_IDS)"),
+      }),
+    ]);
+    const allowed = await pushWithConfig(text, { awsAccountIds: ["123456789012"] });
+    expect(allowed.checkRun).toMatchObject({ conclusion: "success" });
   });
 
   it("reports YAML that does not parse at the line of the syntax error", async () => {

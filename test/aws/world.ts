@@ -1,6 +1,7 @@
 // The sample world on the AWS emulator, reached through awsClientsFor as Gantry reaches AWS.
 import { UpdateServiceCommand, type ECSClient } from "@aws-sdk/client-ecs";
 import { awsClientsFor, type AwsClients } from "../../src/aws/clients.ts";
+import { REPO, TEST_CREDENTIALS } from "../support/deploy-world.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
 import { sampleVersion, waitSteady } from "../world/aws/test-helpers.ts";
 
@@ -14,8 +15,8 @@ export interface TestWorld {
 export async function startWorld(): Promise<TestWorld> {
   const emu = await startAwsEmulator({ healthCheckIntervalMs: 100 });
   const world = await emu.seedSampleWorld();
-  const { region, endpoint, credentials } = emu.clientConfig();
-  const aws = awsClientsFor({ region, endpoint }, "octo-org/web-shop", { credentials });
+  const { region, endpoint } = emu.clientConfig();
+  const aws = awsClientsFor({ region, roleArn: world.roleArn }, { repository: REPO, environment: "production" }, { endpoint, credentials: TEST_CREDENTIALS });
   await waitSteady(aws.ecs, world, world.services.blue.name);
   return { emu, world, aws, close: () => emu.close() };
 }

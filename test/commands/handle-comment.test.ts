@@ -16,7 +16,7 @@ const HEAD = "a".repeat(40);
 const OLDER = "b".repeat(40);
 
 const environment = (extra = "") => `
-    aws: { region: us-east-1 }
+    aws: { region: us-east-1, roleArn: "arn:aws:iam::123456789012:role/gantry-web" }
     ecs: { cluster: c, services: { blue: web-blue, green: web-green } }
     targetGroups:
       blue: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1
@@ -129,7 +129,7 @@ describe("comment commands", () => {
       {
         method: "start",
         request: expect.objectContaining({
-          repo: { owner: "Codertocat", repo: "Hello-World", installationId: 2 },
+          repo: { owner: "Codertocat", repo: "Hello-World", id: 186853002, installationId: 2 },
           environment: "staging",
           sha: HEAD,
           requestedBy: "writer",
@@ -202,7 +202,7 @@ describe("comment commands", () => {
   });
 
   it("refuses a deploy to a locked environment, naming the holder", async () => {
-    await controller.lock({ repo: { owner: "Codertocat", repo: "Hello-World", installationId: 2 }, environment: "staging", by: "sre", reason: "incident 42", pullRequest: null });
+    await controller.lock({ repo: { owner: "Codertocat", repo: "Hello-World", id: 186853002, installationId: 2 }, environment: "staging", by: "sre", reason: "incident 42", pullRequest: null });
     nockPermission(gh, "writer", "write");
     gh.get(`/repos/${REPO}/pulls/1`).reply(200, pullRequest());
     nockChecks(gh, "success");
@@ -215,7 +215,7 @@ describe("comment commands", () => {
   });
 
   it("queues a deploy while another deployment holds the environment, naming the holder", async () => {
-    await controller.start({ repo: { owner: "Codertocat", repo: "Hello-World", installationId: 2 }, environment: "staging", sha: OLDER, requestedBy: "octo", pullRequest: 7 } as never);
+    await controller.start({ repo: { owner: "Codertocat", repo: "Hello-World", id: 186853002, installationId: 2 }, environment: "staging", sha: OLDER, requestedBy: "octo", pullRequest: 7 } as never);
     nockPermission(gh, "writer", "write");
     gh.get(`/repos/${REPO}/pulls/1`).reply(200, pullRequest());
     nockChecks(gh, "success");
@@ -335,7 +335,7 @@ describe("comment commands", () => {
   });
 
   it("rolls back through the controller for a writer", async () => {
-    await controller.start({ repo: { owner: "Codertocat", repo: "Hello-World", installationId: 2 }, environment: "staging", sha: HEAD, requestedBy: "octo", pullRequest: 1 } as never);
+    await controller.start({ repo: { owner: "Codertocat", repo: "Hello-World", id: 186853002, installationId: 2 }, environment: "staging", sha: HEAD, requestedBy: "octo", pullRequest: 1 } as never);
     nockPermission(gh, "writer", "write");
     const payload = commentPayload("/rollback");
     await deliver(payload);

@@ -6,7 +6,7 @@ import { defaultEnvironmentName, repoConfigSchema } from "../../src/config/repo-
 import { JSON_SCHEMA_PATH, repoConfigJsonSchema } from "../../src/config/write-json-schema.ts";
 
 const environment = `
-    aws: { region: us-east-1 }
+    aws: { region: us-east-1, roleArn: "arn:aws:iam::123456789012:role/gantry-web" }
     ecs: { cluster: prod, services: { blue: web-blue, green: web-green } }
     targetGroups:
       blue: arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/b/1
@@ -61,11 +61,21 @@ describe("repository config", () => {
     ["an unknown strategy", `\n    strategy: { type: rolling }`, 9, ""],
     ["a requires naming no environment", `\n    requires: [staging]`, 9, '"staging" is not another environment in this file'],
     ["a misspelt setting", `\n    keep_warm: 30m`, 9, '"keep_warm" is not a setting here'],
+    ["a smoke host with a scheme", `\n    smoke: [{ path: /health, host: "https://app.example.com" }]`, 9, "must be a host name such as app.example.com"],
   ])("reports %s at its line", (_case, extra, line, message) => {
     const [problem] = problems(withEnvironment(extra));
     expect(problem).toBeDefined();
     expect(problem!.line).toBe(line);
     expect(problem!.message).toContain(message);
+  });
+
+  it.each([
+    ["a user ARN", "arn:aws:iam::123456789012:user/deployer"],
+    ["a role ARN without account", "arn:aws:iam:::role/deployer"],
+    ["not an ARN", "gantry-web"],
+  ])("refuses %s as the role, at its line", (_case, roleArn) => {
+    const [problem] = problems(withEnvironment().replace(/roleArn: "[^"]+"/, `roleArn: "${roleArn}"`));
+    expect(problem).toEqual({ setting: "environments.production.aws.roleArn", line: 3, message: "must be an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<name>" });
   });
 
   it("reports a default environment that does not exist, listing those that do", () => {

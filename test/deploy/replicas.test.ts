@@ -11,7 +11,7 @@ import { storeBackends } from "../support/stores.ts";
 
 const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
 
-/** Two environments, each a sample world on its own emulator, so two deployments run at once. */
+/** Two environments, each a sample world of its own (on the server's one AWS endpoint), so two deployments run at once. */
 interface Site {
   aws: AwsEmulator;
   world: SampleWorld;
@@ -21,10 +21,11 @@ describe("two controller replicas sharing PostgreSQL", () => {
   const sites: Site[] = [];
   let store: Store;
   let databaseUrl: string;
+  let aws: AwsEmulator;
   beforeAll(async () => {
-    for (let i = 0; i < 2; i += 1) {
-      const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
-      const world = await aws.seedSampleWorld();
+    aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+    for (const name of ["staging", "production"]) {
+      const world = await aws.seedSampleWorld(name);
       await untilServing(world.listeners.production.url);
       sites.push({ aws, world });
     }
@@ -34,7 +35,7 @@ describe("two controller replicas sharing PostgreSQL", () => {
   });
   afterAll(async () => {
     await store.close();
-    await Promise.all(sites.map((site) => site.aws.close()));
+    await aws.close();
   });
 
   it("drives each deployment by one replica, and hands it over when that replica is killed", async () => {
@@ -42,8 +43,8 @@ describe("two controller replicas sharing PostgreSQL", () => {
     const config = repoConfigSchema.parse({ build: { repository: sites[0]!.world.repositoryName }, environments: {} });
     const twoEnvironments = { ...config, environments: { staging: staging!, production: production! } };
     const deployments = new DeploymentStore(store);
-    const controller = frontDoorFor(deployments);
-    const replicas = ["replica-a", "replica-b"].map((id) => new Replica({ DATABASE_URL: databaseUrl, GANTRY_INSTANCE_ID: id, LEASE_MS: "1500" }));
+    const controller = frontDoorFor(deployments, aws.endpoint);
+    const replicas = ["replica-a", "replica-b"].map((id) => new Replica({ DATABASE_URL: databaseUrl, GANTRY_INSTANCE_ID: id, LEASE_MS: "3000", AWS_ENDPOINT_URL: aws.endpoint }));
 
     const loads = sites.map((site) => startLoad(site.world.listeners.production.url, 100));
     const ids: Record<string, string> = {};

@@ -9,7 +9,7 @@ import { eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from
 
 // One world for the whole file, in order: the rollback at the end returns to what the first deploy shipped.
 describe("/deploy production by comment, end to end: GitHub emulator → Gantry → AWS emulator, with real traffic", () => {
-  const REPO: RepoRef = { owner: OWNER, repo: NAME, installationId: TEST_INSTALLATION_ID };
+  let REPO: RepoRef;
   const SHA_A = randomSha();
   const SHA_B = randomSha();
   let e: E2eWorld;
@@ -19,6 +19,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
 
   beforeAll(async () => {
     e = await startE2eWorld();
+    REPO = { owner: OWNER, repo: NAME, id: e.repo.id, installationId: TEST_INSTALLATION_ID };
     e.github.seedPermission(FULL_NAME, "writer", "write");
     e.github.seedPermission(FULL_NAME, "reader", "read");
     digestA = await e.readyPullRequest(1, SHA_A, { version: "v2" });

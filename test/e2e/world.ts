@@ -85,13 +85,15 @@ export async function startE2eWorld(): Promise<E2eWorld> {
 
   const github = await startGithubEmulator();
   const repo = github.seedRepo({ owner: OWNER, name: NAME, installationId: TEST_INSTALLATION_ID });
+  // The sample role's trust policy names the repository by GitHub's id for it.
+  aws.sts.trust(world.roleArn, String(repo.id));
   const commitConfig = (environment: Record<string, unknown> = {}) => {
     github.seedCommit(FULL_NAME, { branch: repo.defaultBranch, files: { ".github/gantry.yml": gantryYml(aws, world, environment) } });
   };
   commitConfig();
 
   const gantry = await startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH }, {
-    deployTargets: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
+    deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
     timing: FAST_TIMING,
   });
   // Gantry's URL is known only once it listens, and a redelivery must reuse a delivery id: so the

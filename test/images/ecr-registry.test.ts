@@ -10,8 +10,10 @@ let emu: AwsEmulator;
 let registry: EcrRegistry;
 beforeAll(async () => {
   emu = await startAwsEmulator();
-  const { region, endpoint, credentials } = emu.clientConfig();
-  registry = new EcrRegistry(awsClientsFor({ region, endpoint }, "octo-org/web-shop", { credentials }));
+  const { region, endpoint } = emu.clientConfig();
+  const roleArn = emu.sts.createRole("ecr-reader", { externalIds: ["7"] });
+  const session = { repository: { owner: "octo-org", repo: "web-shop", id: 7 }, environment: "production" };
+  registry = new EcrRegistry(awsClientsFor({ region, roleArn }, session, { endpoint, credentials: { accessKeyId: "AKIDGANTRY", secretAccessKey: "s" } }));
 });
 afterAll(() => emu.close());
 

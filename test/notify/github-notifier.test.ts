@@ -15,7 +15,7 @@ const DIGEST = `sha256:${"d".repeat(64)}`;
 function view(id: string, sha: string, phase: Phase, updatedAt: number, extra: Partial<DeploymentView> = {}): DeploymentView {
   return {
     id,
-    repo: { owner: "acme", repo: "web", installationId: TEST_INSTALLATION_ID },
+    repo: { owner: "acme", repo: "web", id: 1, installationId: TEST_INSTALLATION_ID },
     environment: "production",
     sha: sha.repeat(40),
     imageDigest: DIGEST,

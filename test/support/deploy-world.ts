@@ -13,10 +13,12 @@ import { DeploymentRunner } from "../../src/deploy/runner.ts";
 import type { ControllerTiming } from "../../src/deploy/tick-context.ts";
 import { repoConfigSchema, type RepoConfig } from "../../src/config/repo-config.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
-import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
+import { SAMPLE_REPOSITORY_ID, startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
 import { silentLog } from "./probot.ts";
 
-export const REPO: RepoRef = { owner: "acme", repo: "web", installationId: 2 };
+/** The repository the sample role trusts (ExternalId = its id). */
+export const REPO: RepoRef = { owner: "acme", repo: "web", id: SAMPLE_REPOSITORY_ID, installationId: 2 };
+/** Gantry's own identity in tests: the emulator lets it do nothing but assume a role. */
 export const TEST_CREDENTIALS = { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" };
 
 /** Fast timing for tests: the emulator's health checks and CloudWatch have 1 s resolution. */
@@ -28,7 +30,7 @@ export function sampleConfigInput(aws: AwsEmulator, world: SampleWorld, environm
     build: { repository: world.repositoryName },
     environments: {
       production: {
-        aws: { region: aws.region, endpoint: aws.endpoint },
+        aws: { region: aws.region, roleArn: world.roleArn },
         ecs: { cluster: world.clusterArn, services: { blue: world.services.blue.name, green: world.services.green.name } },
         targetGroups: world.targetGroups,
         listeners: { production: world.listeners.production.arn, test: world.listeners.test.arn },
@@ -107,7 +109,7 @@ export async function startDeployWorld(options: { store?: Store; instanceId?: st
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));
   const deployments = new DeploymentStore(store);
   const observer = new RecordingObserver();
-  const targetsFor = awsDeployTargets({ credentials: TEST_CREDENTIALS });
+  const targetsFor = awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS });
   const runner = new DeploymentRunner({
     deployments,
     targetsFor,

@@ -9,7 +9,7 @@ const elb = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
 export const OFFLINE_ENVIRONMENT = repoConfigSchema.parse({
   environments: {
     production: {
-      aws: { region: "us-east-1" },
+      aws: { region: "us-east-1", roleArn: "arn:aws:iam::123456789012:role/gantry-web" },
       ecs: { cluster: "web", services: { blue: "web-blue", green: "web-green" } },
       targetGroups: { blue: `${elb}:targetgroup/blue/1`, green: `${elb}:targetgroup/green/2` },
       listeners: { production: `${elb}:listener/app/web/3/4` },
@@ -30,7 +30,7 @@ export function deploymentFixture(options: { id: string; sha: string; phase: Pha
     phase: options.phase,
     requestedBy: "octocat",
     pullRequest: null,
-    state: { ...initialState({ environment: OFFLINE_ENVIRONMENT, buildRepository: "web", image, now: 0, ...rollback }), ...options.state },
+    state: { ...initialState({ repositoryId: REPO.id, environment: OFFLINE_ENVIRONMENT, buildRepository: "web", image, now: 0, ...rollback }), ...options.state },
     pendingAction: options.pendingAction ?? null,
     nextTickAt: options.nextTickAt ?? 0,
     fence: 1,

@@ -63,7 +63,7 @@ describe.each(storeBackends)("the in-memory controller answers as the real one d
     await aws.pushSampleImage(sha, { version: "v2" });
     const config = sampleConfig(aws, world);
 
-    const real = await script(frontDoorFor(new DeploymentStore(store)), config, sha);
+    const real = await script(frontDoorFor(new DeploymentStore(store), aws.endpoint), config, sha);
     const inMemory = await script(new InMemoryController(), config, sha);
 
     expect(real).toEqual([
@@ -89,7 +89,7 @@ describe.each(storeBackends)("the in-memory controller answers as the real one d
     const config = sampleConfig(aws, world);
     const second = await location.open();
     opened.push(second);
-    const replicas = [frontDoorFor(new DeploymentStore(store)), frontDoorFor(new DeploymentStore(second))];
+    const replicas = [frontDoorFor(new DeploymentStore(store), aws.endpoint), frontDoorFor(new DeploymentStore(second), aws.endpoint)];
     const request = { repo: REPO, config, environment: "production", sha, requestedBy: "alice", pullRequest: 7, idempotencyKey: "comment:42" };
 
     const results = await Promise.all([...replicas, ...replicas].map((controller) => controller.start(request)));

@@ -13,7 +13,10 @@ export interface Boundary {
   weights: { blue: number; green: number } | null;
 }
 
-/** A controller replica in a child process (test/fixtures/controller-replica.ts) that can be killed. */
+/**
+ * A controller replica in a child process (test/fixtures/controller-replica.ts) that can be killed;
+ * it reaches AWS where the server's AWS_ENDPOINT_URL says, as Gantry does.
+ */
 export class Replica {
   readonly boundaries: Boundary[] = [];
   readonly #child: ChildProcess;
@@ -50,11 +53,11 @@ export class Replica {
 }
 
 /** The controller's front door for tests whose runners are Replica processes: it never wakes or reports. */
-export function frontDoorFor(deployments: DeploymentStore): Controller {
+export function frontDoorFor(deployments: DeploymentStore, awsEndpoint: string): Controller {
   return new Controller({
     deployments,
     observer: { deploymentChanged: async () => {} },
     wake: () => {},
-    targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }),
+    targetsFor: awsDeployTargets({ endpoint: awsEndpoint, credentials: TEST_CREDENTIALS }),
   });
 }

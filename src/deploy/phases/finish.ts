@@ -21,8 +21,7 @@ export async function restore(deployment: Deployment, context: TickContext): Pro
   if (state.idleTaskDefinitionArn) {
     const standby = await context.targets.fleet.describe(idle);
     if (standby.desiredCount > 0 && standby.taskDefinitionArn === state.idleTaskDefinitionArn) {
-      await context.guard();
-      await context.targets.fleet.update(idle, { desiredCount: 0 });
+      await context.targets.fleet.update(idle, { desiredCount: 0 }, await context.guard());
     }
   }
   return moveTo(deployment, context, outcome);
@@ -37,8 +36,7 @@ export async function cool(deployment: Deployment, context: TickContext): Promis
   }
   const old = await context.targets.fleet.describe(live);
   if (old.desiredCount > 0) {
-    await context.guard();
-    await context.targets.fleet.update(live, { desiredCount: 0 });
+    await context.targets.fleet.update(live, { desiredCount: 0 }, await context.guard());
   }
   return moveTo(deployment, context, "succeeded");
 }

@@ -25,15 +25,13 @@ export async function prepare(deployment: Deployment, context: TickContext): Pro
     if (standby.image === state.imageUri) {
       state = { ...state, idleTaskDefinitionArn: standby.taskDefinitionArn };
     } else {
-      await context.guard();
-      const arn = await fleet.registerRevision(serving.taskDefinitionArn, state.imageUri);
+      const arn = await fleet.registerRevision(serving.taskDefinitionArn, state.imageUri, await context.guard());
       return stayIn(deployment, context, 0, { ...state, idleTaskDefinitionArn: arn });
     }
   }
   const desiredCount = Math.max(serving.desiredCount, 1);
   if (standby.taskDefinitionArn !== state.idleTaskDefinitionArn || standby.desiredCount !== desiredCount) {
-    await context.guard();
-    await fleet.update(idle, { taskDefinitionArn: state.idleTaskDefinitionArn!, desiredCount });
+    await fleet.update(idle, { taskDefinitionArn: state.idleTaskDefinitionArn!, desiredCount }, await context.guard());
   }
   return moveTo({ ...deployment, state }, context, "warming", {}, context.timing.pollMs);
 }

@@ -1,4 +1,5 @@
 import type { Deployment } from "../deployment-state.ts";
+import { runSmokeCheck } from "../smoke-check.ts";
 import { liveAndIdle, moveTo, rollBack, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /** Smoke checks reach the idle colour through the test listener, before any user traffic does. */
@@ -12,13 +13,12 @@ export async function smokeTest(deployment: Deployment, context: TickContext): P
     }
     const desired = weightsOn(idle, 100);
     if (!(await listener.router.verifyWeights(desired))) {
-      await context.guard();
-      await listener.router.setWeights(desired);
+      await listener.router.setWeights(desired, await context.guard());
     }
     const baseUrl = await listener.baseUrl();
     for (const check of environment.smoke) {
-      const failure = await runCheck(`${baseUrl}${check.path}`, check.expectStatus, check.timeout);
-      if (failure) return rollBack(deployment, context, "failed", `smoke check GET ${check.path} ${failure}`);
+      const failure = await runSmokeCheck(baseUrl, check);
+      if (failure) return rollBack(deployment, context, "failed", `smoke check GET ${check.host ?? ""}${check.path} ${failure}`);
     }
   }
   return moveTo(deployment, context, afterSmoke(deployment));
@@ -29,14 +29,4 @@ function afterSmoke(deployment: Deployment): "awaiting-approval" | "shifting" | 
   if (fastPath) return "promoting";
   if (environment.approval.required && !approvedBy) return "awaiting-approval";
   return environment.strategy.type === "canary" && environment.strategy.steps[0]!.weight < 100 ? "shifting" : "promoting";
-}
-
-async function runCheck(url: string, expectStatus: number, timeoutMs: number): Promise<string | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-    await response.body?.cancel();
-    return response.status === expectStatus ? undefined : `answered ${response.status}, expected ${expectStatus}`;
-  } catch (error) {
-    return `failed: ${(error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (error as Error).message}`;
-  }
 }

@@ -3,6 +3,8 @@ import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
 import { deployments } from "./0002-deployments.ts";
 import { chatOps } from "./0003-chatops.ts";
 import { commandRecords } from "./0004-command-records.ts";
+import { replicas } from "./0005-replicas.ts";
+import { inboxRetention } from "./0008-inbox-retention.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   "0002_deployments": deployments,
   "0003_chatops": chatOps,
   "0004_command_records": commandRecords,
+  "0005_replicas": replicas,
+  "0008_inbox_retention": inboxRetention,
 };

@@ -23,7 +23,7 @@ export interface ActiveFault extends FaultSpec {
   hits: number;
 }
 
-const SERVICES = new Set(["*", "ecs", "ecr", "elbv2", "cloudwatch"]);
+const SERVICES = new Set(["*", "ecs", "ecr", "elbv2", "cloudwatch", "sts"]);
 const KINDS = new Set(["throttle", "error5xx", "latency", "drop"]);
 
 export class Faults {

@@ -1,5 +1,5 @@
-// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch and ECR
-// on one loopback endpoint for the real @aws-sdk clients.
+// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch, ECR and
+// STS on one loopback endpoint for the real @aws-sdk clients.
 import type { AddressInfo } from "node:net";
 import type { SampleBehaviour } from "../sample-service/behaviour.ts";
 import { CloudWatch } from "./cloudwatch.ts";
@@ -9,11 +9,13 @@ import { Elbv2 } from "./elbv2.ts";
 import { Faults } from "./faults.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
 import { createEmulatorServer, type EmulatedCall } from "./server.ts";
+import { Sts } from "./sts.ts";
 
 export type { SampleBehaviour } from "../sample-service/behaviour.ts";
 export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
 export type { SampleWorld } from "./sample-world.ts";
-export { sampleTaskDefinition } from "./sample-world.ts";
+export { SAMPLE_REPOSITORY_ID, sampleTaskDefinition } from "./sample-world.ts";
+export type { RoleSession, Sts } from "./sts.ts";
 
 export interface AwsEmulatorOptions {
   /** Port of the AWS endpoint; default: any free port. */
@@ -33,10 +35,12 @@ export interface AwsEmulator {
   faults: Faults;
   /** Every operation carried out, in order: tests count side effects such as ModifyListener calls. */
   calls: EmulatedCall[];
-  /** Configuration for any @aws-sdk client: endpoint, region and static test credentials. */
+  /** Roles, their trust policies and the sessions handed out; only the emulator's own key and sessions reach ECS, ELBv2, CloudWatch and ECR. */
+  sts: Sts;
+  /** Configuration for any @aws-sdk client: endpoint, region and the emulator's own key (allowed everything, for tests). */
   clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
-  /** Creates the sample cluster, services, target groups, ALB and listeners (see SampleWorld). */
-  seedSampleWorld(): Promise<SampleWorld>;
+  /** Creates the sample cluster, services, target groups, ALB, listeners and role (see SampleWorld); another `name` seeds another such world. */
+  seedSampleWorld(name?: string): Promise<SampleWorld>;
   /** Pushes a sample-app image whose tasks behave as told; returns its digest and a digest-pinned URI. */
   pushSampleImage(tag: string, behaviour: SampleBehaviour): Promise<{ digest: string; imageUri: string }>;
   /** Stops listeners, health checks and every task process. */
@@ -59,30 +63,42 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   });
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
   const calls: EmulatedCall[] = [];
+  const credentials = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" };
+  const sts = new Sts(accountId, credentials.accessKeyId);
   const server = createEmulatorServer(
     {
       ecs: ecs.handlers(),
       ecr: ecrHandlers(ecr),
       elbv2: elb.handlers(),
       cloudwatch: { GetMetricData: (i: Parameters<CloudWatch["getMetricData"]>[0]) => cloudwatch.getMetricData(i) },
+      sts: { AssumeRole: (i: Parameters<Sts["assumeRole"]>[0], caller: string) => sts.assumeRole(i, caller) },
     },
     faults,
     calls,
+    (service, operation, headers) => sts.authorise(service, operation, headers),
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, "127.0.0.1", resolve);
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let seeded: Promise<SampleWorld> | undefined;
+  const seeded = new Map<string, Promise<SampleWorld>>();
   return {
     endpoint,
     region,
     accountId,
     faults,
     calls,
-    clientConfig: () => ({ endpoint, region, credentials: { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" } }),
-    seedSampleWorld: () => (seeded ??= seedSampleWorld(ecs, elb, ecr)),
+    sts,
+    clientConfig: () => ({ endpoint, region, credentials: { ...credentials } }),
+    seedSampleWorld(name = "sample") {
+      let world = seeded.get(name);
+      if (!world) {
+        world = seedSampleWorld(ecs, elb, ecr, sts, name);
+        seeded.set(name, world);
+      }
+      return world;
+    },
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
     async close() {
       server.closeAllConnections();

@@ -1,9 +1,17 @@
-// Wire formats of the four services: AWS JSON 1.1 (ECS, ECR), AWS JSON 1.0 with query
-// compatibility (CloudWatch) and the Query protocol with XML responses (ELBv2).
+// Wire formats of the five services: AWS JSON 1.1 (ECS, ECR), AWS JSON 1.0 with query
+// compatibility (CloudWatch) and the Query protocol with XML responses (ELBv2, STS).
 import type { ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 
-export type ServiceName = "ecs" | "ecr" | "elbv2" | "cloudwatch";
+export type ServiceName = "ecs" | "ecr" | "elbv2" | "cloudwatch" | "sts";
+
+/** The services that speak the Query protocol, by the `Version` their requests carry. */
+export const QUERY_VERSIONS: Record<string, "elbv2" | "sts"> = { "2015-12-01": "elbv2", "2011-06-15": "sts" };
+
+const XMLNS: Record<"elbv2" | "sts", string> = {
+  elbv2: "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+  sts: "https://sts.amazonaws.com/doc/2011-06-15/",
+};
 
 /** An error the SDK turns into a named exception. `code` is the wire code. */
 export class AwsError extends Error {
@@ -75,8 +83,6 @@ function listify(node: unknown): unknown {
   return Object.fromEntries(keys.map((k) => [k, listify(obj[k])]));
 }
 
-const ELB_XMLNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
-
 function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
@@ -94,20 +100,20 @@ function toXml(value: unknown): string {
   return escapeXml(String(value));
 }
 
-export function sendQueryXml(res: ServerResponse, action: string, result: Record<string, unknown>): void {
+export function sendQueryXml(res: ServerResponse, service: "elbv2" | "sts", action: string, result: Record<string, unknown>): void {
   const requestId = randomUUID();
   const text =
-    `<${action}Response xmlns="${ELB_XMLNS}"><${action}Result>${toXml(result)}</${action}Result>` +
+    `<${action}Response xmlns="${XMLNS[service]}"><${action}Result>${toXml(result)}</${action}Result>` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
   res.writeHead(200, { "content-type": "text/xml", "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
-export function sendQueryError(res: ServerResponse, err: AwsError): void {
+export function sendQueryError(res: ServerResponse, service: "elbv2" | "sts", err: AwsError): void {
   const requestId = randomUUID();
   const type = err.status >= 500 ? "Receiver" : "Sender";
   const text =
-    `<ErrorResponse xmlns="${ELB_XMLNS}"><Error><Type>${type}</Type><Code>${escapeXml(err.code)}</Code>` +
+    `<ErrorResponse xmlns="${XMLNS[service]}"><Error><Type>${type}</Type><Code>${escapeXml(err.code)}</Code>` +
     `<Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
   res.writeHead(err.status, { "content-type": "text/xml", "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
   res.end(text);

@@ -1,10 +1,12 @@
 // The sample setup: one cluster, blue and green services of the sample app, a target group
-// each, one ALB with a production listener (100% blue) and a test listener (100% green).
+// each, one ALB with a production listener (100% blue) and a test listener (100% green), and the
+// role a deployer assumes, trusting the sample repository's id as ExternalId.
 import { SAMPLE_HEALTH_PATH, sampleManifest, type SampleBehaviour } from "../sample-service/behaviour.ts";
 import type { Ecr } from "./ecr.ts";
 import type { Ecs } from "./ecs.ts";
 import type { Elbv2 } from "./elbv2.ts";
 import { AwsError } from "./protocols.ts";
+import type { Sts } from "./sts.ts";
 
 export interface SampleWorld {
   clusterArn: string;
@@ -21,9 +23,13 @@ export interface SampleWorld {
   };
   /** A rule on the production listener: requests with `X-Gantry-Target: green` go to green. */
   rules: { greenByHeader: string };
+  /** The deployer role; its trust policy requires sts:ExternalId = SAMPLE_REPOSITORY_ID. */
+  roleArn: string;
 }
 
 export const SAMPLE_REPOSITORY = "sample-app";
+/** The GitHub id of the repository the sample role trusts (others can be added with `sts.trust`). */
+export const SAMPLE_REPOSITORY_ID = 424242;
 const CONTAINER_PORT = 8080;
 
 export function pushSampleImage(ecr: Ecr, tag: string, behaviour: SampleBehaviour): { digest: string; imageUri: string } {
@@ -55,14 +61,16 @@ function forward(arn: string): unknown[] {
   return [{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: arn, Weight: 1 }] } }];
 }
 
-export async function seedSampleWorld(ecs: Ecs, elb: Elbv2, ecr: Ecr): Promise<SampleWorld> {
+/** `name` tells apart several sample worlds on one emulator (their images share one ECR repository). */
+export async function seedSampleWorld(ecs: Ecs, elb: Elbv2, ecr: Ecr, sts: Sts, name = "sample"): Promise<SampleWorld> {
+  const roleArn = sts.createRole(`gantry-${name}-deployer`, { externalIds: [String(SAMPLE_REPOSITORY_ID)] });
   const { imageUri } = pushSampleImage(ecr, "v1", { version: "v1" });
-  const clusterName = "gantry-sample";
+  const clusterName = `gantry-${name}`;
   const clusterArn = ecs.createCluster(clusterName);
   const taskDefinitionArn = String(ecs.registerTaskDefinition(sampleTaskDefinition(imageUri)).taskDefinition.taskDefinitionArn);
-  const blueGroup = elb.createTargetGroup("sample-blue", CONTAINER_PORT, SAMPLE_HEALTH_PATH);
-  const greenGroup = elb.createTargetGroup("sample-green", CONTAINER_PORT, SAMPLE_HEALTH_PATH);
-  const lb = elb.createLoadBalancer("gantry-sample");
+  const blueGroup = elb.createTargetGroup(`${name}-blue`, CONTAINER_PORT, SAMPLE_HEALTH_PATH);
+  const greenGroup = elb.createTargetGroup(`${name}-green`, CONTAINER_PORT, SAMPLE_HEALTH_PATH);
+  const lb = elb.createLoadBalancer(`gantry-${name}`);
   const production = await elb.createListener(lb.arn, forward(blueGroup.arn));
   const test = await elb.createListener(lb.arn, forward(greenGroup.arn));
   // Lets a caller pin a request to green on the production listener, and gives ModifyRule a rule to change.
@@ -73,10 +81,10 @@ export async function seedSampleWorld(ecs: Ecs, elb: Elbv2, ecr: Ecr): Promise<S
     forward(greenGroup.arn),
   );
   const service = (colour: string, targetGroupArn: string, desiredCount: number) => ({
-    name: `sample-${colour}`,
+    name: `${name}-${colour}`,
     arn: ecs.createService({
       cluster: clusterName,
-      serviceName: `sample-${colour}`,
+      serviceName: `${name}-${colour}`,
       taskDefinition: taskDefinitionArn,
       desiredCount,
       loadBalancers: [{ targetGroupArn, containerName: "app", containerPort: CONTAINER_PORT }],
@@ -98,5 +106,6 @@ export async function seedSampleWorld(ecs: Ecs, elb: Elbv2, ecr: Ecr): Promise<S
       test: { arn: test.arn, url: `http://127.0.0.1:${test.port}` },
     },
     rules: { greenByHeader },
+    roleArn,
   };
 }

@@ -3,15 +3,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ActiveFault, FaultSpec, Faults } from "./faults.ts";
-import { AwsError, JSON_TARGETS, parseQueryForm, sendJson, sendJsonError, sendQueryError, sendQueryXml, type ServiceName } from "./protocols.ts";
+import { AwsError, JSON_TARGETS, parseQueryForm, QUERY_VERSIONS, sendJson, sendJsonError, sendQueryError, sendQueryXml, type ServiceName } from "./protocols.ts";
 
-type Handler = (input: never) => unknown;
+/** `caller` is the access key that signed the request. */
+type Handler = (input: never, caller: string) => unknown;
+
+/** Returns the caller's access key, or throws AccessDenied for a call its identity may not make. */
+export type Authorise = (service: ServiceName, operation: string, headers: IncomingMessage["headers"]) => string;
 
 export type ServiceHandlers = Record<ServiceName, Record<string, Handler>>;
 
-const THROTTLE_CODE: Record<ServiceName, string> = { ecs: "ThrottlingException", ecr: "ThrottlingException", elbv2: "Throttling", cloudwatch: "Throttling" };
+const THROTTLE_CODE: Record<ServiceName, string> = { ecs: "ThrottlingException", ecr: "ThrottlingException", elbv2: "Throttling", cloudwatch: "Throttling", sts: "Throttling" };
 // ECS and ECR model a ServerException; the Query-style services answer InternalFailure.
-const SERVER_ERROR_CODE: Record<ServiceName, string> = { ecs: "ServerException", ecr: "ServerException", elbv2: "InternalFailure", cloudwatch: "InternalFailure" };
+const SERVER_ERROR_CODE: Record<ServiceName, string> = { ecs: "ServerException", ecr: "ServerException", elbv2: "InternalFailure", cloudwatch: "InternalFailure", sts: "InternalFailure" };
 
 /** An operation the emulator carried out (faulted and failed calls are not recorded). */
 export interface EmulatedCall {
@@ -20,15 +24,23 @@ export interface EmulatedCall {
   input: unknown;
 }
 
-export function createEmulatorServer(handlers: ServiceHandlers, faults: Faults, calls: EmulatedCall[] = []): Server {
+export function createEmulatorServer(handlers: ServiceHandlers, faults: Faults, calls: EmulatedCall[], authorise: Authorise): Server {
   return createServer((req, res) => {
     readBody(req)
-      .then((body) => dispatch(req, res, body, handlers, faults, calls))
+      .then((body) => dispatch(req, res, body, handlers, faults, calls, authorise))
       .catch(() => res.destroy());
   });
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, body: string, handlers: ServiceHandlers, faults: Faults, calls: EmulatedCall[]): Promise<void> {
+async function dispatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: string,
+  handlers: ServiceHandlers,
+  faults: Faults,
+  calls: EmulatedCall[],
+  authorise: Authorise,
+): Promise<void> {
   if (req.url?.startsWith("/__emulator/faults")) return faultApi(req, res, body, faults);
 
   const target = req.headers["x-amz-target"];
@@ -48,13 +60,21 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, body: string,
     }
   } else {
     const params = parseQueryForm(body);
-    if (params.Version !== "2015-12-01") return sendQueryError(res, new AwsError("InvalidAction", "Only ELBv2 (Version 2015-12-01) speaks the Query protocol here"));
-    service = "elbv2";
+    const found = QUERY_VERSIONS[String(params.Version)];
+    if (!found) return sendQueryError(res, "elbv2", new AwsError("InvalidAction", "Only ELBv2 (Version 2015-12-01) and STS (2011-06-15) speak the Query protocol here"));
+    service = found;
     operation = String(params.Action ?? "");
     input = params;
   }
 
-  const fail = (err: AwsError) => (service === "elbv2" ? sendQueryError(res, err) : sendJsonError(res, service, err));
+  const fail = (err: AwsError) => (service === "elbv2" || service === "sts" ? sendQueryError(res, service, err) : sendJsonError(res, service, err));
+  let caller: string;
+  try {
+    caller = authorise(service, operation, req.headers);
+  } catch (err) {
+    if (err instanceof AwsError) return fail(err);
+    throw err;
+  }
   for (const fault of faults.take(service, operation)) {
     const outcome = await applyFault(fault, service, req);
     if (outcome === "dropped") return;
@@ -64,9 +84,9 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, body: string,
   const handler = handlers[service][operation];
   if (!handler) return fail(new AwsError(service === "elbv2" ? "InvalidAction" : "UnknownOperationException", `${operation} is not emulated`));
   try {
-    const result = await (handler as (i: unknown) => unknown)(input);
+    const result = await (handler as (i: unknown, c: string) => unknown)(input, caller);
     calls.push({ service, operation, input });
-    if (service === "elbv2") sendQueryXml(res, operation, result as Record<string, unknown>);
+    if (service === "elbv2" || service === "sts") sendQueryXml(res, service, operation, result as Record<string, unknown>);
     else sendJson(res, service, result);
   } catch (err) {
     if (err instanceof AwsError) return fail(err);
