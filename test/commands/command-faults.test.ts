@@ -23,7 +23,7 @@ const HEAD = "a".repeat(40);
 const ELB = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
 const CONFIG = `environments:
   staging:
-    aws: { region: us-east-1 }
+    aws: { region: us-east-1, roleArn: "arn:aws:iam::123456789012:role/gantry-web" }
     ecs: { cluster: c, services: { blue: web-blue, green: web-green } }
     targetGroups: { blue: "${ELB}:targetgroup/web-blue/1", green: "${ELB}:targetgroup/web-green/2" }
     listeners: { production: "${ELB}:listener/app/web/3/4" }
