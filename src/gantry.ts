@@ -95,7 +95,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   await probot.load(
     options.app ??
       createGantryApp({
-        chatOps: { store, controller, audit, links: notifications },
+        chatOps: { store, controller, audit, links: notifications, appId: credentials.appId },
         awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
       }),
   );

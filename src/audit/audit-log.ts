@@ -42,9 +42,10 @@ export class AuditLog {
     this.#now = now;
   }
 
-  async record(entry: Omit<AuditEntry, "at">): Promise<AuditEntry> {
+  /** `db`: a transaction the entry belongs to, so it is written with the change it records. */
+  async record(entry: Omit<AuditEntry, "at">, db: Store["db"] = this.#store.db): Promise<AuditEntry> {
     const at = this.#now();
-    await this.#store.db
+    await db
       .insertInto("audit_log")
       .values({
         id: sortableId(at),

@@ -2,6 +2,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { defaultEnvironmentName, type RepoConfig } from "../config/repo-config.ts";
 import type { DeploymentController, DeploymentView, RepoRef } from "../deploy/api.ts";
 import { describePhase, describeWeights, shortSha } from "../notify/format.ts";
+import { quoteUserText } from "../notify/public-text.ts";
 import type { AuditDecision } from "../store/schema.ts";
 import { USAGE, type Command, type CommandOf } from "./command.ts";
 import { breakGlassGate } from "./gates/break-glass.ts";
@@ -16,19 +17,26 @@ export interface CommandLinks {
   linkCommand(deployment: DeploymentView, link: { commentId: number; issueNumber: number }): Promise<void>;
 }
 
-export interface CommandContext {
-  octokit: Octokit;
+/** What acting on a decided command needs: no GitHub, so a resumed command acts the same way. */
+export interface ActContext {
   controller: DeploymentController;
-  audit: AuditLog;
   links: CommandLinks;
   repo: RepoRef;
-  config: RepoConfig;
   actor: string;
   issueNumber: number;
   isPullRequest: boolean;
   commentId: number;
   /** The command line as typed, for replies and the audit log. */
   line: string;
+}
+
+export interface CommandContext extends ActContext {
+  octokit: Octokit;
+  audit: AuditLog;
+  config: RepoConfig;
+  /** Gantry's own GitHub App id: only its check runs count as `gantry/test`. */
+  appId: number;
+  defaultBranch: string;
 }
 
 /** What was decided: recorded in the audit log, then replied (null: the status comment is the reply). */
@@ -53,26 +61,43 @@ export function invalidOutcome(context: CommandContext, problem: string, usage: 
   };
 }
 
-/** Authorises a parsed command through its gates and carries it out through the controller. */
-export async function executeCommand(command: Command, context: CommandContext): Promise<Outcome> {
+type ActCommand = Exclude<Command, { name: "deploy" | "help" | "status" }>;
+
+/**
+ * What the gates decided, kept in the command record (JSON) so a resumed command acts on the same
+ * decision: an outcome with nothing left to do, a deploy, or an action on an environment.
+ */
+export type Decision =
+  | { kind: "done"; outcome: Outcome }
+  | { kind: "deploy"; environment: string; sha: string; config: RepoConfig; force: boolean }
+  | { kind: "act"; command: ActCommand; environment: string };
+
+/** The key a command's deployment is created with, so a resumed command finds it. */
+export function idempotencyKeyOf(commentId: number): string {
+  return `comment:${commentId}`;
+}
+
+/** Authorises a parsed command through its gates; reads GitHub and the controller, changes nothing. */
+export async function decideCommand(command: Command, context: CommandContext): Promise<Decision> {
+  const done = (outcome: Outcome): Decision => ({ kind: "done", outcome });
   const { config } = context;
   const environments = Object.keys(config.environments);
   if (command.name === "help") {
-    return { decision: "accepted", environment: null, gate: null, reason: "help shown", reply: helpReply(environments, defaultEnvironmentName(config)) };
+    return done({ decision: "accepted", environment: null, gate: null, reason: "help shown", reply: helpReply(environments, defaultEnvironmentName(config)) });
   }
   if (command.name === "status") {
     const [statuses, audit] = await Promise.all([
       context.controller.status(context.repo),
       context.audit.recent(`${context.repo.owner}/${context.repo.repo}`, { limit: AUDIT_ENTRIES_IN_STATUS }),
     ]);
-    return { decision: "accepted", environment: null, gate: null, reason: "status shown", reply: statusReply(environments, statuses, audit) };
+    return done({ decision: "accepted", environment: null, gate: null, reason: "status shown", reply: statusReply(environments, statuses, audit) });
   }
 
   const environment = command.environment ?? defaultEnvironmentName(config);
   const environmentConfig = environment === undefined ? undefined : config.environments[environment];
   if (environment === undefined || !environmentConfig) {
     const problem = environment === undefined ? "there are no environments to act on" : `there is no environment \`${environment}\``;
-    return invalidOutcome(context, problem, USAGE[command.name], environment ?? null);
+    return done(invalidOutcome(context, problem, USAGE[command.name], environment ?? null));
   }
 
   const gates = gatesFor(command.name, environmentConfig);
@@ -81,30 +106,33 @@ export async function executeCommand(command: Command, context: CommandContext):
     controller: context.controller,
     repo: context.repo,
     actor: context.actor,
+    appId: context.appId,
+    defaultBranch: context.defaultBranch,
     environment,
     environmentConfig,
     requiredChecks: config.ci.requiredChecks,
     sha: null,
+    shaNamed: false,
     pullRequest: null,
   };
-  const refused = (refusal: Refusal): Outcome => ({
-    decision: "refused",
-    environment,
-    gate: refusal.gate,
-    reason: refusal.reason,
-    reply: refusalReply(context.line, refusal),
-  });
+  const refused = (refusal: Refusal): Decision =>
+    done({ decision: "refused", environment, gate: refusal.gate, reason: refusal.reason, reply: refusalReply(context.line, refusal) });
   const breaksGlass = command.name === "deploy" && command.force;
   const actorRefusal = await runGates(breaksGlass ? [...gates.actor, breakGlassGate] : gates.actor, gateContext);
   if (actorRefusal) return refused(actorRefusal);
-  if (command.name !== "deploy") return act(context, command, environment);
+  if (command.name !== "deploy") return { kind: "act", command, environment };
 
   const pullRequest = context.isPullRequest ? await readPullRequest(context.octokit, context.repo, context.issueNumber) : null;
   const resolved = await commitToDeploy(context, command, pullRequest);
-  if ("problem" in resolved) return invalidOutcome(context, resolved.problem, USAGE.deploy, environment);
-  const commitRefusal = await runGates(gates.commit, { ...gateContext, sha: resolved.sha, pullRequest });
+  if ("problem" in resolved) return done(invalidOutcome(context, resolved.problem, USAGE.deploy, environment));
+  const commitRefusal = await runGates(gates.commit, { ...gateContext, sha: resolved.sha, shaNamed: command.sha !== null, pullRequest });
   if (commitRefusal) return refused(commitRefusal);
-  return deploy(context, command, environment, resolved.sha);
+  if (command.dryRun) {
+    const short = shortSha(resolved.sha);
+    const reason = `dry run: every gate passed; ${short} would deploy to ${environment}`;
+    return done({ decision: "accepted", environment, gate: null, reason, reply: `✅ Dry run: every gate passed. \`/deploy ${environment}\` would ship \`${short}\`.` });
+  }
+  return { kind: "deploy", environment, sha: resolved.sha, config, force: command.force };
 }
 
 async function commitToDeploy(
@@ -126,25 +154,44 @@ async function commitToDeploy(
   }
 }
 
-async function deploy(context: CommandContext, command: CommandOf<"deploy">, environment: string, sha: string): Promise<Outcome> {
-  const base = { environment, gate: null };
-  if (command.dryRun) {
-    const reason = `dry run: every gate passed; ${shortSha(sha)} would deploy to ${environment}`;
-    return { ...base, decision: "accepted", reason, reply: `✅ Dry run: every gate passed. \`/deploy ${environment}\` would ship \`${shortSha(sha)}\`.` };
+/**
+ * Carries a decision out through the controller. Safe to run again for the same comment: a deploy
+ * (or a rollback that redeploys) is created with the comment's idempotency key and found again.
+ */
+export async function actOn(decision: Decision, context: ActContext): Promise<Outcome> {
+  switch (decision.kind) {
+    case "done":
+      return decision.outcome;
+    case "deploy":
+      return deploy(context, decision);
+    case "act":
+      return act(context, decision.command, decision.environment);
   }
+}
+
+/** The controller's refusals name what stands in the way; /status shows the rest. */
+const refusedBy = (context: ActContext, environment: string, reason: string): Outcome => ({
+  decision: "refused",
+  environment,
+  gate: null,
+  reason,
+  reply: `🛑 ${quoteUserText(context.line)} refused: ${reason}\n\nTo pass: see \`/status\` for what runs in ${environment} and who holds its lock, then comment again.`,
+});
+
+async function deploy(context: ActContext, { environment, sha, config, force }: Extract<Decision, { kind: "deploy" }>): Promise<Outcome> {
   const result = await context.controller.start({
     repo: context.repo,
-    config: context.config,
+    config,
     environment,
     sha,
     requestedBy: context.actor,
     pullRequest: context.isPullRequest ? context.issueNumber : null,
-    force: command.force,
+    force,
+    idempotencyKey: idempotencyKeyOf(context.commentId),
   });
-  if (result.outcome === "refused") {
-    return { ...base, decision: "refused", reason: result.reason, reply: `🛑 \`${context.line}\` refused: ${result.reason}` };
-  }
+  if (result.outcome === "refused") return refusedBy(context, environment, result.reason);
   await context.links.linkCommand(result.deployment, { commentId: context.commentId, issueNumber: context.issueNumber });
+  const base = { environment, gate: null };
   const drift = result.forcedOver;
   const forced = drift ? `, with --force over drift (load balancer at ${describeWeights(drift.observed, null)}, Gantry had set ${describeWeights(drift.expected, null)})` : "";
   if (result.outcome === "started") {
@@ -167,15 +214,9 @@ const DONE: Record<"rollback" | "promote" | "abort" | "approve", string> = {
   approve: "Approved",
 };
 
-async function act(context: CommandContext, command: Exclude<Command, { name: "deploy" | "help" | "status" }>, environment: string): Promise<Outcome> {
+async function act(context: ActContext, command: ActCommand, environment: string): Promise<Outcome> {
   const request = { repo: context.repo, environment, by: context.actor, ...("id" in command && command.id !== null ? { id: command.id } : {}) };
-  const refused = (reason: string): Outcome => ({
-    decision: "refused",
-    environment,
-    gate: null,
-    reason,
-    reply: `🛑 \`${context.line}\` refused: ${reason}`,
-  });
+  const refused = (reason: string) => refusedBy(context, environment, reason);
   const accepted = (reason: string, reply: string): Outcome => ({ decision: "accepted", environment, gate: null, reason, reply });
   switch (command.name) {
     case "lock": {
@@ -197,7 +238,8 @@ async function act(context: CommandContext, command: Exclude<Command, { name: "d
       return accepted(`drift in ${environment} acknowledged: ${what}`, `✅ Drift in ${environment} acknowledged (${what}). Deploys to ${environment} may go ahead.`);
     }
     default: {
-      const result = await context.controller[command.name](request);
+      const key = command.name === "rollback" ? { idempotencyKey: idempotencyKeyOf(context.commentId) } : {};
+      const result = await context.controller[command.name]({ ...request, ...key });
       if (!result.ok) return refused(result.reason);
       const deployment = result.deployment;
       if (result.alreadyRunning) {

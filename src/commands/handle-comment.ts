@@ -3,9 +3,11 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { loadRepoConfig } from "../config/load-repo-config.ts";
 import { repoConfigSchema, REPO_CONFIG_PATH } from "../config/repo-config.ts";
 import type { DeploymentController } from "../deploy/api.ts";
+import { publicErrorText, quoteUserText } from "../notify/public-text.ts";
 import type { Store } from "../store/open-store.ts";
-import { claimComment } from "./comment-claims.ts";
-import { executeCommand, invalidOutcome, type CommandLinks, type Outcome } from "./execute-command.ts";
+import { CommandRecords } from "./command-records.ts";
+import { actOn, decideCommand, invalidOutcome, type CommandContext, type CommandLinks, type Decision, type Outcome } from "./execute-command.ts";
+import { DEFAULT_RETRY_POLICY, isTransient, withRetry, type RetryPolicy } from "./github-retry.ts";
 import { commandLine, parseComment } from "./parser.ts";
 
 export interface ChatOpsDependencies {
@@ -13,55 +15,87 @@ export interface ChatOpsDependencies {
   controller: DeploymentController;
   audit: AuditLog;
   links: CommandLinks;
+  /** Gantry's own GitHub App id: only its check runs count as `gantry/test`. */
+  appId: number;
   now?: () => number;
+  /** How GitHub calls on the command path are retried; tests pass one that does not wait. */
+  retry?: RetryPolicy;
 }
 
 type CommentContext = Context<"issue_comment.created">;
 
 /**
- * `issue_comment.created`: parse, claim the comment once, 👀, authorise, act, audit, reply.
+ * `issue_comment.created`: a durable command record moves received → decided → acted → replied.
+ * A retried delivery resumes at the last step written, so a command is neither lost nor done twice.
+ * Reactions and replies are retried but never decide whether the command happens: 👀 is best
+ * effort, and a reply GitHub keeps refusing fails the delivery so its retry replies (not acts) again.
  * Edits and deletions are not subscribed to, so they never act; comments by bots are ignored.
  */
 export function commentHandler(dependencies: ChatOpsDependencies) {
-  const now = dependencies.now ?? Date.now;
+  const records = new CommandRecords<Decision, Outcome>(dependencies.store, dependencies.now ? { now: dependencies.now } : {});
+  const retry = dependencies.retry ?? DEFAULT_RETRY_POLICY;
   return async (context: CommentContext): Promise<void> => {
     const { comment, issue, repository } = context.payload;
     if (context.isBot || comment.user?.type === "Bot") return;
     const parsed = parseComment(comment.body);
     if (parsed.kind === "none") return;
-    const claimed = await claimComment(dependencies.store, { commentId: comment.id, repository: repository.full_name, at: now() });
-    if (!claimed) return;
+    const begun = await records.begin(comment.id, repository.full_name);
+    if (begun.kind === "replied") return;
+    // Thrown, not dropped: the delivery is retried and resumes once the other one's lease ends.
+    if (begun.kind === "busy") throw new Error(`command ${comment.id} is being handled elsewhere until ${new Date(begun.until).toISOString()}`);
 
-    await react(context, "eyes");
+    const { lease } = begun;
     const line = commandLine(comment.body)!.trim();
-    let outcome: Outcome;
     try {
-      outcome = await decide(context, dependencies, parsed, line);
-    } catch (error) {
-      context.log.error({ err: error, comment: comment.html_url }, "command failed");
-      const reason = error instanceof Error ? error.message : String(error);
-      outcome = {
-        decision: "failed",
-        environment: null,
-        gate: null,
-        reason,
-        reply: `💥 \`${line}\` failed: ${reason}. Nothing else was done; comment the command again to retry.`,
-      };
+      let { decision, outcome } = begun;
+      if (begun.step === "received") {
+        await bestEffort(context, retry, () => react(context, "eyes"));
+        decision = await decideOrFail(context, dependencies, retry, parsed, line);
+        await records.decided(lease, decision);
+      }
+      if (outcome === null) {
+        outcome = await actOn(decision!, actContext(context, dependencies, line));
+        await records.acted(lease, outcome, dependencies.audit, {
+          repository: repository.full_name,
+          issueNumber: issue.number,
+          commentId: comment.id,
+          actor: context.payload.sender.login,
+          command: line,
+          environment: outcome.environment,
+          decision: outcome.decision,
+          gate: outcome.gate,
+          reason: outcome.reason,
+        });
+      }
+      await reply(context, retry, outcome, begun.step === "acted");
+      await records.replied(lease);
+    } finally {
+      await records.release(lease);
     }
-    await dependencies.audit.record({
-      repository: repository.full_name,
-      issueNumber: issue.number,
-      commentId: comment.id,
-      actor: context.payload.sender.login,
-      command: line,
-      environment: outcome.environment,
-      decision: outcome.decision,
-      gate: outcome.gate,
-      reason: outcome.reason,
-    });
-    if (outcome.reply !== null) await context.octokit.rest.issues.createComment(context.issue({ body: outcome.reply }));
-    if (outcome.decision !== "accepted" && outcome.decision !== "queued") await react(context, "-1");
   };
+}
+
+/**
+ * Decides with GitHub's reads retried. When GitHub keeps failing, the delivery fails too and is
+ * retried later; any other error is answered as a failure, which is true: nothing was acted on yet.
+ */
+async function decideOrFail(
+  context: CommentContext,
+  dependencies: ChatOpsDependencies,
+  retry: RetryPolicy,
+  parsed: Exclude<ReturnType<typeof parseComment>, { kind: "none" }>,
+  line: string,
+): Promise<Decision> {
+  try {
+    return await withRetry(retry, () => decide(context, dependencies, parsed, line));
+  } catch (error) {
+    if (isTransient(error)) throw error;
+    context.log.error({ err: error, comment: context.payload.comment.html_url }, "command failed");
+    // The audit log keeps the full text; the comment shows the public one.
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const reply = `💥 ${quoteUserText(line)} failed: ${publicErrorText(error)}. Nothing was done; comment the command again to retry.`;
+    return { kind: "done", outcome: { decision: "failed", environment: null, gate: null, reason, reply } };
+  }
 }
 
 async function decide(
@@ -69,29 +103,76 @@ async function decide(
   dependencies: ChatOpsDependencies,
   parsed: Exclude<ReturnType<typeof parseComment>, { kind: "none" }>,
   line: string,
-): Promise<Outcome> {
-  const { comment, issue, repository, installation } = context.payload;
+): Promise<Decision> {
+  const { repository } = context.payload;
   // Config from the default branch: a pull request must not be able to loosen its own gates.
   const loaded = await loadRepoConfig(context.octokit, { ...context.repo(), ref: repository.default_branch });
   if (loaded.status === "invalid") {
     const reason = `${REPO_CONFIG_PATH} on ${repository.default_branch} is invalid; the gantry/config check shows where`;
-    return { decision: "refused", environment: null, gate: "config", reason, reply: `🛑 ${reason}.` };
+    const howToPass = `Fix ${REPO_CONFIG_PATH} on ${repository.default_branch} as the gantry/config check says, then comment again.`;
+    return { kind: "done", outcome: { decision: "refused", environment: null, gate: "config", reason, reply: `🛑 ${reason}.\n\nTo pass: ${howToPass}` } };
   }
-  const commandContext = {
+  const commandContext: CommandContext = {
+    ...actContext(context, dependencies, line),
     octokit: context.octokit,
-    controller: dependencies.controller,
     audit: dependencies.audit,
+    config: loaded.status === "valid" ? loaded.config : repoConfigSchema.parse({ environments: {} }),
+    appId: dependencies.appId,
+    defaultBranch: repository.default_branch,
+  };
+  if (parsed.kind === "invalid") return { kind: "done", outcome: invalidOutcome(commandContext, parsed.problem, parsed.usage) };
+  return decideCommand(parsed.command, commandContext);
+}
+
+function actContext(context: CommentContext, dependencies: ChatOpsDependencies, line: string) {
+  const { comment, issue, repository, installation } = context.payload;
+  return {
+    controller: dependencies.controller,
     links: dependencies.links,
     repo: { owner: repository.owner.login, repo: repository.name, id: repository.id, installationId: installation!.id },
-    config: loaded.status === "valid" ? loaded.config : repoConfigSchema.parse({ environments: {} }),
     actor: context.payload.sender.login,
     issueNumber: issue.number,
     isPullRequest: issue.pull_request !== undefined,
     commentId: comment.id,
     line,
   };
-  if (parsed.kind === "invalid") return invalidOutcome(commandContext, parsed.problem, parsed.usage);
-  return executeCommand(parsed.command, commandContext);
+}
+
+/** Marks a reply as the answer to one command, so a retry can tell that GitHub already took it. */
+function replyMarker(commentId: number): string {
+  return `<!-- gantry:reply-to ${commentId} -->`;
+}
+
+/**
+ * Posts the reply and the 👎 of a command that did not go ahead. A comment is not idempotent: after
+ * a failed attempt (GitHub may have taken it before failing) the issue is searched for the marker
+ * before posting again.
+ */
+async function reply(context: CommentContext, retry: RetryPolicy, outcome: Outcome, resumed: boolean): Promise<void> {
+  const { comment } = context.payload;
+  if (outcome.reply !== null) {
+    const marker = replyMarker(comment.id);
+    await withRetry(retry, async (attempt) => {
+      if ((resumed || attempt > 1) && (await alreadyReplied(context, marker))) return;
+      await context.octokit.rest.issues.createComment(context.issue({ body: `${outcome.reply}\n\n${marker}` }));
+    });
+  }
+  if (outcome.decision !== "accepted" && outcome.decision !== "queued") await bestEffort(context, retry, () => react(context, "-1"));
+}
+
+async function alreadyReplied(context: CommentContext, marker: string): Promise<boolean> {
+  const since = context.payload.comment.created_at;
+  const comments = await context.octokit.paginate(context.octokit.rest.issues.listComments, context.issue({ since, per_page: 100 }));
+  return comments.some((candidate) => candidate.body?.includes(marker) === true);
+}
+
+/** A reaction is a courtesy: retried, then given up on with a log line. */
+async function bestEffort(context: CommentContext, retry: RetryPolicy, call: () => Promise<unknown>): Promise<void> {
+  try {
+    await withRetry(retry, call);
+  } catch (error) {
+    context.log.warn({ err: error, comment: context.payload.comment.html_url }, "could not react to the command");
+  }
 }
 
 async function react(context: CommentContext, content: "eyes" | "-1"): Promise<void> {

@@ -1,10 +1,11 @@
 import type { AuditEntry } from "../audit/audit-log.ts";
 import type { EnvironmentStatus, LockView } from "../deploy/api.ts";
 import { describeDrift, describePhase, describeWeights, shortSha } from "../notify/format.ts";
+import { publicText, quoteUserText } from "../notify/public-text.ts";
 import { COMMAND_NAMES, USAGE } from "./command.ts";
 import type { Refusal } from "./gates/gate.ts";
 
-/** The text of every reply Gantry posts to a command. */
+/** The text of every reply Gantry posts to a command. What people wrote is quoted (quoteUserText). */
 
 function environmentsLine(environments: readonly string[], defaultEnvironment: string | undefined): string {
   if (environments.length === 0) return "This repository has no environments in `.github/gantry.yml` yet.";
@@ -32,12 +33,12 @@ export function invalidReply(
 }
 
 export function refusalReply(command: string, refusal: Refusal): string {
-  return [`🛑 \`${command}\` refused by the **${refusal.gate}** gate: ${refusal.reason}`, "", `To pass: ${refusal.howToPass}`].join("\n");
+  return [`🛑 ${quoteUserText(command)} refused by the **${refusal.gate}** gate: ${refusal.reason}`, "", `To pass: ${refusal.howToPass}`].join("\n");
 }
 
 export function describeLock(lock: LockView): string {
   const where = lock.pullRequest === null ? "" : ` from #${lock.pullRequest}`;
-  const why = lock.reason ? `: ${lock.reason}` : "";
+  const why = lock.reason ? `: ${quoteUserText(lock.reason)}` : "";
   return `🔒 ${lock.kind === "sticky" ? "locked" : "deploying"} by @${lock.holder}${where} since ${new Date(lock.since).toISOString()}${why}`;
 }
 
@@ -53,7 +54,7 @@ export function statusReply(environments: readonly string[], statuses: readonly 
   });
   const recent = audit.map(
     (entry) =>
-      `- ${new Date(entry.at).toISOString()} @${entry.actor} \`${entry.command}\` → ${entry.decision}${entry.gate ? ` (${entry.gate})` : ""}: ${entry.reason}`,
+      `- ${new Date(entry.at).toISOString()} @${entry.actor} ${quoteUserText(entry.command)} → ${entry.decision}${entry.gate ? ` (${entry.gate})` : ""}: ${publicText(entry.reason)}`,
   );
   const queued = statuses.flatMap((status) =>
     status.queued.map((view) => `- ${status.environment}: \`${shortSha(view.sha)}\` queued by @${view.requestedBy} (id \`${view.id.slice(0, 8)}\`)`),

@@ -104,6 +104,25 @@ const accessSchema = z.strictObject({
   teams: z.array(teamSlug).default([]),
 });
 
+/**
+ * A check every deploy needs. A check run counts only from the app named (any app when none is);
+ * a commit status, which anyone with write access can post, counts only with `status: true`.
+ */
+const requiredCheckSchema = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      name: z.string().min(1),
+      /** The GitHub App that must create the check run: its slug (e.g. github-actions) or numeric id. */
+      app: z.union([z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be a GitHub App slug such as github-actions"), z.number().int().positive()]).optional(),
+      status: z.boolean().default(false),
+    })
+    .refine((check) => check.name !== "gantry/test" || (check.app === undefined && !check.status), {
+      message: "gantry/test counts only from Gantry itself: remove app and status",
+    }),
+]);
+export type RequiredCheck = z.infer<typeof requiredCheckSchema>;
+
 const environmentSchema = z.strictObject({
   aws: awsSchema,
   ecs: z.strictObject({
@@ -145,7 +164,7 @@ export const repoConfigSchema = z
         command: z.string().min(1).default("npm test"),
         shards: z.number().int().min(1).max(256).default(1),
         timeout: duration.prefault("30m"),
-        requiredChecks: z.array(z.string()).default([]),
+        requiredChecks: z.array(requiredCheckSchema).default([]),
       })
       .prefault({}),
     build: z

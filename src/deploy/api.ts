@@ -158,6 +158,8 @@ export interface StartRequest {
   fastPath?: boolean;
   /** Break glass: deploy over unacknowledged drift (the caller has checked the person is an admin). */
   force?: boolean;
+  /** Names the request (a command's comment): starting again with the same key returns the same deployment. */
+  idempotencyKey?: string;
 }
 
 export type StartResult =
@@ -174,6 +176,8 @@ export interface ActionRequest {
    * command acts on the deployment that holds the environment, never on a queued one.
    */
   id?: string;
+  /** As in StartRequest: a rollback that redeploys an earlier commit creates one deployment per key. */
+  idempotencyKey?: string;
 }
 
 export type ActionResult =

@@ -13,6 +13,7 @@ import {
   type StartRequest,
   type StartResult,
 } from "./api.ts";
+import { quoteUserText } from "../notify/public-text.ts";
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
 import { splitText, type DriftStore } from "./drift-store.ts";
@@ -63,9 +64,11 @@ export class Controller implements DeploymentController {
       const names = Object.keys(request.config.environments).join(", ") || "(none)";
       return { outcome: "refused", reason: `there is no environment "${request.environment}"; the environments are: ${names}` };
     }
+    const repeated = await this.#repeated(request.idempotencyKey);
+    if (repeated) return repeated;
     const lock = await this.#deployments.lockOf(request.repo, request.environment);
     if (lock?.kind === "sticky") {
-      return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? ` (${lock.reason})` : ""}; /unlock ${request.environment} first` };
+      return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? ` (${quoteUserText(lock.reason)})` : ""}; /unlock ${request.environment} first` };
     }
     const drift = await this.#drifts.find(request.repo, request.environment);
     const open = drift?.resolution === null ? drift : undefined;
@@ -115,10 +118,20 @@ export class Controller implements DeploymentController {
     // The lock names the deployment before its row exists; a lock whose deployment never got written is stale.
     const acquired = await this.#deployments.acquireDeployLock(deployment);
     const created = { ...deployment, phase: acquired.ok ? ("preparing" as const) : ("queued" as const) };
-    await this.#deployments.insert(created);
+    if (!(await this.#deployments.insert(created, request.idempotencyKey ?? null))) {
+      // The same request raced in from elsewhere and won: answer with its deployment.
+      await this.#deployments.releaseDeployLock(deployment.id);
+      return (await this.#repeated(request.idempotencyKey))!;
+    }
     await this.#observer.deploymentChanged(toView(created));
     this.#wake();
     return { outcome: acquired.ok ? "started" : "queued", deployment: toView(created) };
+  }
+
+  async #repeated(idempotencyKey: string | undefined): Promise<StartResult | undefined> {
+    if (idempotencyKey === undefined) return undefined;
+    const existing = await this.#deployments.byIdempotencyKey(idempotencyKey);
+    return existing && { outcome: existing.phase === "queued" ? "queued" : "started", deployment: toView(existing) };
   }
 
   approve(request: ActionRequest): Promise<ActionResult> {
@@ -139,6 +152,8 @@ export class Controller implements DeploymentController {
    * fast path (no canary steps). While a rollback runs, a second one changes nothing.
    */
   async rollback(request: ActionRequest): Promise<ActionResult> {
+    const repeated = await this.#repeated(request.idempotencyKey);
+    if (repeated && repeated.outcome !== "refused") return { ok: true, deployment: repeated.deployment };
     if (request.id === undefined) {
       const underWay = await this.#rollbackUnderWay(request.repo, request.environment);
       if (underWay) return { ok: true, deployment: toView(underWay), alreadyRunning: true };
@@ -170,7 +185,14 @@ export class Controller implements DeploymentController {
     if (!chosen) return { ok: false, reason: `nothing to roll back to in ${request.environment}: it has no earlier successful deployment of another commit` };
     const { live, target } = chosen;
     const result = await this.#create(
-      { repo: request.repo, environment: request.environment, sha: target.sha, requestedBy: request.by, pullRequest: live.pullRequest },
+      {
+        repo: request.repo,
+        environment: request.environment,
+        sha: target.sha,
+        requestedBy: request.by,
+        pullRequest: live.pullRequest,
+        ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+      },
       live.state.environment,
       live.state.buildRepository,
       { fastPath: true, rollbackOf: live.id },
@@ -188,7 +210,7 @@ export class Controller implements DeploymentController {
     const result = await this.#deployments.stickyLock(request.repo, request.environment, request.by, request.reason ?? null, request.pullRequest);
     if (result.ok) return result;
     const { holder } = result;
-    return { ok: false as const, reason: `${request.environment} is already locked by @${holder.holder} (${holder.kind === "deploy" ? "a deployment in progress" : (holder.reason ?? "no reason given")})` };
+    return { ok: false as const, reason: `${request.environment} is already locked by @${holder.holder} (${holder.kind === "deploy" ? "a deployment in progress" : holder.reason ? quoteUserText(holder.reason) : "no reason given"})` };
   }
 
   async unlock(request: ActionRequest) {

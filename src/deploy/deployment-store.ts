@@ -57,8 +57,9 @@ export class DeploymentStore {
     return this.#now();
   }
 
-  async insert(deployment: Deployment): Promise<void> {
-    await this.#store.db
+  /** Writes a new deployment; false when one with the same idempotency key already exists. */
+  async insert(deployment: Deployment, idempotencyKey: string | null = null): Promise<boolean> {
+    const inserted = await this.#store.db
       .insertInto("deployments")
       .values({
         id: deployment.id,
@@ -76,8 +77,18 @@ export class DeploymentStore {
         lease_owner: null,
         created_at: deployment.createdAt,
         updated_at: deployment.updatedAt,
+        idempotency_key: idempotencyKey,
       })
-      .execute();
+      .onConflict((conflict) => conflict.column("idempotency_key").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  /** The deployment a command created, found by the key it was created with. */
+  async byIdempotencyKey(key: string): Promise<Deployment | undefined> {
+    const row = await this.#store.db.selectFrom("deployments").selectAll().where("idempotency_key", "=", key).executeTakeFirst();
+    return row && fromRow(row);
   }
 
   async get(id: string): Promise<Deployment | undefined> {
@@ -355,6 +366,11 @@ export class DeploymentStore {
       const holder = await this.lockOf(deployment.repo, deployment.environment);
       return holder ? { ok: false, holder } : { ok: true };
     });
+  }
+
+  /** Drops the deploy lock taken for a deployment that was never written. */
+  async releaseDeployLock(deploymentId: string): Promise<void> {
+    await this.#store.db.deleteFrom("environment_locks").where("deployment_id", "=", deploymentId).execute();
   }
 
   async stickyLock(repo: RepoRef, environment: string, holder: string, reason: string | null, pullRequest: number | null): Promise<{ ok: true; lock: LockView } | { ok: false; holder: LockView }> {

@@ -1,5 +1,6 @@
 import type { Logger } from "probot";
 import { judge } from "../analysis/judge.ts";
+import { publicErrorText } from "../notify/public-text.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import { TERMINAL_PHASES, type DeploymentObserver } from "./api.ts";
 import { Deadline, DeadlinePassed } from "./deadline.ts";
@@ -145,7 +146,8 @@ export class DeploymentRunner {
   /** Backs off and retries; a step that keeps failing stops the deployment with traffic on the serving colour. */
   #afterFailure(deployment: Deployment, context: TickContext, error: Error): Transition {
     const failures = deployment.state.failures + 1;
-    const reason = `${deployment.phase} failed ${failures} time(s): ${error.message}`;
+    // The reason is shown on GitHub and in Slack; the full error goes to the server log below.
+    const reason = `${deployment.phase} failed ${failures} time(s): ${publicErrorText(error)}`;
     this.#options.log.warn({ deployment: deployment.id, err: error, failures }, "deployment step failed");
     if (failures >= this.#timing.maxFailures && deployment.phase !== "rolling-back") {
       return rollBack(deployment, context, "failed", `stopped: ${reason}`);

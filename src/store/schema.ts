@@ -5,7 +5,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   deployments: DeploymentTable;
   environment_locks: EnvironmentLockTable;
-  command_claims: CommandClaimTable;
+  command_records: CommandRecordTable;
   audit_log: AuditLogTable;
   deployment_notifications: DeploymentNotificationTable;
   replicas: ReplicaTable;
@@ -31,12 +31,23 @@ export interface WebhookDeliveryTable {
   processed_at: number | null;
 }
 
-/** A comment id is claimed before Gantry acts on it, so it triggers at most one action. */
-export interface CommandClaimTable {
+export type CommandStep = "received" | "decided" | "acted" | "replied";
+
+/** One comment command, keyed by its comment id, as it moves received → decided → acted → replied. */
+export interface CommandRecordTable {
   comment_id: number;
   /** `owner/repo`. */
   repository: string;
-  claimed_at: number;
+  step: CommandStep;
+  /** JSON of what the gates decided (src/commands/command-records.ts), once decided. */
+  decision: string | null;
+  /** JSON of the outcome to audit and reply, once acted. */
+  outcome: string | null;
+  /** The replica working on the command; another may resume it once `lease_until` has passed. */
+  lease_owner: string | null;
+  lease_until: Generated<number>;
+  received_at: number;
+  updated_at: number;
 }
 
 /** `detected`: something Gantry found by itself (drift), not a person's command. */
@@ -113,6 +124,8 @@ export interface DeploymentTable {
   final_check_at: number | null;
   created_at: number;
   updated_at: number;
+  /** The comment command that created the deployment (`comment:<id>`), so a retried command finds it. */
+  idempotency_key: Generated<string | null>;
 }
 
 export interface EnvironmentLockTable {

@@ -8,7 +8,7 @@ import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
 import { examplePayload } from "../support/payloads.ts";
-import { testProbot } from "../support/probot.ts";
+import { TEST_APP_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
 
 const REPO = "Codertocat/Hello-World";
@@ -36,6 +36,14 @@ interface CommentPayload {
 
 let nextCommentId = 5_000_000_000;
 
+const NO_WAIT = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => {} };
+
+/** A reply as a person reads it: the hidden marker that ties it to its command left out. */
+function withoutMarker(body: unknown): { body: string } | undefined {
+  if (body === undefined) return undefined;
+  return { body: (body as { body: string }).body.replace(/\n\n<!-- gantry:reply-to \d+ -->$/u, "") };
+}
+
 function commentPayload(body: string, options: { login?: string; onPullRequest?: boolean; action?: string } = {}) {
   const { login = "writer", onPullRequest = true, action = "created" } = options;
   const payload = examplePayload<CommentPayload>("issue_comment", (candidate) => candidate.action === action);
@@ -60,6 +68,8 @@ const pullRequest = (head = REPO) => ({
   user: { login: "author" },
   head: { sha: HEAD, ref: "feature", repo: { full_name: head } },
   base: { sha: OLDER, ref: "master", repo: { full_name: REPO } },
+  state: "open",
+  merged: false,
 });
 
 function nockPermission(gh: nock.Scope, login: string, role: string) {
@@ -72,8 +82,8 @@ function nockPermission(gh: nock.Scope, login: string, role: string) {
 
 function nockChecks(gh: nock.Scope, conclusion: "success" | "failure") {
   gh.get(`/repos/${REPO}/commits/${HEAD}/check-runs`)
-    .query({ check_name: "gantry/test", filter: "latest" })
-    .reply(200, { total_count: 1, check_runs: [{ id: 1, name: "gantry/test", status: "completed", conclusion }] });
+    .query({ check_name: "gantry/test", filter: "latest", app_id: TEST_APP_ID })
+    .reply(200, { total_count: 1, check_runs: [{ id: 1, name: "gantry/test", status: "completed", conclusion, app: { id: TEST_APP_ID, slug: "gantry" } }] });
 }
 
 describe("comment commands", () => {
@@ -100,11 +110,11 @@ describe("comment commands", () => {
     gh.post(/\/issues\/comments\/\d+\/reactions$/).optionally().times(2).reply(201, { id: 1, content: "eyes" });
     gh.post(`/repos/${REPO}/issues/1/comments`).optionally().reply(201, { id: 9_001 });
     const links = new DeploymentNotifications(store);
-    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links } }));
+    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links, appId: TEST_APP_ID, retry: NO_WAIT } }));
     await probot.receive({ id, name: event, payload } as never);
   }
 
-  const reply = () => gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/issues/1/comments"))?.body as { body: string } | undefined;
+  const reply = () => withoutMarker(gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/issues/1/comments"))?.body);
   const reactions = () => gh.requests.filter((request) => request.path.endsWith("/reactions")).map((request) => (request.body as { content: string }).content);
   const started = () => controller.calls.filter((call) => call.method === "start");
 
@@ -191,15 +201,17 @@ describe("comment commands", () => {
     expect(started()).toEqual([{ method: "start", request: expect.objectContaining({ environment: "production", sha: HEAD }) }]);
   });
 
-  it("refuses a deploy to an environment locked by someone else, naming the holder", async () => {
+  it("refuses a deploy to a locked environment, naming the holder", async () => {
     await controller.lock({ repo: { owner: "Codertocat", repo: "Hello-World", id: 186853002, installationId: 2 }, environment: "staging", by: "sre", reason: "incident 42", pullRequest: null });
     nockPermission(gh, "writer", "write");
     gh.get(`/repos/${REPO}/pulls/1`).reply(200, pullRequest());
     nockChecks(gh, "success");
     await deliver(commentPayload("/deploy staging"));
 
-    expect(reply()?.body).toBe("🛑 `/deploy staging` refused: staging is locked by @sre: incident 42");
-    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ decision: "refused", reason: "staging is locked by @sre: incident 42" })]);
+    expect(reply()?.body).toBe(
+      "🛑 `/deploy staging` refused: staging is locked by @sre (`incident 42`); /unlock staging first\n\nTo pass: see `/status` for what runs in staging and who holds its lock, then comment again.",
+    );
+    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ decision: "refused", reason: "staging is locked by @sre (`incident 42`); /unlock staging first" })]);
   });
 
   it("queues a deploy while another deployment holds the environment, naming the holder", async () => {
@@ -226,6 +238,34 @@ describe("comment commands", () => {
     expect(started()).toHaveLength(1);
     expect(gh.requests.filter((request) => !request.path.includes("access_tokens"))).toHaveLength(requestsAfterFirst - 1);
     expect(await audit.recent(REPO)).toHaveLength(1);
+  });
+
+  it("acts once when two replicas receive the same comment at the same time", async () => {
+    for (let replica = 0; replica < 2; replica += 1) {
+      nockPermission(gh, "writer", "write");
+      gh.get(`/repos/${REPO}/pulls/1`).optionally().reply(200, pullRequest());
+      nockChecks(gh, "success");
+    }
+    const payload = commentPayload("/deploy staging");
+    const deliveries = await Promise.allSettled([deliver(payload, "issue_comment", "delivery-1"), deliver(payload, "issue_comment", "delivery-2")]);
+
+    expect(started()).toHaveLength(1);
+    // The loser (if it ran while the winner worked) failed its delivery, so the inbox retries it.
+    if (deliveries.some((delivery) => delivery.status === "rejected")) await deliver(payload, "issue_comment", "delivery-3");
+    expect(started()).toHaveLength(1);
+    expect(reactions()).toEqual(["eyes"]);
+    expect(await audit.recent(REPO)).toHaveLength(1);
+  });
+
+  it("answers an error GitHub will not cure by retrying as a failure, truthfully: nothing was done", async () => {
+    nockPermission(gh, "writer", "write");
+    gh.get(`/repos/${REPO}/pulls/1`).reply(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest/pulls/pulls#get-a-pull-request" });
+    await deliver(commentPayload("/deploy staging"));
+
+    expect(started()).toEqual([]);
+    expect(reply()?.body).toMatch(/^💥 `\/deploy staging` failed: HttpError: Not Found .*\. Nothing was done; comment the command again to retry\.$/u);
+    expect(reactions()).toEqual(["eyes", "-1"]);
+    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ decision: "failed", reason: expect.stringMatching(/^HttpError: Not Found/u) })]);
   });
 
   it("answers a bad command with the right form and the environments that exist", async () => {
@@ -261,7 +301,7 @@ describe("comment commands", () => {
   it("takes a sticky lock from a pull request and releases it when the pull request closes", async () => {
     nockPermission(gh, "writer", "write");
     await deliver(commentPayload('/lock production --reason "release freeze"'));
-    expect(reply()?.body).toMatch(/^🔒 locked by @writer from #1 since .*: release freeze\. `\/unlock production` releases it; so does closing this pull request\.$/);
+    expect(reply()?.body).toMatch(/^🔒 locked by @writer from #1 since .*: `release freeze`\. `\/unlock production` releases it; so does closing this pull request\.$/);
 
     const closed = examplePayload<{ number: number; pull_request: { number: number } }>("pull_request", (candidate) => candidate.action === "closed");
     closed.number = closed.pull_request.number = 1;
@@ -272,13 +312,23 @@ describe("comment commands", () => {
     ]);
   });
 
+  it("echoes people's words without mentioning anyone or breaking the Markdown", async () => {
+    nockPermission(gh, "writer", "write");
+    await deliver(commentPayload('/lock production --reason "@octo-org/everyone ship it `now` | **really**"'));
+
+    const body = reply()!.body;
+    expect(body).not.toMatch(/@octo-org/u);
+    expect(body).toContain("``@\u200Docto-org/everyone ship it `now` ¦ **really**``");
+    expect(await audit.recent(REPO)).toEqual([expect.objectContaining({ command: '/lock production --reason "@octo-org/everyone ship it `now` | **really**"' })]);
+  });
+
   it("shows environments, locks and the last commands on /status", async () => {
     controller.setLive("staging", HEAD, `sha256:${"c".repeat(64)}`);
     nockPermission(gh, "reader", "read");
     await deliver(commentPayload("/rollback staging", { login: "reader" }));
     await deliver(commentPayload("/status", { login: "reader" }), "issue_comment", "delivery-2");
 
-    const status = gh.requests.filter((request) => request.path.endsWith("/issues/1/comments")).at(-1)!.body as { body: string };
+    const status = withoutMarker(gh.requests.filter((request) => request.path.endsWith("/issues/1/comments")).at(-1)!.body)!;
     expect(status.body).toContain("| staging | `aaaaaaa` (sha256:cccccccccccc…) | — | — | — |");
     expect(status.body).toContain("| production | — | — | — | — |");
     expect(status.body).toMatch(/\*\*Recent commands\*\*\n- .* @reader `\/rollback staging` → refused \(permission\): @reader has read access/);
@@ -287,9 +337,13 @@ describe("comment commands", () => {
   it("rolls back through the controller for a writer", async () => {
     await controller.start({ repo: { owner: "Codertocat", repo: "Hello-World", id: 186853002, installationId: 2 }, environment: "staging", sha: HEAD, requestedBy: "octo", pullRequest: 1 } as never);
     nockPermission(gh, "writer", "write");
-    await deliver(commentPayload("/rollback"));
+    const payload = commentPayload("/rollback");
+    await deliver(payload);
 
-    expect(controller.calls.at(-1)).toEqual({ method: "rollback", request: { repo: expect.any(Object), environment: "staging", by: "writer" } });
+    expect(controller.calls.at(-1)).toEqual({
+      method: "rollback",
+      request: { repo: expect.any(Object), environment: "staging", by: "writer", idempotencyKey: `comment:${payload.comment.id}` },
+    });
     expect(reply()?.body).toBe("✅ Rolling back staging: deployment of `aaaaaaa` by @octo, now rolling back.");
   });
 

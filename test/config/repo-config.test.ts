@@ -32,6 +32,13 @@ describe("repository config", () => {
     expect(defaultEnvironmentName(config)).toBe("production");
   });
 
+  it("takes required checks by name or with the app that must create them; gantry/test cannot be loosened", () => {
+    const checks = `ci:\n  requiredChecks: [lint, { name: e2e, app: github-actions }, { name: ci, app: 42, status: true }]\n${withEnvironment()}`;
+    expect(repoConfigSchema.parse(parse(checks)).ci.requiredChecks).toEqual(["lint", { name: "e2e", app: "github-actions", status: false }, { name: "ci", app: 42, status: true }]);
+    const loosened = `ci:\n  requiredChecks:\n    - { name: gantry/test, status: true }\n${withEnvironment()}`;
+    expect(problems(loosened)).toEqual([expect.objectContaining({ line: 3, message: expect.stringContaining("gantry/test counts only from Gantry itself") })]);
+  });
+
   it("accepts canary steps with bake times", () => {
     const text = withEnvironment(`
     strategy:

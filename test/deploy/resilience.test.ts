@@ -237,7 +237,7 @@ describe("deployment controller under faults and people's commands, with real tr
 
       const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
 
-      expect(result).toEqual({ outcome: "refused", reason: "production is locked by @alice (release freeze); /unlock production first" });
+      expect(result).toEqual({ outcome: "refused", reason: "production is locked by @alice (`release freeze`); /unlock production first" });
       expect(await env.controller.history(REPO)).toEqual([]);
     });
 

@@ -188,7 +188,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     expect(others).toEqual([]);
     expect(status!.body).toContain(`### ↩️ Rolled back: \`${SHA_B.slice(0, 7)}\` to **production**`);
     expect(status!.body).toContain("| why it stopped | rollback requested by @writer |");
-    expect(reply!.body).toMatch(/^✅ Rolling back production: deployment of `[0-9a-f]{7}` by @writer, now live; the old colour \(green\) is kept warm until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.$/);
+    expect(reply!.body).toMatch(/^✅ Rolling back production: deployment of `[0-9a-f]{7}` by @writer, now live; the old colour \(green\) is kept warm until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.\n\n<!-- gantry:reply-to \d+ -->$/);
     expect(e.github.violations).toEqual([]);
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import {
   type StartRequest,
   type StartResult,
 } from "../../src/deploy/api.ts";
+import { quoteUserText } from "../../src/notify/public-text.ts";
 
 export interface RecordedCall {
   method: keyof DeploymentController;
@@ -22,7 +23,8 @@ export interface RecordedCall {
  * Stands in for the deployment controller (`src/deploy/`, which has its own tests) so that command
  * handler tests exercise the handler, not the controller. It records every call and answers as the
  * controller would: one deployment per environment at a time (later ones queue), a sticky lock held
- * by someone else refuses a deploy with the holder named, actions need a running deployment. It keeps
+ * refuses every deploy (its holder's too) with the holder named, a repeated idempotency key
+ * returns the deployment it started, actions need a running deployment. It keeps
  * a single repository's state, and deployments only move when a test moves them.
  */
 export class InMemoryController implements DeploymentController {
@@ -31,6 +33,8 @@ export class InMemoryController implements DeploymentController {
   readonly locks = new Map<string, LockView>();
   readonly #live = new Map<string, { sha: string; digest: string }>();
   readonly #observers: DeploymentObserver[] = [];
+  /** Deployment id → the idempotency key it was started with. */
+  readonly #keys = new Map<string, string>();
   #clock = 1_700_000_000_000;
 
   observe(observer: DeploymentObserver): void {
@@ -44,9 +48,12 @@ export class InMemoryController implements DeploymentController {
 
   async start(request: StartRequest): Promise<StartResult> {
     this.calls.push({ method: "start", request });
+    const existing = request.idempotencyKey === undefined ? undefined : this.deployments.find((deployment) => this.#keys.get(deployment.id) === request.idempotencyKey);
+    if (existing) return { outcome: existing.phase === "queued" ? "queued" : "started", deployment: existing };
+    // As the real controller: a sticky lock refuses every deploy, its holder's own included.
     const lock = this.locks.get(request.environment);
-    if (lock?.kind === "sticky" && lock.holder !== request.requestedBy) {
-      return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? `: ${lock.reason}` : ""}` };
+    if (lock?.kind === "sticky") {
+      return { outcome: "refused", reason: `${request.environment} is locked by @${lock.holder}${lock.reason ? ` (${quoteUserText(lock.reason)})` : ""}; /unlock ${request.environment} first` };
     }
     const busy = this.#running(request.environment) !== undefined;
     const deployment = this.#record({
@@ -68,6 +75,7 @@ export class InMemoryController implements DeploymentController {
       createdAt: this.#tick(),
       updatedAt: this.#clock,
     });
+    if (request.idempotencyKey !== undefined) this.#keys.set(deployment.id, request.idempotencyKey);
     if (!busy) this.locks.set(request.environment, this.#lockFor(deployment));
     await this.#notify(deployment);
     return { outcome: busy ? "queued" : "started", deployment };
@@ -81,7 +89,11 @@ export class InMemoryController implements DeploymentController {
   async lock(request: ActionRequest & { pullRequest: number | null }) {
     this.calls.push({ method: "lock", request });
     const held = this.locks.get(request.environment);
-    if (held && held.holder !== request.by) return { ok: false as const, reason: `${request.environment} is locked by @${held.holder}` };
+    if (held?.kind === "sticky" && held.holder === request.by) return { ok: true as const, lock: held };
+    if (held) {
+      const why = held.kind === "deploy" ? "a deployment in progress" : held.reason ? quoteUserText(held.reason) : "no reason given";
+      return { ok: false as const, reason: `${request.environment} is already locked by @${held.holder} (${why})` };
+    }
     const lock: LockView = {
       environment: request.environment,
       holder: request.by,
@@ -96,7 +108,9 @@ export class InMemoryController implements DeploymentController {
 
   async unlock(request: ActionRequest) {
     this.calls.push({ method: "unlock", request });
-    if (this.locks.get(request.environment)?.kind !== "sticky") return { ok: false as const, reason: `${request.environment} is not locked` };
+    const held = this.locks.get(request.environment);
+    if (!held) return { ok: false as const, reason: `${request.environment} is not locked` };
+    if (held.kind === "deploy") return { ok: false as const, reason: `${request.environment} is held by a deployment in progress; /abort ${request.environment} to stop it` };
     this.locks.delete(request.environment);
     return { ok: true as const };
   }

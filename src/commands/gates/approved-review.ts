@@ -1,6 +1,16 @@
 import { PASS, refuse, type Gate } from "./gate.ts";
+import { hasWriteAccess } from "./permission.ts";
 
-/** Someone other than the author approved the pull request and nobody's latest review asks for changes. */
+interface Verdict {
+  state: string;
+  commitId: string | null;
+}
+
+/**
+ * Someone other than the author, with write access, approved the pull request's current head, and
+ * nobody's latest review asks for changes. An approval of an earlier commit does not carry over to
+ * commits pushed after it, and an approval by someone who could not merge counts for nothing.
+ */
 export const approvedReviewGate: Gate = {
   name: "approved review",
   async check({ octokit, repo, pullRequest, environment, sha }) {
@@ -17,17 +27,31 @@ export const approvedReviewGate: Gate = {
       pull_number: pullRequest.number,
       per_page: 100,
     });
-    const latest = new Map<string, string>();
+    const latest = new Map<string, Verdict>();
     for (const review of reviews) {
       // Comments do not change a reviewer's verdict; a dismissal withdraws it.
-      if (review.user && review.state !== "COMMENTED" && review.state !== "PENDING") latest.set(review.user.login, review.state);
+      if (review.user && review.state !== "COMMENTED" && review.state !== "PENDING") latest.set(review.user.login, { state: review.state, commitId: review.commit_id ?? null });
     }
-    const blocking = [...latest].filter(([, state]) => state === "CHANGES_REQUESTED").map(([login]) => `@${login}`);
+    const blocking = [...latest].filter(([, verdict]) => verdict.state === "CHANGES_REQUESTED").map(([login]) => `@${login}`);
     if (blocking.length > 0) {
       return refuse(approvedReviewGate, `${blocking.join(", ")} requested changes on #${pullRequest.number}.`, "Address the review and get it approved.");
     }
-    const approved = [...latest].some(([login, state]) => state === "APPROVED" && login !== pullRequest.author);
-    if (approved) return PASS;
+    const approvals = [...latest].filter(([login, verdict]) => verdict.state === "APPROVED" && login !== pullRequest.author);
+    const onHead = approvals.filter(([, verdict]) => verdict.commitId === pullRequest.headSha).map(([login]) => login);
+    for (const login of onHead) {
+      if (await hasWriteAccess(octokit, repo, login)) return PASS;
+    }
+    const head = pullRequest.headSha.slice(0, 7);
+    if (onHead.length > 0) {
+      return refuse(
+        approvedReviewGate,
+        `#${pullRequest.number} is approved only by people without write access to ${repo.owner}/${repo.repo}.`,
+        "Ask a reviewer with write access to approve the pull request.",
+      );
+    }
+    if (approvals.length > 0) {
+      return refuse(approvedReviewGate, `#${pullRequest.number} was approved before its head ${head} was pushed.`, `Ask a reviewer to approve ${head}, the pull request's current head.`);
+    }
     return refuse(approvedReviewGate, `#${pullRequest.number} has no approving review.`, "Ask a reviewer to approve the pull request.");
   },
 };

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from "../../config/repo-config.ts";
+import type { EnvironmentConfig, RequiredCheck } from "../../config/repo-config.ts";
 import type { DeploymentController, RepoRef } from "../../deploy/api.ts";
 import type { Octokit } from "../github.ts";
 import type { PullRequestFacts } from "../pull-request.ts";
@@ -9,12 +9,17 @@ export interface GateContext {
   controller: DeploymentController;
   repo: RepoRef;
   actor: string;
+  /** Gantry's own GitHub App id: only its check runs count as `gantry/test`. */
+  appId: number;
+  defaultBranch: string;
   environment: string;
   environmentConfig: EnvironmentConfig;
   /** Checks every deploy needs besides `gantry/test` (`ci.requiredChecks`). */
-  requiredChecks: readonly string[];
+  requiredChecks: readonly RequiredCheck[];
   /** The commit a deploy would ship; null for commands that ship none. */
   sha: string | null;
+  /** Whether the commenter named the commit (`--sha`) rather than deploying the pull request's head. */
+  shaNamed: boolean;
   /** Null when the command was typed on an issue, not a pull request. */
   pullRequest: PullRequestFacts | null;
 }

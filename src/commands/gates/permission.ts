@@ -1,14 +1,24 @@
+import type { RepoRef } from "../../deploy/api.ts";
+import type { Octokit } from "../github.ts";
 import { PASS, refuse, type Gate } from "./gate.ts";
 
 const RANK: Record<string, number> = { none: 0, read: 1, triage: 2, write: 3, maintain: 4, admin: 5 };
+
+/** `login`'s role on the repository: `role_name` tells maintain and triage apart; `permission` folds them into write and read. */
+async function roleOf(octokit: Octokit, repo: RepoRef, login: string): Promise<string> {
+  const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: repo.owner, repo: repo.repo, username: login });
+  return data.role_name in RANK ? data.role_name : data.permission;
+}
+
+export async function hasWriteAccess(octokit: Octokit, repo: RepoRef, login: string): Promise<boolean> {
+  return (RANK[await roleOf(octokit, repo, login)] ?? 0) >= RANK.write!;
+}
 
 /** The commenter's permission on the repository is at least the environment's `deployers.permission`. */
 export const permissionGate: Gate = {
   name: "permission",
   async check({ octokit, repo, actor, environment, environmentConfig }) {
-    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: repo.owner, repo: repo.repo, username: actor });
-    // `role_name` tells maintain and triage apart; `permission` folds them into write and read.
-    const held = data.role_name in RANK ? data.role_name : data.permission;
+    const held = await roleOf(octokit, repo, actor);
     const needed = environmentConfig.deployers.permission;
     if ((RANK[held] ?? 0) >= RANK[needed]!) return PASS;
     return refuse(

@@ -3,10 +3,12 @@ import type { CommandName } from "../command.ts";
 import { approvedReviewGate } from "./approved-review.ts";
 import { approversGate } from "./approvers.ts";
 import { checksGreenGate } from "./checks-green.ts";
+import { commitOriginGate } from "./commit-origin.ts";
 import { deployersGate } from "./deployers.ts";
 import { enforcedOrderGate } from "./enforced-order.ts";
 import { forkGate } from "./fork.ts";
 import type { Gate, GateContext, Refusal } from "./gate.ts";
+import { openPullRequestGate } from "./open-pull-request.ts";
 import { permissionGate } from "./permission.ts";
 import { upToDateGate } from "./up-to-date.ts";
 
@@ -20,7 +22,9 @@ export function gatesFor(command: CommandName, environment: EnvironmentConfig): 
       return {
         actor: [permissionGate, deployersGate],
         commit: [
+          openPullRequestGate,
           forkGate,
+          commitOriginGate,
           ...(environment.gates.checksGreen ? [checksGreenGate] : []),
           ...(environment.gates.approvedReview ? [approvedReviewGate] : []),
           ...(environment.gates.upToDate ? [upToDateGate] : []),

@@ -2,6 +2,7 @@ import type { Migration } from "kysely/migration";
 import { webhookDeliveries } from "./0001-webhook-deliveries.ts";
 import { deployments } from "./0002-deployments.ts";
 import { chatOps } from "./0003-chatops.ts";
+import { commandRecords } from "./0004-command-records.ts";
 import { replicas } from "./0005-replicas.ts";
 import { githubOutbox } from "./0006-github-outbox.ts";
 import { environmentDrift } from "./0007-environment-drift.ts";
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   "0001_webhook_deliveries": webhookDeliveries,
   "0002_deployments": deployments,
   "0003_chatops": chatOps,
+  "0004_command_records": commandRecords,
   "0005_replicas": replicas,
   "0006_github_outbox": githubOutbox,
   "0007_environment_drift": environmentDrift,
