@@ -11,6 +11,8 @@ interface LoadBalancer {
   /** The CloudWatch dimension value: `app/name/id`. */
   dimension: string;
   createdAt: Date;
+  /** `idle_timeout.timeout_seconds`, kept in ms so tests can go below a second. */
+  idleTimeoutMs: number;
 }
 
 interface Listener {
@@ -24,31 +26,49 @@ interface Listener {
 type Params = Record<string, unknown>;
 
 const MAX_WEIGHT = 999;
+const IDLE_TIMEOUT_ATTRIBUTE = "idle_timeout.timeout_seconds";
+/** How often HealthyHostCount and UnHealthyHostCount are sampled. */
+const HOST_COUNT_EVERY_MS = 1000;
+
+export interface Elbv2Options {
+  health: Omit<HealthCheckSettings, "path">;
+  /** Idle timeout of new load balancers (AWS default: 60 s). */
+  idleTimeoutMs: number;
+}
 const MAX_GROUPS_PER_ACTION = 5;
 
 export class Elbv2 {
   readonly #prefix: string;
   readonly #cloudwatch: CloudWatch;
-  readonly #health: Omit<HealthCheckSettings, "path">;
+  readonly #options: Elbv2Options;
+  readonly #hostCounts: NodeJS.Timeout;
   readonly #loadBalancers = new Map<string, LoadBalancer>();
   readonly #listeners = new Map<string, Listener>();
   readonly #targetGroups = new Map<string, TargetGroup>();
 
-  constructor(region: string, accountId: string, cloudwatch: CloudWatch, health: Omit<HealthCheckSettings, "path">) {
+  constructor(region: string, accountId: string, cloudwatch: CloudWatch, options: Elbv2Options) {
     this.#prefix = `arn:aws:elasticloadbalancing:${region}:${accountId}`;
     this.#cloudwatch = cloudwatch;
-    this.#health = health;
+    this.#options = options;
+    this.#hostCounts = setInterval(() => this.#recordHostCounts(), HOST_COUNT_EVERY_MS);
+    this.#hostCounts.unref();
   }
 
   createLoadBalancer(name: string): LoadBalancer {
     const id = randomHex(16);
-    const lb = { arn: `${this.#prefix}:loadbalancer/app/${name}/${id}`, name, dimension: `app/${name}/${id}`, createdAt: new Date() };
+    const lb = {
+      arn: `${this.#prefix}:loadbalancer/app/${name}/${id}`,
+      name,
+      dimension: `app/${name}/${id}`,
+      createdAt: new Date(),
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+    };
     this.#loadBalancers.set(lb.arn, lb);
     return lb;
   }
 
   createTargetGroup(name: string, port: number, healthCheckPath: string): TargetGroup {
-    const tg = new TargetGroup(`${this.#prefix}:targetgroup/${name}/${randomHex(16)}`, name, port, { ...this.#health, path: healthCheckPath });
+    const tg = new TargetGroup(`${this.#prefix}:targetgroup/${name}/${randomHex(16)}`, name, port, { ...this.#options.health, path: healthCheckPath });
     this.#targetGroups.set(tg.arn, tg);
     return tg;
   }
@@ -66,6 +86,7 @@ export class Elbv2 {
         loadBalancerDimension: lb.dimension,
         rules: () => listener.rules,
         targetGroup: (arn) => this.#targetGroups.get(arn),
+        idleTimeoutMs: () => lb.idleTimeoutMs,
         cloudwatch: this.#cloudwatch,
       }),
     };
@@ -102,6 +123,7 @@ export class Elbv2 {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#hostCounts);
     for (const tg of this.#targetGroups.values()) tg.close();
     await Promise.all([...this.#listeners.values()].map((l) => l.proxy.close()));
   }
@@ -115,6 +137,22 @@ export class Elbv2 {
         if (arns.length) lbs = arns.map((a) => this.#loadBalancers.get(a) ?? notFound("LoadBalancerNotFound", `Load balancers '[${a}]' not found`));
         if (names.length) lbs = names.map((n) => lbs.find((l) => l.name === n) ?? notFound("LoadBalancerNotFound", `Load balancers '[${n}]' not found`));
         return { LoadBalancers: lbs.map((lb) => this.#describeLb(lb)) };
+      },
+      DescribeLoadBalancerAttributes: (p) => ({ Attributes: describeAttributes(this.#loadBalancer(str(p.LoadBalancerArn) ?? "")) }),
+      ModifyLoadBalancerAttributes: (p) => {
+        const lb = this.#loadBalancer(str(p.LoadBalancerArn) ?? "");
+        const attributes = list(p.Attributes) as { Key?: string; Value?: string }[];
+        for (const { Key, Value } of attributes) {
+          if (Key !== IDLE_TIMEOUT_ATTRIBUTE) {
+            throw new AwsError("ValidationError", `Attribute '${Key}' is not supported by the emulator (only ${IDLE_TIMEOUT_ATTRIBUTE})`);
+          }
+          const seconds = Number(Value);
+          if (!Number.isInteger(seconds) || seconds < 1 || seconds > 4000) {
+            throw new AwsError("ValidationError", `The value of '${IDLE_TIMEOUT_ATTRIBUTE}' must be an integer between 1 and 4000`);
+          }
+        }
+        for (const { Value } of attributes) lb.idleTimeoutMs = Number(Value) * 1000;
+        return { Attributes: describeAttributes(lb) };
       },
       DescribeListeners: (p) => {
         const arns = strings(p.ListenerArns);
@@ -235,6 +273,29 @@ export class Elbv2 {
     return listener.arn.replace(":listener/", ":listener-rule/") + `/${randomHex(16)}`;
   }
 
+  /** HealthyHostCount / UnHealthyHostCount of every target group behind a load balancer. */
+  #recordHostCounts(): void {
+    const at = Date.now();
+    for (const group of this.#targetGroups.values()) {
+      const states = group.targets().map((t) => t.state);
+      for (const arn of group.loadBalancerArns) {
+        const lb = this.#loadBalancers.get(arn);
+        if (!lb) continue;
+        this.#cloudwatch.recordHosts({
+          at,
+          loadBalancer: lb.dimension,
+          targetGroup: group.dimension,
+          healthy: states.filter((s) => s === "healthy").length,
+          unhealthy: states.filter((s) => s === "unhealthy").length,
+        });
+      }
+    }
+  }
+
+  #loadBalancer(arn: string): LoadBalancer {
+    return this.#loadBalancers.get(arn) ?? notFound("LoadBalancerNotFound", `Load balancers '[${arn}]' not found`);
+  }
+
   #lbOf(listener: Listener): LoadBalancer {
     return this.#loadBalancers.get(listener.loadBalancerArn) as LoadBalancer;
   }
@@ -281,6 +342,10 @@ function describeListener(l: Listener): Params {
     Protocol: "HTTP",
     DefaultActions: l.rules.find((r) => r.isDefault)?.actions ?? [],
   };
+}
+
+function describeAttributes(lb: LoadBalancer): Params[] {
+  return [{ Key: IDLE_TIMEOUT_ATTRIBUTE, Value: String(Math.max(1, Math.round(lb.idleTimeoutMs / 1000))) }];
 }
 
 function describeRule(r: Rule): Params {

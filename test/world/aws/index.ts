@@ -22,6 +22,11 @@ export interface AwsEmulatorOptions {
   healthCheckIntervalMs?: number;
   /** Longest a leaving target drains its in-flight requests (default 5000 ms; it leaves as soon as it is idle). */
   deregistrationDelayMs?: number;
+  /**
+   * Idle timeout of every load balancer (default 60 000 ms, as on AWS): a target silent that long
+   * gets the client a 504. ModifyLoadBalancerAttributes `idle_timeout.timeout_seconds` changes one.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface AwsEmulator {
@@ -51,11 +56,14 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const cloudwatch = new CloudWatch();
   const ecr = new Ecr(accountId, region);
   const elb = new Elbv2(region, accountId, cloudwatch, {
-    intervalMs: interval,
-    timeoutMs: Math.max(interval, 100),
-    healthyThreshold: 2,
-    unhealthyThreshold: 2,
-    deregistrationDelayMs: opts.deregistrationDelayMs ?? 5000,
+    health: {
+      intervalMs: interval,
+      timeoutMs: Math.max(interval, 100),
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+      deregistrationDelayMs: opts.deregistrationDelayMs ?? 5000,
+    },
+    idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
   });
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
   const calls: EmulatedCall[] = [];

@@ -1,5 +1,6 @@
 // Target groups: registered targets, real HTTP health checks, and draining on deregistration.
 import { Agent, request } from "node:http";
+import type { Duplex } from "node:stream";
 
 export type TargetState = "initial" | "healthy" | "unhealthy" | "draining";
 
@@ -11,7 +12,26 @@ export interface Target {
   description?: string;
   /** Requests the ALB is forwarding to this target right now. */
   inFlight: number;
-  readonly agent: Agent;
+  readonly agent: TargetAgent;
+}
+
+/**
+ * Keep-alive connections to one target. The balancer closes a connection once it has been idle
+ * for its idle timeout, before the target would (targets keep connections open longer, as AWS
+ * advises), so a request never goes out on a connection the target has just closed.
+ */
+export class TargetAgent extends Agent {
+  idleTimeoutMs = 60_000;
+
+  constructor() {
+    super({ keepAlive: true });
+  }
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    const keep = super.keepSocketAlive(socket) as unknown as boolean;
+    if (keep && "setTimeout" in socket && typeof socket.setTimeout === "function") socket.setTimeout(this.idleTimeoutMs);
+    return keep;
+  }
 }
 
 interface TargetEntry extends Target {
@@ -72,7 +92,7 @@ export class TargetGroup {
       reason: "Elb.RegistrationInProgress",
       description: "Target registration is in progress",
       inFlight: 0,
-      agent: new Agent({ keepAlive: true }),
+      agent: new TargetAgent(),
       successes: 0,
       failures: 0,
       checking: false,
