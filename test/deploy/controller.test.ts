@@ -26,7 +26,7 @@ describe("deployment controller on the local world, with real traffic", () => {
 
     expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: "succeeded", reason: null });
     expect(await liveWeights()).toEqual({ blue: 0, green: 100 });
-    expect(stats.failed).toBe(0);
+    expect(stats.failures).toEqual({});
     expect(stats.byVersion.v2!.total).toBeGreaterThan(0);
     expect(await desiredCount("blue")).toBe(0);
     const weightsSeen = env.observer.changes.filter((change) => change.id === id && change.weights).map((change) => change.weights!.green);
@@ -57,7 +57,7 @@ describe("deployment controller on the local world, with real traffic", () => {
     expect(done.timeToRestoreMs).toBeGreaterThanOrEqual(0);
     // Clients saw errors only from the bad version, at the canary's share, and none after the restore.
     expect(stats.byVersion.v1!.failed).toBe(0);
-    expect(stats.failed).toBe(stats.byVersion["v3-bad"]!.failed);
+    expect(Object.keys(stats.failures)).toEqual(["500 from v3-bad"]);
     expect(stats.byVersion["v3-bad"]!.total).toBeLessThan(stats.sent * 0.15);
     expect(await desiredCount("green")).toBe(0);
   });

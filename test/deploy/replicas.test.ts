@@ -77,7 +77,7 @@ describe("two controller replicas sharing PostgreSQL", () => {
     });
     await survivor.kill();
     const stats = await Promise.all(loads.map((load) => load.stop()));
-    expect(stats.map((figures) => figures.failed)).toEqual([0, 0]);
+    expect(stats.map((figures) => figures.failures)).toEqual([{}, {}]);
 
     for (const id of Object.values(ids)) {
       const final = (await deployments.get(id))!;

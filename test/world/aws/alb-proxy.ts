@@ -108,7 +108,7 @@ export class ListenerProxy {
     );
     upstream.on("socket", (socket) => {
       connected = !socket.connecting;
-      socket.once("connect", () => (connected = true));
+      if (!connected) socket.once("connect", () => (connected = true));
     });
     upstream.on("timeout", () => upstream.destroy(new IdleTimeout()));
     upstream.on("error", (err) => {

@@ -20,11 +20,6 @@ export interface SampleBehaviour {
   exitAtStart?: boolean;
   /** The process runs but never listens: every connection to it is refused. */
   refuseConnections?: boolean;
-  /**
-   * How long the task keeps an idle keep-alive connection open (default one hour, longer than any
-   * load balancer idle timeout, as AWS advises). Shorter than the balancer's, it races it: 502s.
-   */
-  keepAliveTimeoutMs?: number;
 }
 
 export const BEHAVIOUR_ANNOTATION = "dev.gantry.sample.behaviour";

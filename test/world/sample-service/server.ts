@@ -9,7 +9,9 @@ import { SAMPLE_HEALTH_PATH, type SampleBehaviour } from "./behaviour.ts";
 
 const behaviour = JSON.parse(process.env.SAMPLE_BEHAVIOUR ?? '{"version":"unknown"}') as SampleBehaviour;
 const port = Number(process.env.PORT ?? 0);
-const HOUR_MS = 3_600_000;
+// Longer than any load balancer idle timeout, as AWS advises: the balancer closes an idle
+// connection first, so it never sends a request on one the task has just closed.
+const KEEP_ALIVE_MS = 3_600_000;
 
 if (behaviour.exitAtStart) process.exit(1);
 
@@ -30,7 +32,7 @@ const server = createServer((req, res) => {
     res.end(body);
   });
 });
-server.keepAliveTimeout = behaviour.keepAliveTimeoutMs ?? HOUR_MS;
+server.keepAliveTimeout = KEEP_ALIVE_MS;
 
 process.stdin.resume();
 process.stdin.on("end", () => process.exit(0));
