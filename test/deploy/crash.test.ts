@@ -16,7 +16,7 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
   let aws: AwsEmulator;
   let world: SampleWorld;
   beforeAll(async () => {
-    aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+    aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
     world = await aws.seedSampleWorld();
     await untilServing(world.listeners.production.url);
   });

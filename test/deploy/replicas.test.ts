@@ -23,7 +23,7 @@ describe("two controller replicas sharing PostgreSQL", () => {
   let databaseUrl: string;
   beforeAll(async () => {
     for (let i = 0; i < 2; i += 1) {
-      const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+      const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
       const world = await aws.seedSampleWorld();
       await untilServing(world.listeners.production.url);
       sites.push({ aws, world });

@@ -13,9 +13,10 @@ export interface LoadStats {
    */
   failures: Record<string, number>;
   /**
-   * Requests that reset or timed out while this process's own event loop was stalled past the
-   * threshold (their start came late, or the loop stood still while they were in flight). A real
-   * user's client would not have been starved, so these are not in `failed`.
+   * Requests that reset or timed out after this process's event loop lagged past the threshold
+   * over their life (counted from when each was due, so a late start counts). Client and emulated
+   * balancer share that loop; a user's client and a real balancer would not have been starved, so
+   * these are not in `failed`.
    */
   starved: number;
   /** Responses by the `x-sample-version` that served them, and how many of those were 5xx. */
@@ -27,30 +28,37 @@ export interface LoadStats {
 export interface LoadOptions {
   /** A request that gets no byte for this long is a timeout (default 5000 ms). */
   timeoutMs?: number;
-  /** An event-loop stall longer than this starves the requests it touches (default 1000 ms). */
+  /** Event-loop lag, summed over a request's life from when it was due, that starves it (default 1000 ms). */
   starvedAfterMs?: number;
 }
 
-/** Stretches of time in which this event loop did not run for longer than the threshold. */
-class StallLog {
-  readonly #thresholdMs: number;
-  readonly #stalls: [number, number][] = [];
+/**
+ * How late this event loop has run, summed: every tick of a short timer adds how much later than
+ * asked it fired. A request whose life saw a lot of it failed because this process (the client,
+ * and the emulated balancer beside it) could not keep up, not because of anything a user's own
+ * client would meet.
+ */
+class LoopLag {
+  readonly #everyMs: number;
   #last = performance.now();
+  #totalMs = 0;
 
-  constructor(thresholdMs: number) {
-    this.#thresholdMs = thresholdMs;
+  constructor(everyMs: number) {
+    this.#everyMs = everyMs;
   }
 
-  /** Called on every tick of a short timer: a long gap since the last one is a stall. */
+  /** Lag summed up to now (monotonic clock), the current tick's included. */
+  totalAt(now: number): number {
+    return this.#totalMs + Math.max(0, now - this.#last - this.#everyMs);
+  }
+
   tick(now: number): void {
-    if (now - this.#last > this.#thresholdMs) this.#stalls.push([this.#last, now]);
+    this.#totalMs = this.totalAt(now);
     this.#last = now;
   }
-
-  overlaps(from: number, to: number): boolean {
-    return this.#stalls.some(([start, end]) => start < to && end > from);
-  }
 }
+
+const TICK_MS = 10;
 
 export function startLoad(url: string, perSecond: number, options: LoadOptions = {}): { stats: LoadStats; stop(): Promise<LoadStats> } {
   const timeoutMs = options.timeoutMs ?? 5_000;
@@ -58,17 +66,16 @@ export function startLoad(url: string, perSecond: number, options: LoadOptions =
   // Drop an idle connection well before the listener's keep-alive ends, even when timers run late.
   const agent = new Agent({ keepAlive: true, maxSockets: 64, agentKeepAliveTimeoutBuffer: 5_000 });
   const stats: LoadStats = { sent: 0, failed: 0, failures: {}, starved: 0, byVersion: {}, failedAt: [] };
-  const stalls = new StallLog(starvedAfterMs);
+  const lag = new LoopLag(TICK_MS);
   const inFlight = new Set<Promise<void>>();
   const fail = (cause: string) => {
     stats.failed += 1;
     stats.failures[cause] = (stats.failures[cause] ?? 0) + 1;
     stats.failedAt.push(Date.now());
   };
-  const once = (dueAt: number) =>
+  const once = (dueAt: number, lagAtDue: number) =>
     new Promise<void>((resolve) => {
       stats.sent += 1;
-      const sentAt = performance.now();
       const req = request(url, { agent, timeout: timeoutMs }, (res) => {
         res.resume();
         res.on("end", () => {
@@ -85,9 +92,7 @@ export function startLoad(url: string, perSecond: number, options: LoadOptions =
       });
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", (err) => {
-        const now = performance.now();
-        stalls.tick(now);
-        if (sentAt - dueAt > starvedAfterMs || stalls.overlaps(dueAt, now)) stats.starved += 1;
+        if (lag.totalAt(performance.now()) - lagAtDue > starvedAfterMs) stats.starved += 1;
         else fail(err.message === "timeout" ? "timeout" : "reset");
         resolve();
       });
@@ -96,14 +101,15 @@ export function startLoad(url: string, perSecond: number, options: LoadOptions =
   const started = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    stalls.tick(now);
+    lag.tick(now);
     const due = Math.floor(((now - started) / 1000) * perSecond) - stats.sent;
     for (let i = 0; i < due; i += 1) {
+      // A request sent late by a slow tick counts the lag it waited through since it was due.
       const dueAt = started + ((stats.sent + 1) / perSecond) * 1000;
-      const pending = once(dueAt).finally(() => inFlight.delete(pending));
+      const pending = once(dueAt, lag.totalAt(dueAt)).finally(() => inFlight.delete(pending));
       inFlight.add(pending);
     }
-  }, 10);
+  }, TICK_MS);
   return {
     stats,
     async stop() {
