@@ -34,7 +34,7 @@ describe("deployment controller on the local world, with real traffic", () => {
     expect(done.verdicts.length).toBeGreaterThanOrEqual(3);
     expect(done.verdicts.filter((verdict) => verdict.decision === "fail")).toEqual([]);
     expect(env.observer.phasesOf(id)).toEqual(expect.arrayContaining(["preparing", "warming", "smoke-testing", "shifting", "promoting", "watching", "cooling", "succeeded"]));
-  });
+  }, 120_000);
 
   it("rolls a version with 10% 5xx back at the first step, with the evidence recorded", async () => {
     const sha = await env.pushImage({ version: "v3-bad", errorRate: 0.1 });
@@ -60,7 +60,7 @@ describe("deployment controller on the local world, with real traffic", () => {
     expect(Object.keys(stats.failures)).toEqual(["500 from v3-bad"]);
     expect(stats.byVersion["v3-bad"]!.total).toBeLessThan(stats.sent * 0.15);
     expect(await desiredCount("green")).toBe(0);
-  });
+  }, 120_000);
 
   it("refuses at once a commit with no image in ECR, and creates nothing", async () => {
     const sha = "f".repeat(40);

@@ -122,7 +122,11 @@ describe("the emulated ALB's answers and metrics when targets fail", () => {
 
   it("fails open: with every target unhealthy, the targets still serve", async () => {
     await runGreen("sick", { version: "sick", failHealthCheck: true });
-    await waitFor("green unhealthy", allGreen("unhealthy"));
+    // Unhealthy because /health answers 503, not because the tasks are still starting.
+    await waitFor("green answering its health checks with 503", async () => {
+      const { TargetHealthDescriptions: targets = [] } = await c.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: world.targetGroups.green }));
+      return targets.length === 2 && targets.every((d) => d.TargetHealth?.Reason === "Target.ResponseCodeMismatch");
+    });
     const start = new Date();
 
     const results = await load(`${world.listeners.test.url}/`, 10, 4);
