@@ -2,7 +2,8 @@
 import { ListenerProxy, type ForwardAction, type Rule, type RuleCondition } from "./alb-proxy.ts";
 import type { CloudWatch } from "./cloudwatch.ts";
 import { AwsError } from "./protocols.ts";
-import { TargetGroup, type HealthCheckSettings } from "./targets.ts";
+import { TargetGroup } from "./targets.ts";
+import type { Timing } from "./timing.ts";
 import { randomHex } from "./ids.ts";
 
 interface LoadBalancer {
@@ -30,26 +31,21 @@ const IDLE_TIMEOUT_ATTRIBUTE = "idle_timeout.timeout_seconds";
 /** How often HealthyHostCount and UnHealthyHostCount are sampled. */
 const HOST_COUNT_EVERY_MS = 1000;
 
-export interface Elbv2Options {
-  health: Omit<HealthCheckSettings, "path">;
-  /** Idle timeout of new load balancers (AWS default: 60 s). */
-  idleTimeoutMs: number;
-}
 const MAX_GROUPS_PER_ACTION = 5;
 
 export class Elbv2 {
   readonly #prefix: string;
   readonly #cloudwatch: CloudWatch;
-  readonly #options: Elbv2Options;
+  readonly #timing: Timing;
   readonly #hostCounts: NodeJS.Timeout;
   readonly #loadBalancers = new Map<string, LoadBalancer>();
   readonly #listeners = new Map<string, Listener>();
   readonly #targetGroups = new Map<string, TargetGroup>();
 
-  constructor(region: string, accountId: string, cloudwatch: CloudWatch, options: Elbv2Options) {
+  constructor(region: string, accountId: string, cloudwatch: CloudWatch, timing: Timing) {
     this.#prefix = `arn:aws:elasticloadbalancing:${region}:${accountId}`;
     this.#cloudwatch = cloudwatch;
-    this.#options = options;
+    this.#timing = timing;
     this.#hostCounts = setInterval(() => this.#recordHostCounts(), HOST_COUNT_EVERY_MS);
     this.#hostCounts.unref();
   }
@@ -61,14 +57,18 @@ export class Elbv2 {
       name,
       dimension: `app/${name}/${id}`,
       createdAt: new Date(),
-      idleTimeoutMs: this.#options.idleTimeoutMs,
+      idleTimeoutMs: this.#timing.idleTimeoutMs,
     };
     this.#loadBalancers.set(lb.arn, lb);
     return lb;
   }
 
   createTargetGroup(name: string, port: number, healthCheckPath: string): TargetGroup {
-    const tg = new TargetGroup(`${this.#prefix}:targetgroup/${name}/${randomHex(16)}`, name, port, { ...this.#options.health, path: healthCheckPath });
+    const tg = new TargetGroup(`${this.#prefix}:targetgroup/${name}/${randomHex(16)}`, name, port, {
+      ...this.#timing.health,
+      path: healthCheckPath,
+      drainFully: this.#timing.drainFully,
+    });
     this.#targetGroups.set(tg.arn, tg);
     return tg;
   }
@@ -138,7 +138,7 @@ export class Elbv2 {
         if (names.length) lbs = names.map((n) => lbs.find((l) => l.name === n) ?? notFound("LoadBalancerNotFound", `Load balancers '[${n}]' not found`));
         return { LoadBalancers: lbs.map((lb) => this.#describeLb(lb)) };
       },
-      DescribeLoadBalancerAttributes: (p) => ({ Attributes: describeAttributes(this.#loadBalancer(str(p.LoadBalancerArn) ?? "")) }),
+      DescribeLoadBalancerAttributes: (p) => ({ Attributes: describeAttributes(this.#loadBalancer(str(p.LoadBalancerArn) ?? ""), this.#timing) }),
       ModifyLoadBalancerAttributes: (p) => {
         const lb = this.#loadBalancer(str(p.LoadBalancerArn) ?? "");
         const attributes = list(p.Attributes) as { Key?: string; Value?: string }[];
@@ -151,8 +151,8 @@ export class Elbv2 {
             throw new AwsError("ValidationError", `The value of '${IDLE_TIMEOUT_ATTRIBUTE}' must be an integer between 1 and 4000`);
           }
         }
-        for (const { Value } of attributes) lb.idleTimeoutMs = Number(Value) * 1000;
-        return { Attributes: describeAttributes(lb) };
+        for (const { Value } of attributes) lb.idleTimeoutMs = this.#timing.realMs(Number(Value));
+        return { Attributes: describeAttributes(lb, this.#timing) };
       },
       DescribeListeners: (p) => {
         const arns = strings(p.ListenerArns);
@@ -205,7 +205,7 @@ export class Elbv2 {
           if (!this.#loadBalancers.has(lbArn)) notFound("LoadBalancerNotFound", `Load balancers '[${lbArn}]' not found`);
           groups = groups.filter((g) => g.loadBalancerArns.has(lbArn));
         }
-        return { TargetGroups: groups.map(describeGroup) };
+        return { TargetGroups: groups.map((g) => describeGroup(g, this.#timing.awsSeconds)) };
       },
       DescribeTargetHealth: (p) => {
         const group = this.#group(str(p.TargetGroupArn) ?? "");
@@ -344,15 +344,15 @@ function describeListener(l: Listener): Params {
   };
 }
 
-function describeAttributes(lb: LoadBalancer): Params[] {
-  return [{ Key: IDLE_TIMEOUT_ATTRIBUTE, Value: String(Math.max(1, Math.round(lb.idleTimeoutMs / 1000))) }];
+function describeAttributes(lb: LoadBalancer, timing: Timing): Params[] {
+  return [{ Key: IDLE_TIMEOUT_ATTRIBUTE, Value: String(timing.awsSeconds(lb.idleTimeoutMs)) }];
 }
 
 function describeRule(r: Rule): Params {
   return { RuleArn: r.arn, Priority: r.priority, Conditions: r.conditions, Actions: r.actions, IsDefault: r.isDefault };
 }
 
-function describeGroup(g: TargetGroup): Params {
+function describeGroup(g: TargetGroup, awsSeconds: (ms: number) => number): Params {
   return {
     TargetGroupArn: g.arn,
     TargetGroupName: g.name,
@@ -362,8 +362,8 @@ function describeGroup(g: TargetGroup): Params {
     HealthCheckProtocol: "HTTP",
     HealthCheckPort: "traffic-port",
     HealthCheckEnabled: true,
-    HealthCheckIntervalSeconds: Math.max(1, Math.ceil(g.health.intervalMs / 1000)),
-    HealthCheckTimeoutSeconds: Math.max(1, Math.ceil(g.health.timeoutMs / 1000)),
+    HealthCheckIntervalSeconds: awsSeconds(g.health.intervalMs),
+    HealthCheckTimeoutSeconds: awsSeconds(g.health.timeoutMs),
     HealthyThresholdCount: g.health.healthyThreshold,
     UnhealthyThresholdCount: g.health.unhealthyThreshold,
     HealthCheckPath: g.health.path,

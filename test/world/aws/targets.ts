@@ -1,6 +1,7 @@
 // Target groups: registered targets, real HTTP health checks, and draining on deregistration.
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Duplex } from "node:stream";
 
 export type TargetState = "initial" | "healthy" | "unhealthy" | "draining";
@@ -48,8 +49,13 @@ export interface HealthCheckSettings {
   timeoutMs: number;
   healthyThreshold: number;
   unhealthyThreshold: number;
-  /** Longest wait for in-flight requests when a target leaves; it leaves sooner once idle, as on AWS. */
+  /** How long a leaving target drains. */
   deregistrationDelayMs: number;
+  /**
+   * Whether it stays `draining` for the whole delay, as on AWS while the balancer holds connections
+   * to it open, or leaves as soon as its last request ends (the fast world).
+   */
+  drainFully: boolean;
 }
 
 export class TargetGroup {
@@ -110,7 +116,8 @@ export class TargetGroup {
       t.reason = "Target.DeregistrationInProgress";
       t.description = "Target deregistration is in progress";
     }
-    if (t.inFlight > 0) {
+    if (this.health.drainFully) await sleep(this.health.deregistrationDelayMs);
+    else if (t.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.health.deregistrationDelayMs);
         t.onIdle = () => {

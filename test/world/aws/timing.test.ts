@@ -1,0 +1,61 @@
+// AWS's clock at a time scale: target groups report AWS's default health checks, a new target
+// needs five passing checks, and a leaving one stays draining for the whole deregistration delay
+// while its task keeps running. Only lower bounds on time are asserted: a busy machine can make
+// things slower, never faster.
+import { DescribeTasksCommand, ListTasksCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { DescribeLoadBalancerAttributesCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "./index.ts";
+import { clients, sampleVersion, waitFor } from "./test-helpers.ts";
+import { AWS_DEFAULTS } from "./timing.ts";
+
+const SCALE = 1 / 30;
+const real = (awsSeconds: number) => awsSeconds * 1000 * SCALE;
+
+let emu: AwsEmulator;
+let world: SampleWorld;
+let c: ReturnType<typeof clients>;
+
+beforeAll(async () => {
+  emu = await startAwsEmulator({ timeScale: SCALE });
+  world = await emu.seedSampleWorld();
+  c = clients(emu);
+});
+afterAll(() => emu.close());
+
+const greenTargets = async () =>
+  (await c.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: world.targetGroups.green }))).TargetHealthDescriptions ?? [];
+
+describe(`the emulator at time scale 1/${1 / SCALE}`, () => {
+  it("reports AWS's default health checks and idle timeout in AWS's seconds", async () => {
+    const groups = (await c.elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [world.targetGroups.green] }))).TargetGroups ?? [];
+    expect(groups.map((g) => [g.HealthCheckIntervalSeconds, g.HealthCheckTimeoutSeconds, g.HealthyThresholdCount, g.UnhealthyThresholdCount])).toEqual([
+      [AWS_DEFAULTS.healthCheckIntervalSeconds, AWS_DEFAULTS.healthCheckTimeoutSeconds, AWS_DEFAULTS.healthyThresholdCount, AWS_DEFAULTS.unhealthyThresholdCount],
+    ]);
+    const attributes = await c.elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: world.loadBalancerArn }));
+    expect(attributes.Attributes).toEqual([{ Key: "idle_timeout.timeout_seconds", Value: String(AWS_DEFAULTS.idleTimeoutSeconds) }]);
+  });
+
+  it("makes a new target healthy only after the healthy threshold of checks, and drains a leaving one for the whole delay", async () => {
+    const taskDefinition = await sampleVersion(emu, c.ecs, "v2", { version: "v2" });
+    await c.ecs.send(new UpdateServiceCommand({ cluster: world.clusterArn, service: world.services.green.name, taskDefinition, desiredCount: 1 }));
+    await waitFor("green registered", async () => (await greenTargets()).length === 1);
+    const registered = performance.now();
+    await waitFor("green healthy", async () => (await greenTargets())[0]?.TargetHealth?.State === "healthy", 60_000);
+    // Five passing checks, one interval apart (the first may come right after registration, which
+    // this test sees a little late).
+    expect(performance.now() - registered).toBeGreaterThanOrEqual((AWS_DEFAULTS.healthyThresholdCount - 2) * real(AWS_DEFAULTS.healthCheckIntervalSeconds));
+
+    const taskArns = (await c.ecs.send(new ListTasksCommand({ cluster: world.clusterArn, serviceName: world.services.green.name }))).taskArns ?? [];
+    expect(taskArns).toHaveLength(1);
+    const task = async () => (await c.ecs.send(new DescribeTasksCommand({ cluster: world.clusterArn, tasks: taskArns }))).tasks?.[0];
+    const leaving = performance.now();
+    await c.ecs.send(new UpdateServiceCommand({ cluster: world.clusterArn, service: world.services.green.name, desiredCount: 0 }));
+    await waitFor("green draining", async () => (await greenTargets())[0]?.TargetHealth?.State === "draining");
+    // No request is in flight, yet the target stays draining, and ECS keeps its task running.
+    expect((await task())?.lastStatus).toBe("DEACTIVATING");
+    await waitFor("green gone", async () => (await greenTargets()).length === 0, 60_000);
+    expect(performance.now() - leaving).toBeGreaterThanOrEqual(real(AWS_DEFAULTS.deregistrationDelaySeconds));
+    await waitFor("task stopped", async () => (await task())?.lastStatus === "STOPPED");
+  }, 90_000);
+});
