@@ -20,7 +20,10 @@ interface Listener {
   arn: string;
   loadBalancerArn: string;
   port: number;
+  /** What Describe* shows: every change at once. */
   rules: Rule[];
+  /** What requests follow: each change once it has propagated. */
+  routed: Rule[];
   proxy: ListenerProxy;
 }
 
@@ -82,9 +85,10 @@ export class Elbv2 {
       loadBalancerArn,
       port: 0,
       rules: [],
+      routed: [],
       proxy: new ListenerProxy({
         loadBalancerDimension: lb.dimension,
-        rules: () => listener.rules,
+        rules: () => listener.routed,
         targetGroup: (arn) => this.#targetGroups.get(arn),
         idleTimeoutMs: () => lb.idleTimeoutMs,
         cloudwatch: this.#cloudwatch,
@@ -97,6 +101,7 @@ export class Elbv2 {
       conditions: [],
       actions: this.#validateActions(defaultActions, lb),
     });
+    listener.routed = snapshot(listener.rules);
     listener.port = await listener.proxy.listen();
     this.#listeners.set(listener.arn, listener);
     return { arn: listener.arn, port: listener.port };
@@ -115,6 +120,7 @@ export class Elbv2 {
     listener.rules = [...listener.rules.filter((r) => !r.isDefault), rule]
       .toSorted((a, b) => Number(a.priority) - Number(b.priority))
       .concat(listener.rules.filter((r) => r.isDefault));
+    this.#propagate(listener);
     return rule.arn;
   }
 
@@ -183,6 +189,7 @@ export class Elbv2 {
           const actions = this.#validateActions(list(p.DefaultActions), this.#lbOf(listener));
           const defaultRule = listener.rules.find((r) => r.isDefault);
           if (defaultRule) defaultRule.actions = actions;
+          this.#propagate(listener);
         }
         return { Listeners: [describeListener(listener)] };
       },
@@ -192,6 +199,7 @@ export class Elbv2 {
         if (rule.isDefault) throw new AwsError("OperationNotPermitted", `Default rule '${rule.arn}' cannot be modified`);
         if (p.Actions !== undefined) rule.actions = this.#validateActions(list(p.Actions), this.#lbOf(listener));
         if (p.Conditions !== undefined) rule.conditions = list(p.Conditions) as RuleCondition[];
+        this.#propagate(listener);
         return { Rules: [describeRule(rule)] };
       },
       DescribeTargetGroups: (p) => {
@@ -269,6 +277,13 @@ export class Elbv2 {
     return actions;
   }
 
+  /** Requests follow the listener's rules as they are now once the propagation delay has passed. */
+  #propagate(listener: Listener): void {
+    const rules = snapshot(listener.rules);
+    if (this.#timing.propagationDelayMs === 0) listener.routed = rules;
+    else setTimeout(() => (listener.routed = rules), this.#timing.propagationDelayMs).unref();
+  }
+
   #ruleArn(listener: Listener): string {
     return listener.arn.replace(":listener/", ":listener-rule/") + `/${randomHex(16)}`;
   }
@@ -332,6 +347,11 @@ export class Elbv2 {
       IpAddressType: "ipv4",
     };
   }
+}
+
+/** Rules as they stand: handlers replace a rule's actions and conditions, never change them in place. */
+function snapshot(rules: Rule[]): Rule[] {
+  return rules.map((r) => ({ ...r }));
 }
 
 function describeListener(l: Listener): Params {

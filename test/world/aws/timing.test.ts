@@ -3,10 +3,15 @@
 // while its task keeps running. Only lower bounds on time are asserted: a busy machine can make
 // things slower, never faster.
 import { DescribeTasksCommand, ListTasksCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
-import { DescribeLoadBalancerAttributesCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "./index.ts";
-import { clients, sampleVersion, waitFor } from "./test-helpers.ts";
+import { clients, get, sampleVersion, setWeights, waitFor, waitSteady } from "./test-helpers.ts";
 import { AWS_DEFAULTS } from "./timing.ts";
 
 const SCALE = 1 / 30;
@@ -58,4 +63,30 @@ describe(`the emulator at time scale 1/${1 / SCALE}`, () => {
     expect(performance.now() - leaving).toBeGreaterThanOrEqual(real(AWS_DEFAULTS.deregistrationDelaySeconds));
     await waitFor("task stopped", async () => (await task())?.lastStatus === "STOPPED");
   }, 90_000);
+});
+
+describe("a listener change with a propagation delay", () => {
+  const DELAY_MS = 2000;
+  let fast: AwsEmulator;
+  afterAll(() => fast?.close());
+
+  it("shows in Describe* at once, while requests follow the old weights until it has propagated", async () => {
+    fast = await startAwsEmulator({ healthCheckIntervalMs: 100, propagationDelayMs: DELAY_MS });
+    const w = await fast.seedSampleWorld();
+    const f = clients(fast);
+    const taskDefinition = await sampleVersion(fast, f.ecs, "v2", { version: "v2" });
+    await f.ecs.send(new UpdateServiceCommand({ cluster: w.clusterArn, service: w.services.green.name, taskDefinition, desiredCount: 1 }));
+    await waitSteady(f.ecs, w, w.services.blue.name);
+    await waitSteady(f.ecs, w, w.services.green.name);
+    expect((await get(`${w.listeners.production.url}/`)).version).toBe("v1");
+
+    const changed = performance.now();
+    await setWeights(f.elb, w.listeners.production.arn, [[w.targetGroups.green, 1]]);
+    const shown = (await f.elb.send(new DescribeListenersCommand({ ListenerArns: [w.listeners.production.arn] }))).Listeners?.[0];
+    expect(shown?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups).toEqual([{ TargetGroupArn: w.targetGroups.green, Weight: 1 }]);
+
+    // Old weights keep answering (v1) until the delay has passed; green serves only after it.
+    await waitFor("green serving", async () => (await get(`${w.listeners.production.url}/`)).version === "v2");
+    expect(performance.now() - changed).toBeGreaterThanOrEqual(DELAY_MS);
+  }, 60_000);
 });

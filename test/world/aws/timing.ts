@@ -11,6 +11,11 @@ export const AWS_DEFAULTS = {
   unhealthyThresholdCount: 2,
   deregistrationDelaySeconds: 300,
   idleTimeoutSeconds: 60,
+  /**
+   * AWS says a listener or rule change reaches every load balancer node within "a short time"
+   * and gives no figure; a few seconds is our working assumption.
+   */
+  propagationSeconds: 5,
 } as const;
 
 export interface TimingOptions {
@@ -22,6 +27,8 @@ export interface TimingOptions {
   deregistrationDelayMs?: number;
   /** Idle timeout of every load balancer (real ms). */
   idleTimeoutMs?: number;
+  /** From a listener or rule change until requests follow it (real ms); Describe* shows it at once. */
+  propagationDelayMs?: number;
 }
 
 export interface Timing {
@@ -32,6 +39,7 @@ export interface Timing {
    */
   drainFully: boolean;
   idleTimeoutMs: number;
+  propagationDelayMs: number;
   /** Real ms → AWS seconds, for what Describe* reports. */
   awsSeconds(ms: number): number;
   /** AWS seconds → real ms, for what callers set. */
@@ -58,6 +66,7 @@ export function timing(options: TimingOptions = {}): Timing {
       },
       drainFully: false,
       idleTimeoutMs: options.idleTimeoutMs ?? real(AWS_DEFAULTS.idleTimeoutSeconds),
+      propagationDelayMs: options.propagationDelayMs ?? 0,
       awsSeconds,
       realMs: real,
     };
@@ -72,6 +81,7 @@ export function timing(options: TimingOptions = {}): Timing {
     },
     drainFully: true,
     idleTimeoutMs: options.idleTimeoutMs ?? real(AWS_DEFAULTS.idleTimeoutSeconds),
+    propagationDelayMs: options.propagationDelayMs ?? real(AWS_DEFAULTS.propagationSeconds),
     awsSeconds,
     realMs: real,
   };
