@@ -85,8 +85,21 @@ const METRICS: Record<string, MetricDefinition> = {
   UnHealthyHostCount: { dimensionSets: HOSTS, value: (s) => (s.kind === "hosts" ? s.unhealthy : undefined) },
 };
 
+/** When datapoints exist: AWS publishes ALB metrics per clock-aligned minute, some time after it ends. */
+export interface Publication {
+  /** Length of the clock-aligned bucket a datapoint stands for (0: each request is its own instant). */
+  bucketMs: number;
+  /** From a bucket's end until GetMetricData returns it. */
+  delayMs: number;
+}
+
 export class CloudWatch {
   #samples: Sample[] = [];
+  readonly #publication: Publication;
+
+  constructor(publication: Publication = { bucketMs: 0, delayMs: 0 }) {
+    this.#publication = publication;
+  }
 
   record(sample: RequestSample): void {
     this.#samples.push({ kind: "request", ...sample });
@@ -107,7 +120,9 @@ export class CloudWatch {
     if (input.StartTime >= input.EndTime) {
       throw new AwsError("InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime.");
     }
-    const start = input.StartTime * 1000;
+    // As CloudWatch does with minute data: a start inside a minute means that whole minute.
+    const { bucketMs } = this.#publication;
+    const start = bucketMs > 0 ? Math.floor((input.StartTime * 1000) / bucketMs) * bucketMs : input.StartTime * 1000;
     const end = input.EndTime * 1000;
     const descending = input.ScanBy !== "TimestampAscending";
     return {
@@ -144,7 +159,12 @@ export class CloudWatch {
     // CloudWatch matches a metric's dimensions exactly: a set it is not published under has no data.
     if (!definition?.dimensionSets.includes([...dims.keys()].toSorted().join(","))) return [];
     const buckets = new Map<number, number[]>();
-    for (const s of this.#samples) {
+    const { bucketMs, delayMs } = this.#publication;
+    const publishedUntil = Date.now() - delayMs;
+    for (const sample of this.#samples) {
+      const at = bucketMs > 0 ? Math.floor(sample.at / bucketMs) * bucketMs : sample.at;
+      if (at + bucketMs > publishedUntil) continue;
+      const s = at === sample.at ? sample : { ...sample, at };
       if (s.at < start || s.at >= end || !matches(s, dims)) continue;
       const value = definition.value(s);
       if (value === undefined) continue;

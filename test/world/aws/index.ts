@@ -45,9 +45,10 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const region = "us-east-1";
   const accountId = "123456789012";
   const faults = new Faults();
-  const cloudwatch = new CloudWatch();
+  const clock = timing(opts);
+  const cloudwatch = new CloudWatch(clock.metrics);
   const ecr = new Ecr(accountId, region);
-  const elb = new Elbv2(region, accountId, cloudwatch, timing(opts));
+  const elb = new Elbv2(region, accountId, cloudwatch, clock);
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
   const calls: EmulatedCall[] = [];
   const server = createEmulatorServer(

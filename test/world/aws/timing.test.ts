@@ -2,6 +2,7 @@
 // needs five passing checks, and a leaving one stays draining for the whole deregistration delay
 // while its task keeps running. Only lower bounds on time are asserted: a busy machine can make
 // things slower, never faster.
+import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeTasksCommand, ListTasksCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import {
   DescribeListenersCommand,
@@ -63,6 +64,53 @@ describe(`the emulator at time scale 1/${1 / SCALE}`, () => {
     expect(performance.now() - leaving).toBeGreaterThanOrEqual(real(AWS_DEFAULTS.deregistrationDelaySeconds));
     await waitFor("task stopped", async () => (await task())?.lastStatus === "STOPPED");
   }, 90_000);
+
+  it("publishes metrics per clock-aligned minute, only once the publication delay after the minute has passed", async () => {
+    const minute = real(AWS_DEFAULTS.metricPeriodSeconds);
+    const delay = real(AWS_DEFAULTS.metricPublicationDelaySeconds);
+    await waitSteady(c.ecs, world, world.services.blue.name);
+    const start = new Date(Math.floor(Date.now() / 1000) * 1000);
+    for (let i = 0; i < 20; i++) expect((await get(`${world.listeners.production.url}/`)).status).toBe(200);
+    const lastSent = Date.now();
+
+    const lb = world.loadBalancerArn.split(":loadbalancer/")[1] ?? "";
+    const requestCount = async () => {
+      const out = await c.cw.send(
+        new GetMetricDataCommand({
+          StartTime: start,
+          EndTime: new Date(Date.now() + 1000),
+          MetricDataQueries: [
+            {
+              Id: "m",
+              MetricStat: {
+                Metric: {
+                  Namespace: "AWS/ApplicationELB",
+                  MetricName: "RequestCount",
+                  Dimensions: [
+                    { Name: "LoadBalancer", Value: lb },
+                    { Name: "TargetGroup", Value: world.targetGroups.blue.slice(world.targetGroups.blue.indexOf("targetgroup/")) },
+                  ],
+                },
+                Period: 1,
+                Stat: "Sum",
+              },
+            },
+          ],
+        }),
+      );
+      const answeredAt = Date.now();
+      const result = out.MetricDataResults?.[0];
+      const timestamps = (result?.Timestamps ?? []).map((t) => t.getTime());
+      // Every datapoint stands for a whole minute that ended at least the delay before the answer.
+      for (const t of timestamps) {
+        expect(t % minute).toBe(0);
+        expect(t + minute + delay).toBeLessThanOrEqual(answeredAt);
+      }
+      return (result?.Values ?? []).reduce((a, b) => a + b, 0);
+    };
+    await waitFor("all 20 requests published", async () => (await requestCount()) === 20, 30_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(Math.floor(lastSent / minute) * minute + minute + delay);
+  }, 60_000);
 });
 
 describe("a listener change with a propagation delay", () => {

@@ -1,6 +1,7 @@
 // When things happen in the emulator. Without a time scale, everything happens as fast as the
 // processes allow (what most tests want). With one, AWS's documented timings apply, shrunk in
 // proportion: at 1/20, a 30 s health-check interval lasts 1.5 s and the order of events is AWS's.
+import type { Publication } from "./cloudwatch.ts";
 import type { HealthCheckSettings } from "./targets.ts";
 
 /** AWS's defaults, in AWS's seconds. */
@@ -16,6 +17,13 @@ export const AWS_DEFAULTS = {
    * and gives no figure; a few seconds is our working assumption.
    */
   propagationSeconds: 5,
+  /** ALB metrics come per clock-aligned minute. */
+  metricPeriodSeconds: 60,
+  /**
+   * How long after its minute ends a datapoint shows in GetMetricData. AWS gives no figure; 1–3
+   * minutes is our working assumption, and we take the middle.
+   */
+  metricPublicationDelaySeconds: 120,
 } as const;
 
 export interface TimingOptions {
@@ -29,6 +37,8 @@ export interface TimingOptions {
   idleTimeoutMs?: number;
   /** From a listener or rule change until requests follow it (real ms); Describe* shows it at once. */
   propagationDelayMs?: number;
+  /** From the end of a metric's minute (at a time scale; else its request) until GetMetricData returns it (real ms). */
+  metricPublicationDelayMs?: number;
 }
 
 export interface Timing {
@@ -40,6 +50,7 @@ export interface Timing {
   drainFully: boolean;
   idleTimeoutMs: number;
   propagationDelayMs: number;
+  metrics: Publication;
   /** Real ms → AWS seconds, for what Describe* reports. */
   awsSeconds(ms: number): number;
   /** AWS seconds → real ms, for what callers set. */
@@ -67,6 +78,7 @@ export function timing(options: TimingOptions = {}): Timing {
       drainFully: false,
       idleTimeoutMs: options.idleTimeoutMs ?? real(AWS_DEFAULTS.idleTimeoutSeconds),
       propagationDelayMs: options.propagationDelayMs ?? 0,
+      metrics: { bucketMs: 0, delayMs: options.metricPublicationDelayMs ?? 0 },
       awsSeconds,
       realMs: real,
     };
@@ -82,6 +94,10 @@ export function timing(options: TimingOptions = {}): Timing {
     drainFully: true,
     idleTimeoutMs: options.idleTimeoutMs ?? real(AWS_DEFAULTS.idleTimeoutSeconds),
     propagationDelayMs: options.propagationDelayMs ?? real(AWS_DEFAULTS.propagationSeconds),
+    metrics: {
+      bucketMs: real(AWS_DEFAULTS.metricPeriodSeconds),
+      delayMs: options.metricPublicationDelayMs ?? real(AWS_DEFAULTS.metricPublicationDelaySeconds),
+    },
     awsSeconds,
     realMs: real,
   };
