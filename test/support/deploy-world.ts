@@ -114,7 +114,7 @@ export async function untilServing(url: string): Promise<void> {
 }
 
 export async function startDeployWorld(options: { store?: Store; instanceId?: string; observe?: (store: Store) => DeploymentObserver } = {}): Promise<DeployWorld> {
-  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
   const world = await aws.seedSampleWorld();
   await untilServing(world.listeners.production.url);
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));

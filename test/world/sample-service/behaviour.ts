@@ -4,14 +4,22 @@
 export interface SampleBehaviour {
   /** Reported in every response body and the `x-sample-version` header. */
   version: string;
-  /** Fraction (0..1) of non-health requests answered with 500, spread evenly. */
+  /** Chance (0..1) that a non-health request is answered with 500, drawn per request. */
   errorRate?: number;
-  /** Added delay before every non-health response. */
+  /** Seed of that draw (default 1), mixed with the task's id: each task draws its own reproducible sequence. */
+  seed?: number;
+  /** Added delay before every non-health response: a slow version. */
   latencyMs?: number;
   /** Health check path answers 503. */
   failHealthCheck?: boolean;
   /** Delay before the process starts listening. */
   startDelayMs?: number;
+  /** Real requests are never answered while the health check still passes. */
+  hang?: boolean;
+  /** The process exits with status 1 as soon as it starts: ECS keeps replacing it (a crash loop). */
+  exitAtStart?: boolean;
+  /** The process runs but never listens: every connection to it is refused. */
+  refuseConnections?: boolean;
 }
 
 export const BEHAVIOUR_ANNOTATION = "dev.gantry.sample.behaviour";
