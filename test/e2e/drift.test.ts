@@ -96,7 +96,9 @@ describe("traffic changed outside Gantry, end to end: GitHub emulator → Gantry
     expect((await command(1, "writer", "/deploy production")).startsWith("🛑 `/deploy production` refused: traffic in production was changed outside Gantry")).toBe(true);
 
     const acknowledged = await command(1, "writer", '/ack-drift production --reason "blue was drained by hand during an incident"');
-    expect(acknowledged).toBe("✅ Drift in production acknowledged (the load balancer at green 20% · blue 80% where Gantry had set green 0% · blue 100%). Deploys to production may go ahead.");
+    expect(acknowledged).toMatch(
+      /^✅ Drift in production acknowledged \(the load balancer at green 20% · blue 80% where Gantry had set green 0% · blue 100%\)\. Deploys to production may go ahead\.\n\n<!-- gantry:reply-to \d+ -->$/,
+    );
     // Several more looks at the same split: still acknowledged, nothing new in the audit log.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await audit()).filter((entry) => entry.decision === "detected")).toHaveLength(2);
