@@ -66,7 +66,7 @@ describe("broken canaries on the local world, under real load", { timeout: 120_0
   function record(name: string, { done, stats, exposureS }: Outcome): void {
     const looks = done.verdicts.map((verdict) => verdict.decision).join(", ");
     report.push(
-      `  ${name}: ${done.phase} after ${done.verdicts.length} look(s) [${looks}]; exposure ${exposureS?.toFixed(1) ?? "none"} s; ` +
+      `  ${name}: ${done.phase} after ${done.verdicts.length} look(s) [${looks}]; ${exposureS === null ? "" : `exposure ${exposureS.toFixed(1)} s; `}` +
         `${stats.failed}/${stats.sent} requests failed ${JSON.stringify(stats.failures)}${stats.starved ? `, ${stats.starved} starved` : ""}; reason: ${done.reason}`,
     );
   }
