@@ -150,7 +150,7 @@ describe("broken canaries on the local world, under real load", { timeout: 120_0
 
   it("passes a healthy version at 5 req/s with the same random 1% error rate on both colours, without pausing", async () => {
     const { ecs } = clients(env.aws);
-    const live = (await env.controller.history(REPO)).find((view) => view.phase === "succeeded")!.liveColour === "blue" ? "green" : "blue";
+    const live: Colour = (await productionWeights(env.aws, env.world)).blue === 100 ? "blue" : "green";
     // The serving version fails 1% of requests at random too (put there by hand: this test is about the next deploy).
     const taskDefinition = await sampleVersion(env.aws, ecs, "noisy-v2", { version: "noisy-v2", errorRate: 0.01, seed: 11 });
     await ecs.send(new UpdateServiceCommand({ cluster: env.world.clusterArn, service: env.world.services[live].name, taskDefinition }));
