@@ -101,6 +101,16 @@ describe("broken canaries on the local world, under real load", { timeout: 120_0
     }
   });
 
+  it("rolls back hanging tasks behind AWS's default 60 s idle timeout, where only the missing answers show", async () => {
+    // The clients give up after 5 s; the balancer records a request only when it ends, here long after the verdict.
+    const outcome = await deploy({ version: "v2-hang-60s", hang: true }, { rate: RATE });
+    await expectRolledBackByJudge("hanging tasks, 60 s idle timeout", outcome);
+    // Users' clients timed out (a timeout during a long event-loop stall here is counted apart, as starved).
+    expect(Object.keys(outcome.stats.failures).filter((cause) => cause !== "timeout")).toEqual([]);
+    expect(outcome.stats.failed + outcome.stats.starved).toBeGreaterThan(0);
+    expect(outcome.done.verdicts.length).toBeLessThanOrEqual(2);
+  });
+
   it("rolls back tasks that crash on their first real request and are replaced, crash after crash", async () => {
     const outcome = await deploy({ version: "v2-crash", onFirstRequest: "exit" }, { rate: RATE });
     await expectRolledBackByJudge("crash-looping tasks", outcome);
