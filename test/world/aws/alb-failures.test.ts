@@ -153,6 +153,29 @@ describe("the emulated ALB's answers and metrics when targets fail", () => {
     expect(await total("HTTPCode_ELB_5XX_Count", start)).toBe(15);
   });
 
+  it("serves health checks until the first real request, then refuses every connection (onFirstRequest: refuse)", async () => {
+    await runGreen("refuse-later", { version: "refuse-later", onFirstRequest: "refuse" });
+    await waitFor("green healthy before any real request", allGreen("healthy"));
+    const start = new Date();
+
+    const results = await load(`${world.listeners.test.url}/`, 8, 1);
+
+    // Each task's first request is cut on an open connection; every later one finds the port closed.
+    expect(countBy(results, (r) => String(r.status))).toEqual({ 502: 8 });
+    expect(await total("TargetConnectionErrorCount", start, world.targetGroups.green)).toBe(6);
+    await waitFor("green unhealthy", allGreen("unhealthy"));
+  });
+
+  it("dies at its first real request and is replaced (onFirstRequest: exit)", async () => {
+    await runGreen("crash-later", { version: "crash-later", onFirstRequest: "exit" });
+    await waitFor("green healthy before any real request", allGreen("healthy"));
+
+    const results = await load(`${world.listeners.test.url}/`, 2, 1);
+
+    expect(countBy(results, (r) => String(r.status))).toEqual({ 502: 2 });
+    await waitFor("tasks replaced", async () => ((await describeService(c.ecs, world, world.services.green.name)).deployments?.[0]?.failedTasks ?? 0) >= 2);
+  });
+
   it("reports a slow version's TargetResponseTime beside a fast one's", async () => {
     await runGreen("slow", { version: "slow", latencyMs: 300 });
     await waitSteady(c.ecs, world, world.services.green.name);

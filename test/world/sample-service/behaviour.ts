@@ -20,6 +20,13 @@ export interface SampleBehaviour {
   exitAtStart?: boolean;
   /** The process runs but never listens: every connection to it is refused. */
   refuseConnections?: boolean;
+  /**
+   * What the task does at its first real request, once health checks (and smoke tests on them) have
+   * passed: `exit` with status 1 (ECS replaces it, and the next request kills the new one: a crash
+   * loop under traffic), or `refuse`: stop listening and drop its connections, so every later
+   * connection is refused.
+   */
+  onFirstRequest?: "exit" | "refuse";
 }
 
 export const BEHAVIOUR_ANNOTATION = "dev.gantry.sample.behaviour";

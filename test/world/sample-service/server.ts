@@ -24,6 +24,12 @@ const server = createServer((req, res) => {
     res.end(behaviour.failHealthCheck ? "unhealthy" : "ok");
     return;
   }
+  if (behaviour.onFirstRequest === "exit") process.exit(1);
+  if (behaviour.onFirstRequest === "refuse") {
+    server.close();
+    server.closeAllConnections();
+    return;
+  }
   if (behaviour.hang) return;
   const fail = draw() < (behaviour.errorRate ?? 0);
   void sleep(behaviour.latencyMs ?? 0).then(() => {
