@@ -83,15 +83,16 @@ function indexSettings(root: unknown): SettingIndex {
   const pending: { node: unknown; path: PropertyKey[] }[] = [{ node: root, path: [] }];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const { node, path } = next;
-    if (isAlias(node)) index.firstAlias ??= node.range?.[0];
+    // The walk runs last-first: keep the earliest place.
+    if (isAlias(node)) index.firstAlias = Math.min(index.firstAlias ?? Infinity, node.range?.[0] ?? 0);
     if (isMap(node)) {
       for (const pair of node.items) {
         if (!isPair(pair) || !isScalar(pair.key)) continue;
         const child = [...path, String(pair.key.value)];
         const key = pathKey(child);
         const offset = pair.key.range?.[0] ?? 0;
-        if (index.offsets.has(key)) index.duplicate ??= { setting: child.join("."), offset };
-        else index.offsets.set(key, offset);
+        if (!index.offsets.has(key)) index.offsets.set(key, offset);
+        else if (!index.duplicate || offset < index.duplicate.offset) index.duplicate = { setting: child.join("."), offset };
         pending.push({ node: pair.value, path: child });
       }
     } else if (isSeq(node)) {
