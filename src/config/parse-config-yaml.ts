@@ -24,7 +24,41 @@ export type ParsedConfig =
   | { ok: true; value: Record<string, unknown>; lineOf: (path: readonly PropertyKey[]) => number }
   | { ok: false; problem: YamlProblem };
 
+/** What a parse sends back from the worker thread: plain data, the line lookup rebuilt from it. */
+export type ParsedConfigData =
+  | { ok: true; value: Record<string, unknown>; offsets: Map<string, number>; lineStarts: number[]; rootOffset: number }
+  | { ok: false; problem: YamlProblem };
+
 export function parseConfigYaml(source: string): ParsedConfig {
+  return withLineLookup(parseConfigYamlData(source));
+}
+
+export function withLineLookup(data: ParsedConfigData): ParsedConfig {
+  if (!data.ok) return data;
+  const { offsets, lineStarts, rootOffset } = data;
+  const lineOf = (path: readonly PropertyKey[]) => {
+    for (let length = path.length; length > 0; length--) {
+      const offset = offsets.get(pathKey(path.slice(0, length)));
+      if (offset !== undefined) return lineOfOffset(lineStarts, offset);
+    }
+    return lineOfOffset(lineStarts, rootOffset);
+  };
+  return { ok: true, value: data.value, lineOf };
+}
+
+/** 1-based line holding `offset`, by binary search over the lines' start offsets. */
+function lineOfOffset(lineStarts: readonly number[], offset: number): number {
+  let low = 0;
+  let high = lineStarts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (lineStarts[middle]! <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return low + 1;
+}
+
+export function parseConfigYamlData(source: string): ParsedConfigData {
   const bytes = Buffer.byteLength(source, "utf8");
   if (bytes > MAX_CONFIG_BYTES) {
     return fail(lineAt(source, Math.min(source.length, MAX_CONFIG_BYTES)), "(file size)", `The file is ${kilobytes(bytes)}; Gantry reads configuration files up to ${kilobytes(MAX_CONFIG_BYTES)}. Remove what Gantry does not use.`);
@@ -55,17 +89,10 @@ export function parseConfigYaml(source: string): ParsedConfig {
     const kind = Array.isArray(value) ? "a list" : "a single value";
     return fail(lineOfOffset(document.contents?.range?.[0] ?? 0), "(top level)", `The file must be a mapping of settings (\`environments:\` and the others), not ${kind}.`);
   }
-  const lineOf = (path: readonly PropertyKey[]) => {
-    for (let length = path.length; length > 0; length--) {
-      const offset = index.offsets.get(pathKey(path.slice(0, length)));
-      if (offset !== undefined) return lineOfOffset(offset);
-    }
-    return lineOfOffset(document.contents?.range?.[0] ?? 0);
-  };
-  return { ok: true, value: value as Record<string, unknown>, lineOf };
+  return { ok: true, value: value as Record<string, unknown>, offsets: index.offsets, lineStarts: lineCounter.lineStarts, rootOffset: document.contents?.range?.[0] ?? 0 };
 }
 
-function fail(line: number, setting: string, message: string): ParsedConfig {
+function fail(line: number, setting: string, message: string): ParsedConfigData {
   return { ok: false, problem: { line, setting, message } };
 }
 

@@ -6,8 +6,6 @@ import { createCheckRun } from "./github-writes.ts";
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
 export const CONFIG_CHECK_NAME = "gantry/config";
-/** Problems listed and annotated; a file with thousands of unknown keys gets "and N more". */
-export const MAX_REPORTED_PROBLEMS = 50;
 
 /**
  * Reports the state of `.github/gantry.yml` as a completed `gantry/config` check run on the commit,
@@ -25,7 +23,7 @@ export async function reportConfigCheck(
           title: "Configuration is valid",
           summary: `Environments: ${Object.keys(result.config.environments).join(", ") || "(none)"}.\n\n${externalId}`,
         }
-      : failureOutput(result.problems, externalId);
+      : failureOutput(result.problems, result.total, externalId);
   await createCheckRun(
     octokit,
     { owner: at.owner, repo: at.repo },
@@ -35,10 +33,10 @@ export async function reportConfigCheck(
   );
 }
 
-function failureOutput(problems: ConfigProblem[], externalId: string) {
-  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  const reported = problems.slice(0, MAX_REPORTED_PROBLEMS);
-  const more = problems.length - reported.length;
+/** `problems`: the first of `total`, at most 50, which is also GitHub's limit of annotations per request. */
+function failureOutput(reported: ConfigProblem[], total: number, externalId: string) {
+  const count = total === 1 ? "1 problem" : `${total} problems`;
+  const more = total - reported.length;
   return {
     title: `${REPO_CONFIG_PATH} has ${count}`,
     summary: [
