@@ -22,15 +22,16 @@ let nextId = 0;
 const pending = new Map<number, Pending>();
 
 function startWorker(): Worker {
-  const started = new Worker(new URL("./check-config-worker.ts", import.meta.url));
-  // Never what keeps the process alive.
-  started.unref();
+  // Bounded memory: whatever a file does, it can end the worker, never the server.
+  const started = new Worker(new URL("./check-config-worker.ts", import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 256 } });
   started.on("message", ({ id, check }: { id: number; check: ConfigFilesCheck }) => {
     pending.get(id)?.resolve(check);
     pending.delete(id);
   });
   started.on("error", (error) => failAll(started, error));
   started.on("exit", (code) => failAll(started, new Error(`the configuration checker stopped (exit code ${code})`)));
+  // Never what keeps the process alive (after the listeners: adding one refs the port again).
+  started.unref();
   return started;
 }
 

@@ -135,19 +135,21 @@ function indexSettings(root: unknown): SettingIndex {
 
 /**
  * Offset of the first place nesting passes MAX_CONFIG_DEPTH, or undefined. Counts block levels by
- * indentation (and `- ` items opened on one line) plus open flow brackets outside quotes and comments.
- * It may count a little more than YAML would, never less, which is the safe side for a bound.
+ * indentation (and `- ` items opened on one line) plus open flow brackets outside quoted scalars
+ * (which may span lines) and comments. It may count more than YAML would, never less, which is the
+ * safe side for a bound.
  */
 function firstTooDeep(source: string): number | undefined {
   const indents: number[] = [];
   let flow = 0;
+  let quote: '"' | "'" | null = null;
   let lineStart = 0;
   while (lineStart < source.length) {
     const newline = source.indexOf("\n", lineStart);
     const lineEnd = newline === -1 ? source.length : newline;
     let column = lineStart;
     while (column < lineEnd && source[column] === " ") column++;
-    if (flow === 0 && column < lineEnd && source[column] !== "#" && source[column] !== "\r") {
+    if (flow === 0 && quote === null && column < lineEnd && source[column] !== "#" && source[column] !== "\r") {
       while (indents.length > 0 && indents.at(-1)! >= column - lineStart) indents.pop();
       indents.push(column - lineStart);
       // "- - - x": each dash opens a level of its own.
@@ -159,12 +161,15 @@ function firstTooDeep(source: string): number | undefined {
       }
       if (indents.length > MAX_CONFIG_DEPTH) return column;
     }
-    let quote: string | null = null;
+    let previous = " ";
     for (let at = column; at < lineEnd; at++) {
-      const char = source[at];
-      if (quote) {
+      const char = source[at]!;
+      if (quote === '"' && char === "\\") {
+        at += 1;
+      } else if (quote !== null) {
         if (char === quote) quote = null;
-      } else if (char === '"' || char === "'") {
+      } else if ((char === '"' || char === "'") && startsNode(source, at, previous, flow > 0)) {
+        // A quote opens a scalar only where a node starts; `don't` is plain text.
         quote = char;
       } else if (char === "#" && (at === lineStart || /\s/u.test(source[at - 1]!))) {
         break;
@@ -174,10 +179,17 @@ function firstTooDeep(source: string): number | undefined {
       } else if ((char === "]" || char === "}") && flow > 0) {
         flow -= 1;
       }
+      if (char !== " ") previous = char;
     }
     lineStart = lineEnd + 1;
   }
   return undefined;
+}
+
+/** After `key: `, `- `, `? ` or indentation; in flow, after `[`, `{`, `,` or `:`. */
+function startsNode(source: string, at: number, previous: string, inFlow: boolean): boolean {
+  if (inFlow) return /[[{,:]/u.test(previous);
+  return /[\s:?-]/u.test(previous) && /\s/u.test(source[at - 1] ?? " ");
 }
 
 /** 1-based line of a character offset. */
