@@ -143,12 +143,24 @@ function firstTooDeep(source: string): number | undefined {
   const indents: number[] = [];
   let flow = 0;
   let quote: '"' | "'" | null = null;
+  /** Indentation of the line that opened a block scalar (`|`, `>`): its text is not YAML. */
+  let blockScalarOf: number | null = null;
   let lineStart = 0;
   while (lineStart < source.length) {
     const newline = source.indexOf("\n", lineStart);
     const lineEnd = newline === -1 ? source.length : newline;
     let column = lineStart;
     while (column < lineEnd && source[column] === " ") column++;
+    if (blockScalarOf !== null) {
+      if (column === lineEnd || source[column] === "\r" || column - lineStart > blockScalarOf) {
+        lineStart = lineEnd + 1;
+        continue;
+      }
+      blockScalarOf = null;
+    }
+    const text = source.slice(column, lineEnd);
+    // A quote on the line could hide where the header really is: then the text is counted, which only over-counts.
+    if (flow === 0 && quote === null && !/["']/u.test(text) && BLOCK_SCALAR_START.test(text)) blockScalarOf = column - lineStart;
     if (flow === 0 && quote === null && column < lineEnd && source[column] !== "#" && source[column] !== "\r") {
       while (indents.length > 0 && indents.at(-1)! >= column - lineStart) indents.pop();
       indents.push(column - lineStart);
@@ -185,6 +197,9 @@ function firstTooDeep(source: string): number | undefined {
   }
   return undefined;
 }
+
+/** A line whose value is a block scalar header: `key: |`, `- >-`, `|2 # comment`. */
+const BLOCK_SCALAR_START = /(?:^|[:?-]\s)\s*[|>][+-]?\d?[+-]?\s*(?:#.*)?\r?$/u;
 
 /** After `key: `, `- `, `? ` or indentation; in flow, after `[`, `{`, `,` or `:`. */
 function startsNode(source: string, at: number, previous: string, inFlow: boolean): boolean {
