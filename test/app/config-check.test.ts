@@ -24,10 +24,11 @@ const VALID = `environments:
       production: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/3/4
 `;
 
-async function pushWithConfig(text: string | undefined, services: GantryServices = {}) {
+async function pushWithConfig(text: string | undefined, services: GantryServices = {}, serveMore?: (gh: ReturnType<typeof githubNock>, owner: string) => void) {
   const payload = examplePayload<PushPayload>("push", (candidate) => candidate.deleted === false);
   const gh = githubNock();
   nockInstallationToken(gh);
+  serveMore?.(gh, payload.repository.owner.login);
   nockConfigFile(gh, payload.repository.full_name, text);
   gh.post(`/repos/${payload.repository.full_name}/check-runs`).optionally().reply(201, { id: 1, name: "gantry/config" });
   await testProbot(createGantryApp(services)).receive({ id: "push-1", name: "push", payload } as never);
@@ -174,6 +175,19 @@ describe("gantry/config check run on push", () => {
       expect(String(annotation.message)).toContain("`owner/repo:path.yml`, not `42`");
       const list = await failedAt(`_extends: [a, b]\n${VALID}`);
       expect(list.annotation).toMatchObject({ title: "_extends", start_line: 1 });
+    });
+
+    it("an `_extends` naming a bad file, at the `_extends` line; a good one merged under the repository's settings", async () => {
+      nock.cleanAll();
+      const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, level) => `${String.fromCharCode(98 + level)}: &${String.fromCharCode(98 + level)} [${Array(9).fill(`*${String.fromCharCode(97 + level)}`).join(", ")}]`)].join("\n");
+      const serve = (shared: string) => (gh: ReturnType<typeof githubNock>, owner: string) => {
+        gh.get(new RegExp(`^/repos/${owner}/shared/contents/\\.github(%2F|/)gantry\\.yml`)).reply(200, shared, { "content-type": "text/plain; charset=utf-8" });
+      };
+      const bad = await pushWithConfig(`# shared settings\n_extends: shared\n${VALID}`, {}, serve(bomb));
+      expect(outputOf(bad.checkRun).annotations[0]).toMatchObject({ title: "_extends", start_line: 2, message: expect.stringMatching(/^In [^/]+\/shared:\.github\/gantry\.yml, line 2: Aliases/) });
+      nock.cleanAll();
+      const good = await pushWithConfig(`_extends: shared\ndefaultEnvironment: production\n`, {}, serve(VALID));
+      expect(good.checkRun).toMatchObject({ conclusion: "success" });
     });
 
     it("settings of the wrong type, at their lines", async () => {
