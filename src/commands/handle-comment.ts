@@ -3,6 +3,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { loadRepoConfig } from "../config/load-repo-config.ts";
 import { repoConfigSchema, REPO_CONFIG_PATH } from "../config/repo-config.ts";
 import type { DeploymentController } from "../deploy/api.ts";
+import { createComment } from "../notify/github-writes.ts";
 import { publicErrorText, quoteUserText } from "../notify/public-text.ts";
 import type { Store } from "../store/open-store.ts";
 import { CommandRecords } from "./command-records.ts";
@@ -150,11 +151,12 @@ function replyMarker(commentId: number): string {
  */
 async function reply(context: CommentContext, retry: RetryPolicy, outcome: Outcome, resumed: boolean): Promise<void> {
   const { comment } = context.payload;
-  if (outcome.reply !== null) {
+  const body = outcome.reply;
+  if (body !== null) {
     const marker = replyMarker(comment.id);
     await withRetry(retry, async (attempt) => {
       if ((resumed || attempt > 1) && (await alreadyReplied(context, marker))) return;
-      await context.octokit.rest.issues.createComment(context.issue({ body: `${outcome.reply}\n\n${marker}` }));
+      await createComment(context.octokit, context.issue(), { body, seeAllAt: "on Gantry's dashboard", trailer: `\n\n${marker}` });
     });
   }
   if (outcome.decision !== "accepted" && outcome.decision !== "queued") await bestEffort(context, retry, () => react(context, "-1"));

@@ -3,6 +3,7 @@ import type { DeploymentView, Phase } from "../deploy/api.ts";
 import { checkRunState, deploymentState, type CheckRunState, type DeploymentState } from "./github-states.ts";
 import type { DeploymentNotifications, NotificationRow } from "./notification-store.ts";
 import { describePhase, shortSha } from "./format.ts";
+import { createCheckRun, createComment, createDeploymentStatus, updateCheckRun, updateComment } from "./github-writes.ts";
 import { renderStatusComment } from "./status-comment.ts";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -14,9 +15,6 @@ export interface GitHubNotifierOptions {
   /** A deployment's page on the dashboard, once there is one. */
   dashboardUrl?: (view: DeploymentView) => string;
 }
-
-/** GitHub allows 140 characters in a Deployment status description. */
-const MAX_DESCRIPTION = 140;
 
 const REACTION: Partial<Record<Phase, "rocket" | "-1">> = { cooling: "rocket", succeeded: "rocket", "rolled-back": "-1", failed: "-1", aborted: "-1" };
 
@@ -67,21 +65,25 @@ export class GitHubNotifier {
     // GitHub then shows for the commit (the latest run of a name is the one that counts).
     const reopened = previous?.status === "completed" && JSON.stringify(previous) !== JSON.stringify(state);
     if (row.check_run_id === null || reopened) {
-      const { data } = await octokit.rest.checks.create({
-        ...repo,
-        name: `gantry/deploy ${view.environment}`,
-        head_sha: view.sha,
-        external_id: view.id,
-        ...state,
+      const data = await createCheckRun(
+        octokit,
+        repo,
+        {
+          name: `gantry/deploy ${view.environment}`,
+          head_sha: view.sha,
+          external_id: view.id,
+          ...state,
+          ...(this.#options.dashboardUrl ? { details_url: this.#options.dashboardUrl(view) } : {}),
+        },
         output,
-        ...(this.#options.dashboardUrl ? { details_url: this.#options.dashboardUrl(view) } : {}),
-      });
+        this.#seeAllAt(view),
+      );
       const changes = { check_run_id: data.id, check_run_url: data.html_url ?? null, check_run_output: sent };
       await this.#options.notifications.update(row.deployment_id, changes);
       return { ...row, ...changes };
     }
     const unchangedState = previous !== null && JSON.stringify(previous) === JSON.stringify(state);
-    await octokit.rest.checks.update({ ...repo, check_run_id: row.check_run_id, ...(unchangedState ? {} : state), output });
+    await updateCheckRun(octokit, { ...repo, check_run_id: row.check_run_id }, unchangedState ? {} : state, output, this.#seeAllAt(view));
     await this.#options.notifications.update(row.deployment_id, { check_run_output: sent });
     return { ...row, check_run_output: sent };
   }
@@ -127,15 +129,12 @@ export class GitHubNotifier {
   }
 
   async #postStatus(octokit: Octokit, row: NotificationRow, state: DeploymentState, description: string): Promise<void> {
-    await octokit.rest.repos.createDeploymentStatus({
-      owner: row.owner,
-      repo: row.repo,
-      deployment_id: row.github_deployment_id!,
-      state,
-      description: description.slice(0, MAX_DESCRIPTION),
-      ...(row.check_run_url ? { log_url: row.check_run_url } : {}),
-      auto_inactive: false,
-    });
+    await createDeploymentStatus(
+      octokit,
+      { owner: row.owner, repo: row.repo },
+      { deployment_id: row.github_deployment_id!, state, ...(row.check_run_url ? { log_url: row.check_run_url } : {}), auto_inactive: false },
+      description,
+    );
     await this.#options.notifications.update(row.deployment_id, { deployment_state: state });
   }
 
@@ -149,12 +148,13 @@ export class GitHubNotifier {
     const body = renderStatusComment(view, { checkRun: row.check_run_url, dashboard: this.#dashboard(view) });
     if (body === row.status_comment_body) return;
     const repo = { owner: row.owner, repo: row.repo };
+    const seeAllAt = row.check_run_url ? `in the [check run](${row.check_run_url})` : this.#seeAllAt(view);
     if (row.status_comment_id === null) {
-      const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: row.issue_number, body });
+      const data = await createComment(octokit, { ...repo, issue_number: row.issue_number }, { body, seeAllAt });
       await this.#options.notifications.update(row.deployment_id, { status_comment_id: data.id, status_comment_body: body });
       return;
     }
-    await octokit.rest.issues.updateComment({ ...repo, comment_id: row.status_comment_id, body });
+    await updateComment(octokit, { ...repo, comment_id: row.status_comment_id }, { body, seeAllAt });
     await this.#options.notifications.update(row.deployment_id, { status_comment_body: body });
   }
 
@@ -173,6 +173,12 @@ export class GitHubNotifier {
     }
     const { data } = await octokit.rest.reactions.createForIssueComment({ ...comment, content: wanted });
     await this.#options.notifications.update(row.deployment_id, { reaction_id: data.id, reaction_content: wanted, reacted_at: view.updatedAt });
+  }
+
+  /** Where the whole of a text cut for GitHub can be read. */
+  #seeAllAt(view: DeploymentView): string {
+    const dashboard = this.#dashboard(view);
+    return dashboard ? `on the [dashboard](${dashboard})` : "with `/status` or on Gantry's dashboard";
   }
 
   #dashboard(view: DeploymentView): string | null {

@@ -5,6 +5,8 @@
  * audit log only.
  */
 
+import { cutText } from "../log/bounded-log.ts";
+
 const ARN = /\barn:aws[a-z-]*:[^\s"'`,;()<>[\]]*/giu;
 const ACCOUNT_ID = /(?<![\da-f])\d{12}(?![\da-f])/giu;
 const ERROR_MESSAGE_LENGTH = 160;
@@ -12,9 +14,9 @@ const USER_TEXT_LENGTH = 80;
 /** Joins `@` to what follows without a visible mark, so GitHub sees no mention. */
 const ZERO_WIDTH_JOINER = "\u200D";
 
+/** One line, cut on a character boundary (never half a surrogate pair). */
 function excerpt(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/gu, " ").trim();
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1).trimEnd()}…`;
+  return cutText(text.replace(/\s+/gu, " ").trim(), max);
 }
 
 /** Removes ARNs and account ids from a text written by AWS or by Gantry about AWS, and cuts it short. */

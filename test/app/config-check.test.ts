@@ -24,10 +24,11 @@ const VALID = `environments:
       production: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/3/4
 `;
 
-async function pushWithConfig(text: string | undefined, services: GantryServices = {}) {
+async function pushWithConfig(text: string | undefined, services: GantryServices = {}, serveMore?: (gh: ReturnType<typeof githubNock>, owner: string) => void) {
   const payload = examplePayload<PushPayload>("push", (candidate) => candidate.deleted === false);
   const gh = githubNock();
   nockInstallationToken(gh);
+  serveMore?.(gh, payload.repository.owner.login);
   nockConfigFile(gh, payload.repository.full_name, text);
   gh.post(`/repos/${payload.repository.full_name}/check-runs`).optionally().reply(201, { id: 1, name: "gantry/config" });
   await testProbot(createGantryApp(services)).receive({ id: "push-1", name: "push", payload } as never);
@@ -124,5 +125,111 @@ describe("gantry/config check run on push", () => {
   it("does nothing for a repository without .github/gantry.yml", async () => {
     const { checkRun } = await pushWithConfig(undefined);
     expect(checkRun).toBeUndefined();
+  });
+
+  describe("bad files: each gets a failed check naming the line at fault", () => {
+    const outputOf = (checkRun: Record<string, unknown> | undefined) =>
+      checkRun!.output as { title: string; summary: string; annotations: Record<string, unknown>[] };
+
+    async function failedAt(text: string) {
+      nock.cleanAll();
+      const { checkRun } = await pushWithConfig(text);
+      expect(checkRun).toMatchObject({ conclusion: "failure", status: "completed" });
+      const output = outputOf(checkRun);
+      expect(output.summary.length).toBeLessThanOrEqual(65_535);
+      return { output, annotation: output.annotations[0]! };
+    }
+
+    it("a YAML alias bomb (billion laughs), at the first alias", async () => {
+      const levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+      for (let level = 1; level < 9; level++) {
+        const [name, previous] = [String.fromCharCode(97 + level), String.fromCharCode(96 + level)];
+        levels.push(`${name}: &${name} [${Array.from({ length: 9 }, () => `*${previous}`).join(", ")}]`);
+      }
+      const { annotation } = await failedAt(`${levels.join("\n")}\n`);
+      expect(annotation).toMatchObject({ title: "(YAML aliases)", start_line: 2 });
+      expect(String(annotation.message)).toMatch(/expand to too much data/);
+    });
+
+    it("nesting thousands of levels deep, in flow and in block style, where it passes the limit", async () => {
+      const flow = await failedAt(`environments:\n  production: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`);
+      expect(flow.annotation).toMatchObject({ title: "(nesting)", start_line: 2 });
+      const block = Array.from({ length: 200 }, (_, depth) => `${" ".repeat(depth)}k${depth}:`).join("\n");
+      const blocked = await failedAt(`# a comment\n${block}\n`);
+      expect(blocked.annotation).toMatchObject({ title: "(nesting)", start_line: 34 });
+      const dashes = await failedAt(`environments:\n  ${"- ".repeat(5_000)}x\n`);
+      expect(dashes.annotation).toMatchObject({ title: "(nesting)", start_line: 2 });
+    });
+
+    it("a top level that is a list or a single value, not a mapping", async () => {
+      const list = await failedAt("# settings\n- environments\n- production\n");
+      expect(list.annotation).toMatchObject({ title: "(top level)", start_line: 2 });
+      expect(String(list.annotation.message)).toContain("not a list");
+      const scalar = await failedAt("production\n");
+      expect(scalar.annotation).toMatchObject({ title: "(top level)", start_line: 1, message: expect.stringContaining("not a single value") });
+    });
+
+    it("an `_extends` that is not a repository name, at its line", async () => {
+      const { annotation } = await failedAt(`${VALID}_extends: 42\n`);
+      expect(annotation).toMatchObject({ title: "_extends", start_line: 12 });
+      expect(String(annotation.message)).toContain("`owner/repo:path.yml`, not `42`");
+      const list = await failedAt(`_extends: [a, b]\n${VALID}`);
+      expect(list.annotation).toMatchObject({ title: "_extends", start_line: 1 });
+    });
+
+    it("an `_extends` naming a bad file, at the `_extends` line; a good one merged under the repository's settings", async () => {
+      nock.cleanAll();
+      const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, level) => `${String.fromCharCode(98 + level)}: &${String.fromCharCode(98 + level)} [${Array(9).fill(`*${String.fromCharCode(97 + level)}`).join(", ")}]`)].join("\n");
+      const serve = (shared: string) => (gh: ReturnType<typeof githubNock>, owner: string) => {
+        gh.get(new RegExp(`^/repos/${owner}/shared/contents/\\.github(%2F|/)gantry\\.yml`)).reply(200, shared, { "content-type": "text/plain; charset=utf-8" });
+      };
+      const bad = await pushWithConfig(`# shared settings\n_extends: shared\n${VALID}`, {}, serve(bomb));
+      expect(outputOf(bad.checkRun).annotations[0]).toMatchObject({ title: "_extends", start_line: 2, message: expect.stringMatching(/^In [^/]+\/shared:\.github\/gantry\.yml, line 2: Aliases/) });
+      nock.cleanAll();
+      const good = await pushWithConfig(`_extends: shared\ndefaultEnvironment: production\n`, {}, serve(VALID));
+      expect(good.checkRun).toMatchObject({ conclusion: "success" });
+    });
+
+    it("settings of the wrong type, at their lines", async () => {
+      const text = `${VALID}ci:\n  command: npm test\n  shards: four\n`;
+      const { annotation } = await failedAt(text);
+      expect(annotation).toMatchObject({ title: "ci.shards", start_line: 14 });
+    });
+
+    it("a key set twice in one mapping", async () => {
+      const { annotation } = await failedAt(VALID.replace("cluster: prod", "cluster: prod\n      cluster: staging"));
+      expect(annotation).toMatchObject({ title: "environments.production.ecs.cluster", start_line: 6, message: expect.stringContaining("set twice") });
+    });
+
+    it("unknown keys by the thousand: the first 50, each at its line, then how many more", async () => {
+      const unknown = Array.from({ length: 8_000 }, (_, index) => `      unknown_${index}: ${index}`).join("\n");
+      const text = VALID.replace("      cluster: prod\n", `      cluster: prod\n${unknown}\n`);
+      const { output } = await failedAt(text);
+      expect(output.title).toBe(".github/gantry.yml has 8000 problems");
+      expect(output.annotations).toHaveLength(50);
+      output.annotations.forEach((annotation, index) => {
+        expect(annotation).toMatchObject({ title: `environments.production.ecs.unknown_${index}`, start_line: 6 + index });
+      });
+      expect(output.summary).toContain("- line 55, `environments.production.ecs.unknown_49`");
+      expect(output.summary).toContain("- and 7950 more");
+      expect(output.summary).not.toContain("unknown_50`");
+    });
+
+    it("a file over 256 KB, saying so", async () => {
+      const padding = Array.from({ length: 9_000 }, (_, index) => `# padding line ${index} ${"x".repeat(20)}`).join("\n");
+      const text = `${VALID}${padding}\n`;
+      const { annotation } = await failedAt(text);
+      // The line where the file passes the limit.
+      expect(annotation).toMatchObject({ title: "(file size)", start_line: text.slice(0, 256 * 1024).split("\n").length });
+      expect(String(annotation.message)).toMatch(`The file is ${Math.ceil(text.length / 1024)} KB; Gantry reads configuration files up to 256 KB.`);
+    });
+
+    it("is green again once a valid file is pushed after a bad one", async () => {
+      const bad = await pushWithConfig("- not\n- a mapping\n");
+      expect(bad.checkRun).toMatchObject({ conclusion: "failure" });
+      nock.cleanAll();
+      const good = await pushWithConfig(VALID);
+      expect(good.checkRun).toMatchObject({ conclusion: "success" });
+    });
   });
 });
