@@ -2,10 +2,12 @@
 import { benchWebhookAck } from "./webhook-ack.ts";
 import { benchJudge } from "./judge.ts";
 import { benchRollback } from "./rollback.ts";
+import { benchDeployTiming } from "./deploy-timing.ts";
 import { benchResultsPath } from "./results.ts";
 
 await benchWebhookAck();
 benchJudge();
 await benchRollback();
+await benchDeployTiming();
 console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);
