@@ -105,7 +105,7 @@ export async function benchDeployTiming(): Promise<void> {
     const overheadSeconds = awsSeconds(pacingMs) + workMs / 1000;
     const totalSeconds = awsSeconds(totalMs - workMs) + workMs / 1000;
 
-    console.log(`\nFull canary of the README's example on AWS's clock (run at 1/${Math.round(1 / SCALE)}, scaled back to AWS seconds; ${stats.sent} requests, ${stats.failed} failed)`);
+    console.log(`\nFull canary of the README's example on AWS's clock (run at 1/${Math.round(1 / SCALE)}, scaled back to AWS seconds; ${stats.sent} requests, ${stats.failed} failed${stats.failed > 0 ? `: ${JSON.stringify(stats.failures)}` : ""})`);
     console.table([
       { part: "configured bakes (5m + 10m + 15m watch)", "AWS s": awsSeconds(bakesMs).toFixed(0) },
       ...Object.entries(awsWaitsMs).map(([part, ms]) => ({ part: `AWS: ${part}`, "AWS s": awsSeconds(ms).toFixed(1) })),
