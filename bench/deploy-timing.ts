@@ -53,7 +53,8 @@ function firstAt(changes: DeploymentView[], test: (view: DeploymentView) => bool
 
 export async function benchDeployTiming(): Promise<void> {
   // Gantry's own pacing scaled as the world is: a 2 s poll on AWS.
-  const env = await startDeployWorld({ emulator: { timeScale: SCALE }, timing: { pollMs: 2_000 * SCALE } });
+  // The idle timeout, which no deployment waits for, stays a real minute so the load's pooled connections are not raced.
+  const env = await startDeployWorld({ emulator: { timeScale: SCALE, idleTimeoutMs: 60_000 }, timing: { pollMs: 2_000 * SCALE } });
   try {
     const sha = randomSha();
     await env.aws.pushSampleImage(sha, { version: sha });
