@@ -145,4 +145,14 @@ describe("a smoke test at time scale 1/60 while the test listener's change propa
     const broken = await metrics.sample(env.world.targetGroups.green, window);
     expect(broken.target5xx).toBeGreaterThan(0);
   }, 90_000);
+
+  it("fails, after its wait, a new colour that never states the commit being deployed", async () => {
+    const sha = randomSha();
+    // Built without the commit passed in: the service states something else.
+    await env.aws.pushSampleImage(sha, { version: "unknown" });
+    const done = await deploy(env, sha, { smoke: [{ ...VERSION_CHECK, versionWait: "2s" }] });
+    expect(done.phase).toBe("failed");
+    expect(done.reason).toMatch(new RegExp(`^smoke check GET / answered 200 with version unknown, not ${sha.slice(0, 12)} after [23]s: the test listener never answered from the new version$`));
+    expect(await productionWeights(env.aws, env.world)).toEqual({ blue: 100, green: 0 });
+  }, 90_000);
 });
