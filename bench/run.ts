@@ -3,11 +3,13 @@ import { benchWebhookAck } from "./webhook-ack.ts";
 import { benchJudge } from "./judge.ts";
 import { benchRollback } from "./rollback.ts";
 import { benchConfigCheck } from "./config-check.ts";
+import { benchDeployTiming } from "./deploy-timing.ts";
 import { benchResultsPath } from "./results.ts";
 
 await benchWebhookAck();
 benchJudge();
 await benchRollback();
 await benchConfigCheck();
+await benchDeployTiming();
 console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);

@@ -48,6 +48,18 @@ const smokeCheckSchema = z.strictObject({
    * the certificate must cover. The request still goes to the test listener's own address.
    */
   host: hostname.optional(),
+  /**
+   * A response header carrying the commit the answering task was built from (e.g. `x-version`, set
+   * from a build argument). The check then retries until the answer comes from the commit being
+   * deployed, so a listener still routing by its previous configuration cannot pass it.
+   */
+  versionHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name, e.g. x-version")
+    .transform((name) => name.toLowerCase())
+    .optional(),
+  /** With `versionHeader`: how long the listener may keep answering from another version before the check fails. */
+  versionWait: duration.prefault("60s"),
 });
 
 const canaryStepSchema = z.strictObject({

@@ -91,8 +91,11 @@ export const verdictSchema = z.object({
   /** E-value of the whole deployment so far: the judge fails the canary when it reaches 1 / falseRollbackBudget. */
   evidence: z.number().min(0).nullable().default(null),
   step: z.number().int().min(0),
+  /** The window judged: whole CloudWatch minutes (epoch ms, end exclusive). */
   windowStart: z.number(),
   windowEnd: z.number(),
+  /** When the window's data was read, all of it published by then (epoch ms). */
+  readAt: z.number().optional(),
 });
 export type Verdict = z.infer<typeof verdictSchema>;
 

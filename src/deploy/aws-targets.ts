@@ -9,6 +9,8 @@ import type { RepoRef } from "./api.ts";
 import { EcsFleet } from "./ecs-fleet.ts";
 import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
+const MINUTE_MS = 60_000;
+
 export interface AwsTargetOptions extends Omit<AwsClientOptions, "requestTimeoutMs"> {
   /** The operator's limit on where roles may live (GANTRY_AWS_ACCOUNT_IDS), enforced before any AWS call. */
   accountIds?: AwsAccountIds;
@@ -24,6 +26,12 @@ export function awsDeployTargets(options: AwsTargetOptions = {}): DeployTargetsF
   return (repo: RepoRef, environmentName: string, environment: EnvironmentConfig) => {
     const refusal = roleOutsideAccounts(environment.aws.roleArn, options.accountIds);
     if (refusal) throw new TargetsRefused(`environments.${environmentName}.aws.roleArn: ${refusal}`);
+    // Only the local world (an endpoint of the server's) has minutes shorter than AWS's.
+    if (!options.endpoint && environment.analysis.interval < MINUTE_MS) {
+      throw new TargetsRefused(
+        `environments.${environmentName}.analysis.interval: CloudWatch has an ALB's metrics per minute, so the judge cannot look more often than every 1m; set 1m or more`,
+      );
+    }
     const key = JSON.stringify([repo.id, repo.owner, repo.repo, environmentName, environment]);
     let targets = cache.get(key);
     if (!targets) {

@@ -9,11 +9,21 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
-import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
 import { boundBy } from "../aws/deadline-options.ts";
 import type { Colour } from "./api.ts";
 import type { Deadline } from "./deadline.ts";
-import type { ServiceFleet, ServiceState, TargetHealthSummary } from "./fleet.ts";
+import type { ServiceFleet, ServiceState, TargetGroupTiming, TargetHealthSummary } from "./fleet.ts";
+
+/** AWS's defaults, for a field a target group does not report. */
+const AWS_DEFAULT_TIMING: TargetGroupTiming = { healthCheckIntervalMs: 30_000, healthCheckTimeoutMs: 5_000, healthyThreshold: 5, deregistrationDelayMs: 300_000 };
+/** Target-group settings change rarely; a warming deployment polls every few seconds. */
+const TIMING_TTL_MS = 300_000;
 
 export interface EcsFleetOptions {
   ecs: ECSClient;
@@ -27,6 +37,7 @@ export class EcsFleet implements ServiceFleet {
   readonly #o: EcsFleetOptions;
   /** Task definition ARN → first container image; a revision never changes. */
   readonly #images = new Map<string, string>();
+  readonly #timings = new Map<Colour, { at: number; timing: Promise<TargetGroupTiming> }>();
 
   constructor(options: EcsFleetOptions) {
     this.#o = options;
@@ -87,6 +98,32 @@ export class EcsFleet implements ServiceFleet {
     // Draining targets are leaving and get no new requests: they are not part of what must be healthy.
     const targets = (out.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State !== "draining");
     return { healthy: targets.filter((t) => t.TargetHealth?.State === "healthy").length, total: targets.length };
+  }
+
+  targetGroupTiming(colour: Colour): Promise<TargetGroupTiming> {
+    const cached = this.#timings.get(colour);
+    if (cached && performance.now() - cached.at < TIMING_TTL_MS) return cached.timing;
+    const timing = this.#readTargetGroupTiming(this.#o.targetGroups[colour]);
+    this.#timings.set(colour, { at: performance.now(), timing });
+    timing.catch(() => this.#timings.delete(colour));
+    return timing;
+  }
+
+  async #readTargetGroupTiming(arn: string): Promise<TargetGroupTiming> {
+    const [groups, attributes] = await Promise.all([
+      this.#o.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] })),
+      this.#o.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
+    ]);
+    const group = groups.TargetGroups?.[0];
+    if (!group) throw new Error(`target group ${arn} not found`);
+    const delay = attributes.Attributes?.find((a) => a.Key === "deregistration_delay.timeout_seconds")?.Value;
+    const ms = (seconds: number | undefined, fallback: number) => (seconds === undefined ? fallback : seconds * 1000);
+    return {
+      healthCheckIntervalMs: ms(group.HealthCheckIntervalSeconds, AWS_DEFAULT_TIMING.healthCheckIntervalMs),
+      healthCheckTimeoutMs: ms(group.HealthCheckTimeoutSeconds, AWS_DEFAULT_TIMING.healthCheckTimeoutMs),
+      healthyThreshold: group.HealthyThresholdCount ?? AWS_DEFAULT_TIMING.healthyThreshold,
+      deregistrationDelayMs: delay === undefined ? AWS_DEFAULT_TIMING.deregistrationDelayMs : Number(delay) * 1000,
+    };
   }
 
   async #imageOf(taskDefinitionArn: string): Promise<string> {

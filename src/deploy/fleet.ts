@@ -16,6 +16,16 @@ export interface TargetHealthSummary {
   total: number;
 }
 
+/** What AWS makes a colour's targets wait for, as its target group is set (ms of AWS's clock). */
+export interface TargetGroupTiming {
+  healthCheckIntervalMs: number;
+  healthCheckTimeoutMs: number;
+  /** Consecutive passing checks before a new target is healthy. */
+  healthyThreshold: number;
+  /** How long a leaving target stays `draining` before ECS may stop its task. */
+  deregistrationDelayMs: number;
+}
+
 /** The blue and green ECS services of one environment, and the health of their target groups. */
 export interface ServiceFleet {
   describe(colour: Colour): Promise<ServiceState>;
@@ -24,4 +34,6 @@ export interface ServiceFleet {
   /** Never sent after `deadline`. */
   update(colour: Colour, change: { taskDefinitionArn?: string; desiredCount?: number }, deadline?: Deadline): Promise<void>;
   targetHealth(colour: Colour): Promise<TargetHealthSummary>;
+  /** The colour's target group's health checks and deregistration delay. */
+  targetGroupTiming(colour: Colour): Promise<TargetGroupTiming>;
 }

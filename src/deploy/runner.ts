@@ -37,7 +37,7 @@ interface Claimed {
   reserved: boolean;
 }
 
-export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 600_000, idleMs: 60_000, maxFailures: 5 };
+export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 300_000, idleMs: 60_000, maxFailures: 5 };
 
 /**
  * The controller loop of one replica: claim a due deployment, run one tick, persist, release.

@@ -7,8 +7,14 @@ import type { EnvironmentConfig } from "../config/repo-config.ts";
 
 export type SmokeCheck = EnvironmentConfig["smoke"][number];
 
-/** Why the check failed, in words, or undefined when the listener answered as expected. */
-export async function runSmokeCheck(baseUrl: string, check: SmokeCheck): Promise<string | undefined> {
+/**
+ * `settling`: the answer came from another version than the one deployed (or stated none), as it
+ * may while a listener change is still reaching the load balancer's nodes: worth asking again.
+ */
+export type SmokeResult = { passed: true } | { passed: false; why: string; settling: boolean };
+
+/** Whether the listener answered as expected, from the commit being deployed when the check names a version header. */
+export async function runSmokeCheck(baseUrl: string, check: SmokeCheck, commit: string): Promise<SmokeResult> {
   const base = new URL(baseUrl);
   const signal = AbortSignal.timeout(check.timeout);
   const options = {
@@ -21,16 +27,31 @@ export async function runSmokeCheck(baseUrl: string, check: SmokeCheck): Promise
     // The name a listener rule routes on and the certificate must cover (TLS SNI and verification).
     ...(check.host ? { headers: { host: check.host }, servername: check.host } : {}),
   };
+  let response: IncomingMessage;
   try {
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    response = await new Promise<IncomingMessage>((resolve, reject) => {
       const request = (base.protocol === "https:" ? httpsRequest : httpRequest)(options, resolve);
       request.once("error", reject);
       request.end();
     });
-    response.destroy();
-    const status = response.statusCode ?? 0;
-    return status === check.expectStatus ? undefined : `answered ${status}, expected ${check.expectStatus}`;
   } catch (error) {
-    return `failed: ${signal.aborted ? `no answer within ${check.timeout} ms` : (error as Error).message}`;
+    return { passed: false, why: `failed: ${signal.aborted ? `no answer within ${check.timeout} ms` : (error as Error).message}`, settling: false };
   }
+  response.destroy();
+  const status = response.statusCode ?? 0;
+  if (check.versionHeader) {
+    const stated = response.headers[check.versionHeader];
+    const version = (Array.isArray(stated) ? stated[0] : stated)?.trim();
+    if (!version || !isCommit(version, commit)) {
+      const from = version ? `version ${version.slice(0, 40)}` : `no ${check.versionHeader} header`;
+      return { passed: false, why: `answered ${status} with ${from}, not ${commit.slice(0, 12)}`, settling: true };
+    }
+  }
+  return status === check.expectStatus ? { passed: true } : { passed: false, why: `answered ${status}, expected ${check.expectStatus}`, settling: false };
+}
+
+/** The full commit SHA, or an abbreviation of at least 7 characters (what `git rev-parse --short` gives). */
+function isCommit(version: string, commit: string): boolean {
+  const stated = version.toLowerCase();
+  return stated === commit.toLowerCase() || (stated.length >= 7 && commit.toLowerCase().startsWith(stated));
 }

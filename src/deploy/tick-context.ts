@@ -24,7 +24,10 @@ export interface TickContext {
 export interface ControllerTiming {
   /** How often to look again while waiting on AWS (steady state, healthy targets, a lock). */
   pollMs: number;
-  /** Longest wait for the idle colour to become steady and healthy. */
+  /**
+   * Longest wait for the idle colour's tasks to be placed and started, on top of what its target
+   * group makes them wait: the health checks to healthy and, for tasks replaced, their draining.
+   */
   warmTimeoutMs: number;
   /** How long an approval or a paused deployment waits between looks when nobody acts. */
   idleMs: number;

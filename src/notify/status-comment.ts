@@ -46,11 +46,13 @@ const DECISION: Record<Verdict["decision"], string> = { pass: "✅ pass", fail: 
 
 function verdictTable(verdicts: readonly Verdict[]): string[] {
   return [
-    "| step | verdict | canary | control | evidence | why |",
-    "|---|---|---|---|---|---|",
+    "| step | window (UTC) | data read | verdict | canary | control | evidence | why |",
+    "|---|---|---|---|---|---|---|---|",
     ...verdicts.map((verdict) =>
       [
         verdict.step + 1,
+        `${clock(verdict.windowStart)}–${clock(verdict.windowEnd)}`,
+        verdict.readAt === undefined ? "—" : `${clock(verdict.readAt)} (+${Math.round((verdict.readAt - verdict.windowEnd) / 1000)} s)`,
         DECISION[verdict.decision],
         sample(verdict.canary),
         sample(verdict.control),
@@ -59,6 +61,11 @@ function verdictTable(verdicts: readonly Verdict[]): string[] {
       ].join(" | "),
     ).map((row) => `| ${row} |`),
   ];
+}
+
+/** `14:03:00`: the time of day a CloudWatch minute starts or ends, in UTC as the AWS console shows it. */
+function clock(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(11, 19);
 }
 
 function sample({ requests, errors, p99Ms }: Verdict["canary"]): string {

@@ -62,6 +62,7 @@ describe("repository config", () => {
     ["a requires naming no environment", `\n    requires: [staging]`, 9, '"staging" is not another environment in this file'],
     ["a misspelt setting", `\n    keep_warm: 30m`, 9, '"keep_warm" is not a setting here'],
     ["a smoke host with a scheme", `\n    smoke: [{ path: /health, host: "https://app.example.com" }]`, 9, "must be a host name such as app.example.com"],
+    ["a smoke version header that is no header name", `\n    smoke: [{ path: /health, versionHeader: "x version:" }]`, 9, "must be an HTTP header name, e.g. x-version"],
   ])("reports %s at its line", (_case, extra, line, message) => {
     const [problem] = problems(withEnvironment(extra));
     expect(problem).toBeDefined();

@@ -65,3 +65,17 @@ describe.each(storeBackends)("awsDeployTargets ($name)", (backend) => {
     }
   });
 });
+
+describe("awsDeployTargets against AWS itself (no endpoint of the server's)", () => {
+  it("refuses an analysis interval shorter than CloudWatch's minute, saying what to set, and accepts a minute", () => {
+    const production = config.environments.production!;
+    const targetsFor = awsDeployTargets({ credentials: TEST_CREDENTIALS });
+    const fast = { ...production, analysis: { ...production.analysis, interval: 1_000 } };
+    expect(() => targetsFor(REPO, "production", fast)).toThrow(
+      "environments.production.analysis.interval: CloudWatch has an ALB's metrics per minute, so the judge cannot look more often than every 1m; set 1m or more",
+    );
+    expect(() => targetsFor(REPO, "production", { ...production, analysis: { ...production.analysis, interval: 60_000 } })).not.toThrow();
+    // The local world's own endpoint keeps its shortened minute.
+    expect(() => awsDeployTargets({ endpoint: emu.endpoint, credentials: TEST_CREDENTIALS })(REPO, "production", fast)).not.toThrow();
+  });
+});

@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCACertificates, setDefaultCACertificates, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runSmokeCheck } from "../../src/deploy/smoke-check.ts";
+import { runSmokeCheck as check3, type SmokeCheck } from "../../src/deploy/smoke-check.ts";
+
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+/** Why the check failed, or undefined when it passed. */
+async function runSmokeCheck(url: string, smoke: SmokeCheck): Promise<string | undefined> {
+  const result = await check3(url, smoke, SHA);
+  return result.passed ? undefined : result.why;
+}
 
 const HOST = "app.example.test";
 
@@ -34,6 +41,9 @@ beforeAll(async () => {
   setDefaultCACertificates([...getCACertificates("default"), cert]);
   server = createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (request, response) => {
     seen.push({ path: request.url ?? "", host: request.headers.host, servername: (request.socket as TLSSocket).servername });
+    // /v/<status>/<version>: an answer stating the version it came from in x-version.
+    const versioned = /^\/v\/(\d+)\/(.*)$/.exec(request.url ?? "");
+    if (versioned) return void response.writeHead(Number(versioned[1]), versioned[2] ? { "x-version": versioned[2] } : {}).end();
     if (request.url === "/moved") return void response.writeHead(302, { location: "https://elsewhere.example/" }).end();
     response.writeHead(request.url === "/health" ? 200 : 404).end("ok");
   });
@@ -46,7 +56,7 @@ afterAll(() => {
   server.close();
 });
 
-const check = (path: string, host?: string) => ({ path, expectStatus: 200, timeout: 5_000, ...(host ? { host } : {}) });
+const check = (path: string, host?: string): SmokeCheck => ({ path, expectStatus: 200, timeout: 5_000, versionWait: 60_000, ...(host ? { host } : {}) });
 
 describe("runSmokeCheck", () => {
   it("fails on an HTTPS listener when it names no host: the certificate does not cover the load balancer's name", async () => {
@@ -83,5 +93,25 @@ describe("runSmokeCheck", () => {
       for (const socket of sockets) socket.destroy();
       silent.close();
     }
+  });
+
+  describe("with a version header", () => {
+    const versionCheck = (path: string) => ({ ...check(path, HOST), versionHeader: "x-version" });
+    it("passes only on an answer from the commit being deployed, in full or abbreviated to 7 or more characters", async () => {
+      expect(await check3(baseUrl, versionCheck(`/v/200/${SHA}`), SHA)).toEqual({ passed: true });
+      expect(await check3(baseUrl, versionCheck(`/v/200/${SHA.slice(0, 7).toUpperCase()}`), SHA)).toEqual({ passed: true });
+      expect(await check3(baseUrl, versionCheck(`/v/200/${SHA.slice(0, 6)}`), SHA)).toMatchObject({ passed: false, settling: true });
+    });
+    it("asks again on an answer from another version or none stated, even a healthy one: the listener may still route by its previous configuration", async () => {
+      expect(await check3(baseUrl, versionCheck("/v/200/ffffffffffffffffffffffffffffffffffffffff"), SHA)).toEqual({
+        passed: false,
+        why: `answered 200 with version ffffffffffffffffffffffffffffffffffffffff, not ${SHA.slice(0, 12)}`,
+        settling: true,
+      });
+      expect(await check3(baseUrl, versionCheck("/v/503/"), SHA)).toEqual({ passed: false, why: `answered 503 with no x-version header, not ${SHA.slice(0, 12)}`, settling: true });
+    });
+    it("fails at once when the new version itself answers wrongly", async () => {
+      expect(await check3(baseUrl, versionCheck(`/v/500/${SHA}`), SHA)).toEqual({ passed: false, why: "answered 500, expected 200", settling: false });
+    });
   });
 });

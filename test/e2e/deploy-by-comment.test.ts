@@ -99,7 +99,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     expect(status!.body).toContain(`### ✅ Deployed \`${SHA_A.slice(0, 7)}\` to **production**`);
     expect(status!.body).toContain("| phase | succeeded |");
     expect(status!.body).toContain(`\`${digestA}\``);
-    expect(status!.body).toMatch(/\| 1 \| ✅ pass \| \d+\/\d+ failed \([\d.]+%\), p99 \d+ ms \| \d+\/\d+ failed/);
+    expect(status!.body).toMatch(/\| 1 \| \d\d:\d\d:\d\d–\d\d:\d\d:\d\d \| \d\d:\d\d:\d\d \(\+\d+ s\) \| ✅ pass \| \d+\/\d+ failed \([\d.]+%\), p99 \d+ ms \| \d+\/\d+ failed/);
     // One GitHub Deployment of the SHA, pinned to the digest, whose statuses moved in order.
     expect(githubDeployment(SHA_A)).toHaveLength(1);
     expect(githubDeployment(SHA_A)[0]).toMatchObject({ environment: "production", payload: { imageDigest: digestA } });

@@ -137,7 +137,7 @@ describe.each(storeBackends)("GitHub notifier, store on $name", (backend) => {
     const last = (edits.at(-1)!.body as { body: string }).body;
     expect(last).toContain("### ✅ Deployed `aaaaaaa` to **production**");
     expect(last).toContain("| traffic | green 100% (new) · blue 0% |");
-    expect(last).toContain("| 2 | ✅ pass | 1/1000 failed (0.10%), p99 180 ms | 23/19000 failed (0.12%), p99 175 ms | 0.04 | canary 5xx rate 0.10% vs 0.12% |");
+    expect(last).toContain("| 2 | 00:00:00–00:01:00 | — | ✅ pass | 1/1000 failed (0.10%), p99 180 ms | 23/19000 failed (0.12%), p99 175 ms | 0.04 | canary 5xx rate 0.10% vs 0.12% |");
     expect(last).toContain(`[check run](https://github.com/${REPO}/runs/100) · [dashboard](https://gantry.example/deployments/d-1)`);
   });
 

@@ -13,7 +13,7 @@ import { DeploymentRunner } from "../../src/deploy/runner.ts";
 import type { ControllerTiming } from "../../src/deploy/tick-context.ts";
 import { repoConfigSchema, type RepoConfig } from "../../src/config/repo-config.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
-import { SAMPLE_REPOSITORY_ID, startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
+import { SAMPLE_REPOSITORY_ID, startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
 import { silentLog } from "./probot.ts";
 
 /** The repository the sample role trusts (ExternalId = its id). */
@@ -36,15 +36,29 @@ export function sampleConfigInput(aws: AwsEmulator, world: SampleWorld, environm
         listeners: { production: world.listeners.production.arn, test: world.listeners.test.arn },
         smoke: [{ path: "/health", expectStatus: 200, timeout: "2s" }],
         strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
-        // Not about latency: a loaded CI box's p99 noise (a fresh process, a busy core) must not roll a healthy version back.
-        // The local world's CloudWatch has each second complete at once: no reporting delay to wait out.
         keepWarm: "1s",
         postPromotionWatch: "2s",
         ...environment,
-        analysis: { interval: "1s", metricsDelay: "0s", minRequests: 20, maxExtensions: 3, minP99Increase: "2s", ...(environment.analysis as object | undefined) },
+        // Not about latency: a loaded CI box's p99 noise (a fresh process, a busy core) must not roll a healthy version back.
+        analysis: { ...localAnalysisTiming(aws), minRequests: 20, maxExtensions: 3, minP99Increase: "2s", ...(environment.analysis as object | undefined) },
       },
     },
   };
+}
+
+/**
+ * The judge's clock on the local world. At a time scale, a look per (scaled) CloudWatch minute that
+ * waits out the emulator's publication delay, as `interval: 1m` and `metricsDelay` do on AWS; in the
+ * fast world, where each second is complete at once, a look per second and no delay.
+ */
+export function localAnalysisTiming(aws: AwsEmulator): { interval: string; metricsDelay: string } {
+  const { bucketMs, delayMs } = aws.timing.metrics;
+  return aws.timeScale === undefined ? { interval: "1s", metricsDelay: "0s" } : { interval: `${bucketMs}ms`, metricsDelay: `${delayMs}ms` };
+}
+
+/** An AWS duration (e.g. "5m") as the local world lasts it at the emulator's time scale, for a config. */
+export function scaledDuration(aws: AwsEmulator, awsSeconds: number): string {
+  return `${Math.round(aws.timing.realMs(awsSeconds))}ms`;
 }
 
 export function sampleConfig(aws: AwsEmulator, world: SampleWorld, environment: Record<string, unknown> = {}): RepoConfig {
@@ -113,8 +127,17 @@ export async function untilServing(url: string): Promise<void> {
   if (consecutive < 10) throw new Error(`${url} never served the sample app`);
 }
 
-export async function startDeployWorld(options: { store?: Store; instanceId?: string; observe?: (store: Store) => DeploymentObserver } = {}): Promise<DeployWorld> {
-  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
+export interface DeployWorldOptions {
+  store?: Store;
+  instanceId?: string;
+  observe?: (store: Store) => DeploymentObserver;
+  /** The emulator's clock, e.g. `{ timeScale: 1/20 }` for AWS's timings; default: the fast world. */
+  emulator?: AwsEmulatorOptions;
+  timing?: Partial<ControllerTiming>;
+}
+
+export async function startDeployWorld(options: DeployWorldOptions = {}): Promise<DeployWorld> {
+  const aws = await startAwsEmulator(options.emulator ?? { healthCheckIntervalMs: 100 });
   const world = await aws.seedSampleWorld();
   await untilServing(world.listeners.production.url);
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));
@@ -136,7 +159,7 @@ export async function startDeployWorld(options: { store?: Store; instanceId?: st
     log: silentLog,
     instanceId: options.instanceId ?? "test-replica",
     leaseMs: 5_000,
-    timing: FAST_TIMING,
+    timing: { ...FAST_TIMING, ...options.timing },
   });
   const controller = new Controller({ deployments, observer: recordAndPassOn, wake: () => runner.wake(), targetsFor });
   runner.start();

@@ -40,7 +40,8 @@ export async function analyse(
   ]);
   const canaryWeight = watching || !state.weights ? null : state.weights[idle] / 100;
   const { verdict, state: judgement } = context.judge(previous, { canary, control, canaryWeight, step: state.step, windowStart: window.start, windowEnd: window.end }, analysis);
-  const judged: Deployment = { ...deployment, state: { ...state, judge: judgement, verdicts: [...state.verdicts, verdict].slice(-MAX_VERDICTS) } };
+  const verdicts = [...state.verdicts, { ...verdict, readAt: now }].slice(-MAX_VERDICTS);
+  const judged: Deployment = { ...deployment, state: { ...state, judge: judgement, verdicts } };
 
   if (verdict.decision === "fail") return rollBack(judged, context, "rolled-back", verdict.reason);
   const bakeEnd = origin + options.bakeMs + state.extensions * analysis.interval;

@@ -1,5 +1,15 @@
+import type { TargetGroupTiming } from "../fleet.ts";
 import type { Deployment } from "../deployment-state.ts";
 import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
+
+/**
+ * What the target group makes a new revision wait for before ECS calls it steady: each new target
+ * passes the healthy threshold of checks (one interval more for the first check's phase, plus its
+ * timeout), and each task it replaces drains for the deregistration delay before ECS stops it.
+ */
+export function targetGroupWaitMs(timing: TargetGroupTiming): number {
+  return (timing.healthyThreshold + 1) * timing.healthCheckIntervalMs + timing.healthCheckTimeoutMs + timing.deregistrationDelayMs;
+}
 
 /** Waits until the idle service runs the new revision at steady state with every target healthy. */
 export async function warm(deployment: Deployment, context: TickContext): Promise<Transition> {
@@ -12,14 +22,20 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
     service.desiredCount > 0 &&
     health.healthy >= service.desiredCount;
   if (ready) return moveTo(deployment, context, "smoke-testing");
-  if (context.now() - deployment.state.phaseStartedAt > context.timing.warmTimeoutMs) {
-    const seconds = Math.round(context.timing.warmTimeoutMs / 1000);
-    return rollBack(
-      deployment,
-      context,
-      "failed",
-      `${idle} did not become healthy within ${seconds}s (${service.runningCount}/${service.desiredCount} tasks running, ${health.healthy}/${health.total} targets healthy): check the service's events and the health check path`,
-    );
+  const waited = context.now() - deployment.state.phaseStartedAt;
+  // Only a deployment that has waited longer than tasks take to start needs the target group's settings.
+  if (waited > context.timing.warmTimeoutMs) {
+    const group = await fleet.targetGroupTiming(idle);
+    const limitMs = context.timing.warmTimeoutMs + targetGroupWaitMs(group);
+    if (waited > limitMs) {
+      const s = (ms: number) => `${Math.round(ms / 1000)}s`;
+      return rollBack(
+        deployment,
+        context,
+        "failed",
+        `${idle} did not become healthy within ${s(limitMs)} (${s(context.timing.warmTimeoutMs)} to start tasks, then ${group.healthyThreshold} health checks ${s(group.healthCheckIntervalMs)} apart and a ${s(group.deregistrationDelayMs)} deregistration delay, as its target group is set; ${service.runningCount}/${service.desiredCount} tasks running, ${health.healthy}/${health.total} targets healthy): check the service's events and the health check path`,
+      );
+    }
   }
   return stayIn(deployment, context, context.timing.pollMs);
 }

@@ -215,6 +215,10 @@ export class Elbv2 {
         }
         return { TargetGroups: groups.map((g) => describeGroup(g, this.#timing.awsSeconds)) };
       },
+      DescribeTargetGroupAttributes: (p) => {
+        const group = this.#group(str(p.TargetGroupArn) ?? "");
+        return { Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(this.#timing.awsSeconds(group.health.deregistrationDelayMs)) }] };
+      },
       DescribeTargetHealth: (p) => {
         const group = this.#group(str(p.TargetGroupArn) ?? "");
         const asked = list(p.Targets) as { Id?: string; Port?: string }[];

@@ -10,7 +10,7 @@ import { Faults } from "./faults.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
 import { createEmulatorServer, type EmulatedCall } from "./server.ts";
 import { Sts } from "./sts.ts";
-import { timing, type TimingOptions } from "./timing.ts";
+import { timing, type Timing, type TimingOptions } from "./timing.ts";
 
 export type { SampleBehaviour } from "../sample-service/behaviour.ts";
 export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
@@ -29,6 +29,10 @@ export interface AwsEmulator {
   endpoint: string;
   region: string;
   accountId: string;
+  /** When things happen here: AWS's timings at `timeScale`, or the fast world's. */
+  timing: Timing;
+  /** Real seconds per AWS second (e.g. 1/20); undefined in the fast world. */
+  timeScale: number | undefined;
   /** Fault injection; also reachable over HTTP at `${endpoint}/__emulator/faults` (GET, POST a FaultSpec, DELETE [/id]). */
   faults: Faults;
   /** Every operation carried out, in order: tests count side effects such as ModifyListener calls. */
@@ -79,6 +83,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     endpoint,
     region,
     accountId,
+    timing: clock,
+    timeScale: opts.timeScale,
     faults,
     calls,
     sts,

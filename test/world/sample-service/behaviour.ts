@@ -2,7 +2,7 @@
 // task definition pinned to an image digest decides how its tasks behave.
 
 export interface SampleBehaviour {
-  /** Reported in every response body and the `x-sample-version` header. */
+  /** Reported in every response body and the `x-sample-version` header (health checks too), as a service built from a commit states it. */
   version: string;
   /** Chance (0..1) that a non-health request is answered with 500, drawn per request. */
   errorRate?: number;

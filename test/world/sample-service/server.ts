@@ -20,7 +20,7 @@ const draw = mulberry32(seed);
 
 const server = createServer((req, res) => {
   if (req.url === SAMPLE_HEALTH_PATH) {
-    res.writeHead(behaviour.failHealthCheck ? 503 : 200, { "content-type": "text/plain" });
+    res.writeHead(behaviour.failHealthCheck ? 503 : 200, { "content-type": "text/plain", "x-sample-version": behaviour.version });
     res.end(behaviour.failHealthCheck ? "unhealthy" : "ok");
     return;
   }
