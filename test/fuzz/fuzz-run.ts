@@ -35,9 +35,13 @@ export interface FuzzSizes {
   brokenConnections: number;
   refusedComments: number;
   commentsPerSecond: number;
+  /** How many of the users without write access comment: each gets its few replies before the refusal limit. */
+  commenters: number;
   maxReasonChars: number;
   badConfigs: number;
   maxUnknownKeys: number;
+  /** Time given to the process after the last input before its memory is read. */
+  restMs: number;
 }
 
 /** `npm test`: a few hundred inputs. */
@@ -48,9 +52,11 @@ export const SHORT_SIZES: FuzzSizes = {
   brokenConnections: 20,
   refusedComments: 150,
   commentsPerSecond: 40,
+  commenters: 1,
   maxReasonChars: 20_000,
   badConfigs: BAD_CONFIG_KINDS.length,
   maxUnknownKeys: 2_000,
+  restMs: 500,
 };
 
 /** `npm run fuzz`: the sizes hostile input was first sent at. */
@@ -61,9 +67,11 @@ export const FULL_SIZES: FuzzSizes = {
   brokenConnections: 200,
   refusedComments: 2_000,
   commentsPerSecond: 40,
+  commenters: UNAUTHORISED_USERS.length,
   maxReasonChars: 60_000,
   badConfigs: BAD_CONFIG_KINDS.length * 6,
   maxUnknownKeys: 5_000,
+  restMs: 5_000,
 };
 
 /** Gantry must keep resident memory under this. */
@@ -88,12 +96,16 @@ export interface FuzzReport {
   comments: { sent: number; perSecondRefused: number; botReplies: number; longestReplyChars: number; rejectedReplies: number };
   configs: { pushed: number; kinds: Record<string, number>; configChecks: number };
   inbox: Record<string, number>;
+  /** Resident memory once Gantry listened, before any input: the baseline for `rssAfterMb`. */
+  rssIdleMb: number;
   rssAfterMb: number;
   failures: string[];
 }
 
 /** Runs every kind of input at `sizes` from `seed`; `say` prints progress (the seed first). */
-export async function runFuzz(seed: number, sizes: FuzzSizes, say: (line: string) => void = () => {}): Promise<FuzzReport> {
+export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: string) => void = () => {}): Promise<FuzzReport> {
+  const started = Date.now();
+  const say = (line: string) => print(`${line} (${((Date.now() - started) / 1_000).toFixed(1)} s)`);
   say(`fuzz: seed ${seed} (replay with FUZZ_SEED=${seed})`);
   const random = new Random(seed);
   const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
@@ -134,6 +146,7 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, say: (line: string
     const url = await gantry.url;
     await gantry.startSampling();
     const running = gantry;
+    const rssIdleMb = running.vital().rssMb;
     const settled = (timeoutMs: number) => inboxSettled(running, timeoutMs);
 
     say("fuzz: malformed but correctly signed webhooks");
@@ -150,8 +163,9 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, say: (line: string
     const configs = await pushBadConfigs(random, `${url}${WEBHOOK_PATH}`, github, target, sizes);
     github.seedCommit(fullName, { branch: repo.defaultBranch, files: { ".github/gantry.yml": validConfig } });
     const inbox = await settled(120_000);
+    say("fuzz: inbox settled");
     // Memory after the run, once the garbage of the last deliveries had a moment to go.
-    await sleep(3_000);
+    await sleep(sizes.restMs);
     const vital = running.vital();
 
     const botComments = [...repo.comments.values()].filter((comment) => comment.user.type === "Bot");
@@ -171,6 +185,7 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, say: (line: string
       },
       configs: { ...configs, configChecks: [...repo.checkRuns.values()].filter((run) => run.name === "gantry/config").length },
       inbox,
+      rssIdleMb,
       rssAfterMb: vital.rssMb,
       failures: [],
     };
@@ -323,7 +338,7 @@ async function sendRefusedComments(
   const first = Date.now();
   const sending: Promise<string>[] = [];
   for (let index = 0; index < sizes.refusedComments; index += 1) {
-    const user = random.pick(UNAUTHORISED_USERS);
+    const user = random.pick(UNAUTHORISED_USERS.slice(0, sizes.commenters));
     const body = commandText(random, sizes.maxReasonChars);
     const comment = github.seedComment(fullName, 1, user.login, body);
     const payload = commentPayload(target, github.url, { id: comment.id, body, issue: 1, login: user.login, userId: comment.user.id });
