@@ -315,12 +315,15 @@ async function breakHttp(random: Random, url: string, count: number) {
     const ended = await waitEnd(connection);
     if (ended) outcome("garbage", ended.received, ended.error);
   };
+  // A connection Gantry would not take is an answer too (and the process checks say whether it still runs).
+  const attempt = (kind: string, run: () => Promise<void>) => () =>
+    run().catch((error: NodeJS.ErrnoException) => tally(answers, `${kind}: could not connect (${error.code ?? error.message})`));
   const oversizedCount = Math.max(2, Math.floor(count / 10));
   await Promise.all([
-    ...Array.from({ length: count }, slowHeaders),
-    ...Array.from({ length: count }, bodyNeverSent),
-    ...Array.from({ length: oversizedCount }, oversized),
-    ...Array.from({ length: oversizedCount }, garbage),
+    ...Array.from({ length: count }, attempt("slow headers", slowHeaders)),
+    ...Array.from({ length: count }, attempt("body never sent", bodyNeverSent)),
+    ...Array.from({ length: oversizedCount }, attempt("oversized body", oversized)),
+    ...Array.from({ length: oversizedCount }, attempt("garbage", garbage)),
   ]);
   return { connections: 2 * count + 2 * oversizedCount, answers, leftOpen };
 }
