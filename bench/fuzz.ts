@@ -11,6 +11,9 @@ export async function benchFuzz(): Promise<FuzzReport> {
   console.log(`resident memory: idle ${report.rssIdleMb.toFixed(0)} MB, max ${vital.maxRssMb.toFixed(0)} MB, after ${report.rssAfterMb.toFixed(0)} MB`);
   console.log(`refused commands: ${comments.perSecondRefused.toFixed(1)}/s worked through (delivery to done), sent at ${FULL_SIZES.commentsPerSecond}/s; ${comments.botReplies} replies to ${comments.sent} comments`);
   console.log(`/healthz: ${vital.healthMisses} of ${vital.healthSamples} samples missed 1 s; longest silence ${vital.longestSilenceMs} ms`);
+  for (const phase of report.phases) {
+    console.log(`  ${phase.name}: max RSS ${phase.maxRssMb.toFixed(0)} MB, /healthz misses ${phase.healthMisses}, longest silence ${phase.longestSilenceMs} ms`);
+  }
   console.log(`malformed deliveries answered: ${JSON.stringify(report.malformed.answers)}; inbox ${JSON.stringify(report.inbox)}`);
   console.log(`broken HTTP: ${JSON.stringify(report.brokenHttp.answers)}`);
   console.log(`bad configs: ${JSON.stringify(report.configs.kinds)}; gantry/config check runs ${report.configs.configChecks}`);

@@ -12,7 +12,7 @@ import { parsedResponse, postHead, RawConnection } from "../support/raw-http.ts"
 import { startAwsEmulator } from "../world/aws/index.ts";
 import { startGithubEmulator } from "../world/github/emulator.ts";
 import { signBody } from "../world/github/webhook.ts";
-import { GantryProcess, type LogFindings, type Vital } from "./gantry-process.ts";
+import { GantryProcess, type LogFindings, type PhaseVital, type Vital } from "./gantry-process.ts";
 import {
   BAD_CONFIG_KINDS,
   badConfig,
@@ -90,6 +90,7 @@ const CONNECTION_DEADLINE_MS = REQUEST_TIMEOUT_MS + 8_000;
 export interface FuzzReport {
   seed: number;
   vital: Vital;
+  phases: PhaseVital[];
   log: LogFindings;
   malformed: { sent: number; answers: Record<string, number> };
   brokenHttp: { connections: number; answers: Record<string, number>; leftOpen: number };
@@ -150,18 +151,23 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
     const settled = (timeoutMs: number) => inboxSettled(running, timeoutMs);
 
     say("fuzz: malformed but correctly signed webhooks");
+    running.phase("malformed but correctly signed webhooks");
     const malformed = await sendMalformed(random, `${url}${WEBHOOK_PATH}`, target, sizes);
     await settled(60_000);
 
     say("fuzz: broken HTTP");
+    running.phase("broken HTTP");
     const brokenHttp = await breakHttp(random, url, sizes.brokenConnections);
 
     say("fuzz: commands from users without write access");
+    running.phase("commands from users without write access");
     const comments = await sendRefusedComments(random, `${url}${WEBHOOK_PATH}`, github, target, sizes, running);
 
     say("fuzz: bad .github/gantry.yml files");
+    running.phase("bad .github/gantry.yml files");
     const configs = await pushBadConfigs(random, `${url}${WEBHOOK_PATH}`, github, target, sizes);
     github.seedCommit(fullName, { branch: repo.defaultBranch, files: { ".github/gantry.yml": validConfig } });
+    running.phase("settling");
     const inbox = await settled(120_000);
     say("fuzz: inbox settled");
     // Memory after the run, once the garbage of the last deliveries had a moment to go.
@@ -174,6 +180,7 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
     const report: FuzzReport = {
       seed,
       vital,
+      phases: running.phases,
       log: running.log,
       malformed,
       brokenHttp,

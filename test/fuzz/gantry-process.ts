@@ -28,7 +28,16 @@ export interface Vital {
   maxRssMb: number;
 }
 
+/** What one phase of the run did to the process. */
+export interface PhaseVital {
+  name: string;
+  maxRssMb: number;
+  longestSilenceMs: number;
+  healthMisses: number;
+}
+
 export class GantryProcess {
+  readonly phases: PhaseVital[] = [];
   readonly url: Promise<string>;
   readonly log: LogFindings = { lines: 0, longestLineChars: 0, errorMessages: new Map(), unhandled: [] };
   readonly #child: ChildProcess;
@@ -77,12 +86,22 @@ export class GantryProcess {
       );
       this.#samples += 1;
       const now = Date.now();
+      const phase = this.phases.at(-1);
       if (answered && now - started <= HEALTH_DEADLINE_MS) this.#lastAnswer = now;
-      else this.#misses += 1;
+      else {
+        this.#misses += 1;
+        if (phase) phase.healthMisses += 1;
+      }
       this.#longestSilenceMs = Math.max(this.#longestSilenceMs, now - this.#lastAnswer);
+      if (phase) phase.longestSilenceMs = Math.max(phase.longestSilenceMs, now - this.#lastAnswer);
       this.#sampling = setTimeout(() => void sample(), SAMPLE_EVERY_MS);
     };
     await sample();
+  }
+
+  /** Vitals from now on are also counted under `name`. */
+  phase(name: string): void {
+    this.phases.push({ name, maxRssMb: this.#rssMb, longestSilenceMs: 0, healthMisses: 0 });
   }
 
   vital(): Vital {
@@ -120,6 +139,8 @@ export class GantryProcess {
       if (!match) return;
       this.#rssMb = Number(match[1]) / 1024;
       this.#maxRssMb = Math.max(this.#maxRssMb, this.#rssMb);
+      const phase = this.phases.at(-1);
+      if (phase) phase.maxRssMb = Math.max(phase.maxRssMb, this.#rssMb);
     } catch {
       // The process is gone between the check and the read; `alive` says so.
     }
