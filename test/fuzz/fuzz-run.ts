@@ -108,7 +108,9 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
   const started = Date.now();
   const say = (line: string) => print(`${line} (${((Date.now() - started) / 1_000).toFixed(1)} s)`);
   say(`fuzz: seed ${seed} (replay with FUZZ_SEED=${seed})`);
-  const random = new Random(seed);
+  // One generator per kind, each from the seed: the broken-HTTP phase draws at times that depend on
+  // the machine, and must not shift what the phases after it send.
+  const randomFor = (kind: number) => new Random((seed ^ Math.imul(kind + 1, 0x9e3779b1)) >>> 0);
   const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
   const github = await startGithubEmulator({ appId: TEST_APP_ID });
   let gantry: GantryProcess | undefined;
@@ -152,20 +154,20 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
 
     say("fuzz: malformed but correctly signed webhooks");
     running.phase("malformed but correctly signed webhooks");
-    const malformed = await sendMalformed(random, `${url}${WEBHOOK_PATH}`, target, sizes);
+    const malformed = await sendMalformed(randomFor(0), `${url}${WEBHOOK_PATH}`, target, sizes);
     await settled(60_000);
 
     say("fuzz: broken HTTP");
     running.phase("broken HTTP");
-    const brokenHttp = await breakHttp(random, url, sizes.brokenConnections);
+    const brokenHttp = await breakHttp(randomFor(1), url, sizes.brokenConnections);
 
     say("fuzz: commands from users without write access");
     running.phase("commands from users without write access");
-    const comments = await sendRefusedComments(random, `${url}${WEBHOOK_PATH}`, github, target, sizes, running);
+    const comments = await sendRefusedComments(randomFor(2), `${url}${WEBHOOK_PATH}`, github, target, sizes, running);
 
     say("fuzz: bad .github/gantry.yml files");
     running.phase("bad .github/gantry.yml files");
-    const configs = await pushBadConfigs(random, `${url}${WEBHOOK_PATH}`, github, target, sizes);
+    const configs = await pushBadConfigs(randomFor(3), `${url}${WEBHOOK_PATH}`, github, target, sizes);
     github.seedCommit(fullName, { branch: repo.defaultBranch, files: { ".github/gantry.yml": validConfig } });
     running.phase("settling");
     const inbox = await settled(120_000);
@@ -248,15 +250,15 @@ const tally = (answers: Record<string, number>, answer: string) => (answers[answ
 
 async function sendMalformed(random: Random, url: string, target: TargetRepo, sizes: FuzzSizes) {
   const answers: Record<string, number> = {};
-  // Drawn up front, in order, so the inputs depend on the seed only, not on timing.
-  const deliveries = Array.from({ length: sizes.malformed }, (_, index) => ({ ...malformedDelivery(random, target, sizes.malformedSizes), id: `fuzz-malformed-${index}` }));
   let next = 0;
   const sender = async () => {
-    while (next < deliveries.length) {
-      const delivery = deliveries[next]!;
-      deliveries[next] = undefined as never;
+    while (next < sizes.malformed) {
+      // Drawn when taken, synchronously and in index order: the inputs depend on the seed only, and
+      // only the deliveries in flight are held in memory.
+      const id = `fuzz-malformed-${next}`;
       next += 1;
-      tally(answers, await post(url, delivery.event, delivery.body, delivery.id));
+      const delivery = malformedDelivery(random, target, sizes.malformedSizes);
+      tally(answers, await post(url, delivery.event, delivery.body, id));
     }
   };
   await Promise.all(Array.from({ length: sizes.malformedConcurrency }, sender));

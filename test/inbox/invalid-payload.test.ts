@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createGantryApp } from "../../src/app/index.ts";
 import { AuditLog } from "../../src/audit/audit-log.ts";
 import { DeliveryStore } from "../../src/inbox/delivery-store.ts";
+import { receivedEvent } from "../../src/inbox/invalid-payload.ts";
 import { inboxWorker } from "../../src/inbox/worker.ts";
 import { DeploymentNotifications } from "../../src/notify/notification-store.ts";
 import type { Store } from "../../src/store/open-store.ts";
@@ -32,7 +33,7 @@ describe.each(storeBackends)("a delivery whose payload lacks the fields a handle
       concurrency: 1,
       maxAttempts: 8,
       pollMs: 10,
-      process: (delivery) => probot.receive({ id: delivery.id, name: delivery.event, payload: JSON.parse(delivery.payload) } as never),
+      process: (delivery) => probot.receive(receivedEvent(delivery) as never),
     });
     worker.start();
     try {
@@ -70,6 +71,14 @@ describe.each(storeBackends)("a delivery whose payload lacks the fields a handle
     const { row } = await process("push", payload);
     expect([row.status, row.attempts]).toEqual(["dead", 1]);
     expect(row.last_error).toContain("after: invalid_type");
+  });
+
+  it("is dead at once for an event with no handler whose installation Probot cannot authenticate as", async () => {
+    const payload = examplePayload<Payload>("check_run", () => true);
+    payload.installation = { id: "2" };
+    const { row } = await process("check_run", payload);
+    expect([row.status, row.attempts]).toEqual(["dead", 1]);
+    expect(row.last_error).toBe("check_run payload does not have the fields Gantry uses: installation.id: invalid_type (expected number)");
   });
 
   it("is dead at once for a closed pull request whose repository is not an object", async () => {
