@@ -1,4 +1,5 @@
 // npm run bench: prints figures; compares each against a baseline measured in the same run.
+import { benchFuzz } from "./fuzz.ts";
 import { benchWebhookAck } from "./webhook-ack.ts";
 import { benchJudge } from "./judge.ts";
 import { benchRollback } from "./rollback.ts";
@@ -11,5 +12,6 @@ benchJudge();
 await benchRollback();
 await benchConfigCheck();
 await benchDeployTiming();
+await benchFuzz();
 console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);

@@ -12,6 +12,7 @@ import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
+import { receivedEvent } from "./inbox/invalid-payload.ts";
 import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
@@ -112,8 +113,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
     ...options.inbox,
-    process: (delivery) =>
-      probot.receive({ id: delivery.id, name: delivery.event, payload: JSON.parse(delivery.payload) } as ProbotEvent),
+    process: (delivery) => probot.receive(receivedEvent(delivery) as ProbotEvent),
   });
   if (options.processInbox !== false) worker.start();
   const pruner = new InboxPruner({

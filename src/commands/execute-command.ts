@@ -9,6 +9,7 @@ import { breakGlassGate } from "./gates/break-glass.ts";
 import type { GateContext, Refusal } from "./gates/gate.ts";
 import { gatesFor, runGates } from "./gates/run-gates.ts";
 import type { Octokit } from "./github.ts";
+import type { PermissionCache } from "./permission-cache.ts";
 import { readPullRequest, type PullRequestFacts } from "./pull-request.ts";
 import { describeLock, helpReply, invalidReply, refusalReply, statusReply } from "./replies.ts";
 
@@ -32,6 +33,7 @@ export interface ActContext {
 
 export interface CommandContext extends ActContext {
   octokit: Octokit;
+  permissions: PermissionCache;
   audit: AuditLog;
   config: RepoConfig;
   /** Gantry's own GitHub App id: only its check runs count as `gantry/test`. */
@@ -46,6 +48,8 @@ export interface Outcome {
   gate: string | null;
   reason: string;
   reply: string | null;
+  /** Past the user's refusal limit: no reply and no reaction, the audit log only. */
+  quiet?: true;
 }
 
 const AUDIT_ENTRIES_IN_STATUS = 5;
@@ -103,6 +107,7 @@ export async function decideCommand(command: Command, context: CommandContext): 
   const gates = gatesFor(command.name, environmentConfig);
   const gateContext: GateContext = {
     octokit: context.octokit,
+    permissions: context.permissions,
     controller: context.controller,
     repo: context.repo,
     actor: context.actor,

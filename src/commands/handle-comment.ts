@@ -1,15 +1,20 @@
 import type { Context } from "probot";
+import { z } from "zod";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { loadRepoConfig } from "../config/load-repo-config.ts";
 import { repoConfigSchema, REPO_CONFIG_PATH } from "../config/repo-config.ts";
 import type { DeploymentController } from "../deploy/api.ts";
 import { createComment } from "../notify/github-writes.ts";
 import { publicErrorText, quoteUserText } from "../notify/public-text.ts";
+import { payloadFields } from "../inbox/invalid-payload.ts";
 import type { Store } from "../store/open-store.ts";
 import { CommandRecords } from "./command-records.ts";
 import { actOn, decideCommand, invalidOutcome, type CommandContext, type CommandLinks, type Decision, type Outcome } from "./execute-command.ts";
 import { DEFAULT_RETRY_POLICY, isTransient, withRetry, type RetryPolicy } from "./github-retry.ts";
+import { belowWrite } from "./gates/permission.ts";
 import { commandLine, parseComment } from "./parser.ts";
+import { PermissionCache } from "./permission-cache.ts";
+import { RefusalLimit } from "./refusal-limit.ts";
 
 export interface ChatOpsDependencies {
   store: Store;
@@ -25,6 +30,31 @@ export interface ChatOpsDependencies {
 
 type CommentContext = Context<"issue_comment.created">;
 
+/** GitHub refuses comment bodies longer than this, so a longer one did not come from GitHub. */
+const MAX_COMMENT_BODY_CHARS = 65_536;
+const login = z.string().min(1).max(100);
+
+/** The fields of `issue_comment.created` this handler and the command path use. */
+export const commentEventFields = z.object({
+  comment: z.object({
+    id: z.number().int().positive(),
+    body: z.string().max(MAX_COMMENT_BODY_CHARS),
+    user: z.object({ type: z.string().max(100) }).nullable(),
+    html_url: z.string().max(2_000),
+    created_at: z.string().max(100),
+  }),
+  issue: z.object({ number: z.number().int().positive(), pull_request: z.object({}).optional() }),
+  repository: z.object({
+    id: z.number().int().positive(),
+    name: z.string().min(1).max(100),
+    full_name: z.string().min(3).max(200),
+    default_branch: z.string().min(1).max(255),
+    owner: z.object({ login }),
+  }),
+  installation: z.object({ id: z.number().int().positive() }),
+  sender: z.object({ login, type: z.string().max(100) }),
+});
+
 /**
  * `issue_comment.created`: a durable command record moves received → decided → acted → replied.
  * A retried delivery resumes at the last step written, so a command is neither lost nor done twice.
@@ -35,7 +65,10 @@ type CommentContext = Context<"issue_comment.created">;
 export function commentHandler(dependencies: ChatOpsDependencies) {
   const records = new CommandRecords<Decision, Outcome>(dependencies.store, dependencies.now ? { now: dependencies.now } : {});
   const retry = dependencies.retry ?? DEFAULT_RETRY_POLICY;
+  const clock = dependencies.now ? { now: dependencies.now } : {};
+  const limits: CommandLimits = { permissions: new PermissionCache(clock), refusals: new RefusalLimit(clock) };
   return async (context: CommentContext): Promise<void> => {
+    payloadFields(commentEventFields, context);
     const { comment, issue, repository } = context.payload;
     if (context.isBot || comment.user?.type === "Bot") return;
     const parsed = parseComment(comment.body);
@@ -50,8 +83,11 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
     try {
       let { decision, outcome } = begun;
       if (begun.step === "received") {
-        await bestEffort(context, retry, () => react(context, "eyes"));
-        decision = await decideOrFail(context, dependencies, retry, parsed, line);
+        decision = (await quietRefusal(context, limits, parsed)) ?? null;
+        if (!decision) {
+          await bestEffort(context, retry, () => react(context, "eyes"));
+          decision = limitRefusals(context, limits.refusals, await decideOrFail(context, dependencies, limits.permissions, retry, parsed, line));
+        }
         await records.decided(lease, decision);
       }
       if (outcome === null) {
@@ -76,6 +112,44 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
   };
 }
 
+interface CommandLimits {
+  permissions: PermissionCache;
+  refusals: RefusalLimit;
+}
+
+type ParsedComment = Exclude<ReturnType<typeof parseComment>, { kind: "none" }>;
+
+/**
+ * A command from a user past the refusal limit that is sure to be refused again, decided before
+ * anything is looked up: invalid, or needing write access that the user was found not to have
+ * within the permission cache's period. Audited; no reply, no reaction.
+ */
+async function quietRefusal(context: CommentContext, limits: CommandLimits, parsed: ParsedComment): Promise<Decision | undefined> {
+  const { repository, installation, sender } = context.payload;
+  if (!limits.refusals.exhausted(repository.full_name, sender.login)) return undefined;
+  const quiet = { environment: null, reply: null, quiet: true } as const;
+  const unanswered = "; not answered: refusal limit reached";
+  if (parsed.kind === "invalid") return { kind: "done", outcome: { ...quiet, decision: "invalid", gate: null, reason: `${parsed.problem}${unanswered}` } };
+  if (parsed.command.name === "help" || parsed.command.name === "status") return undefined;
+  const repo = { owner: repository.owner.login, repo: repository.name, id: repository.id, installationId: installation!.id };
+  const role = await limits.permissions.known(repo, sender.login);
+  if (role === undefined || !belowWrite(role)) return undefined;
+  const reason = `@${sender.login} has ${role} access to ${repository.full_name}; every environment needs write or more${unanswered}`;
+  return { kind: "done", outcome: { ...quiet, decision: "refused", gate: "permission", reason } };
+}
+
+/** Refusals take a reply from the user's limit: the first says so, and past the limit they go quiet. */
+function limitRefusals(context: CommentContext, refusals: RefusalLimit, decision: Decision): Decision {
+  if (decision.kind !== "done") return decision;
+  const { outcome } = decision;
+  if ((outcome.decision !== "refused" && outcome.decision !== "invalid") || outcome.reply === null) return decision;
+  const { repository, sender } = context.payload;
+  const taken = refusals.take(repository.full_name, sender.login, outcome.decision);
+  if (taken === "first") return { kind: "done", outcome: { ...outcome, reply: `${outcome.reply}\n\n${refusals.notice(sender.login)}` } };
+  if (taken === "quiet") return { kind: "done", outcome: { ...outcome, reply: null, quiet: true, reason: `${outcome.reason}; not answered: refusal limit reached` } };
+  return decision;
+}
+
 /**
  * Decides with GitHub's reads retried. When GitHub keeps failing, the delivery fails too and is
  * retried later; any other error is answered as a failure, which is true: nothing was acted on yet.
@@ -83,12 +157,13 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
 async function decideOrFail(
   context: CommentContext,
   dependencies: ChatOpsDependencies,
+  permissions: PermissionCache,
   retry: RetryPolicy,
-  parsed: Exclude<ReturnType<typeof parseComment>, { kind: "none" }>,
+  parsed: ParsedComment,
   line: string,
 ): Promise<Decision> {
   try {
-    return await withRetry(retry, () => decide(context, dependencies, parsed, line));
+    return await withRetry(retry, () => decide(context, dependencies, permissions, parsed, line));
   } catch (error) {
     if (isTransient(error)) throw error;
     context.log.error({ err: error, comment: context.payload.comment.html_url }, "command failed");
@@ -102,7 +177,8 @@ async function decideOrFail(
 async function decide(
   context: CommentContext,
   dependencies: ChatOpsDependencies,
-  parsed: Exclude<ReturnType<typeof parseComment>, { kind: "none" }>,
+  permissions: PermissionCache,
+  parsed: ParsedComment,
   line: string,
 ): Promise<Decision> {
   const { repository } = context.payload;
@@ -116,6 +192,7 @@ async function decide(
   const commandContext: CommandContext = {
     ...actContext(context, dependencies, line),
     octokit: context.octokit,
+    permissions,
     audit: dependencies.audit,
     config: loaded.status === "valid" ? loaded.config : repoConfigSchema.parse({ environments: {} }),
     appId: dependencies.appId,
@@ -159,7 +236,7 @@ async function reply(context: CommentContext, retry: RetryPolicy, outcome: Outco
       await createComment(context.octokit, context.issue(), { body, seeAllAt: "on Gantry's dashboard", trailer: `\n\n${marker}` });
     });
   }
-  if (outcome.decision !== "accepted" && outcome.decision !== "queued") await bestEffort(context, retry, () => react(context, "-1"));
+  if (outcome.decision !== "accepted" && outcome.decision !== "queued" && outcome.quiet !== true) await bestEffort(context, retry, () => react(context, "-1"));
 }
 
 async function alreadyReplied(context: CommentContext, marker: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import type { Logger } from "probot";
 import { cutText } from "../log/bounded-log.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import type { ClaimedDelivery, DeliveryStore } from "./delivery-store.ts";
+import { invalidPayloadIn } from "./invalid-payload.ts";
 
 export interface InboxWorkerOptions {
   deliveries: DeliveryStore;
@@ -48,6 +49,13 @@ export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDeliv
         await options.process(delivery);
         await deliveries.complete(delivery);
       } catch (error) {
+        const invalid = invalidPayloadIn(error);
+        if (invalid) {
+          // The same payload fails the same way every time: dead now, with the handler's reason.
+          log.warn({ ...context, reason: invalid.message }, "inbox: delivery's payload does not fit; given up without retrying");
+          await deliveries.fail(delivery, invalid.message, undefined);
+          return;
+        }
         const message = cutText(error instanceof Error ? error.message : String(error), MAX_STORED_ERROR_CHARS);
         const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
         log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");

@@ -13,7 +13,7 @@ interface Verdict {
  */
 export const approvedReviewGate: Gate = {
   name: "approved review",
-  async check({ octokit, repo, pullRequest, environment, sha }) {
+  async check({ octokit, permissions, repo, pullRequest, environment, sha }) {
     if (!pullRequest) {
       return refuse(approvedReviewGate, `${environment} deploys need an approved pull request.`, "Run /deploy on the pull request.");
     }
@@ -39,7 +39,7 @@ export const approvedReviewGate: Gate = {
     const approvals = [...latest].filter(([login, verdict]) => verdict.state === "APPROVED" && login !== pullRequest.author);
     const onHead = approvals.filter(([, verdict]) => verdict.commitId === pullRequest.headSha).map(([login]) => login);
     for (const login of onHead) {
-      if (await hasWriteAccess(octokit, repo, login)) return PASS;
+      if (await hasWriteAccess(octokit, permissions, repo, login)) return PASS;
     }
     const head = pullRequest.headSha.slice(0, 7);
     if (onHead.length > 0) {

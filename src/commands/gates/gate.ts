@@ -1,11 +1,14 @@
 import type { EnvironmentConfig, RequiredCheck } from "../../config/repo-config.ts";
 import type { DeploymentController, RepoRef } from "../../deploy/api.ts";
 import type { Octokit } from "../github.ts";
+import type { PermissionCache } from "../permission-cache.ts";
 import type { PullRequestFacts } from "../pull-request.ts";
 
 /** Everything a gate may look at; gates read GitHub or the controller, never change anything. */
 export interface GateContext {
   octokit: Octokit;
+  /** Collaborator roles looked up in the last minute. */
+  permissions: PermissionCache;
   controller: DeploymentController;
   repo: RepoRef;
   actor: string;
