@@ -12,6 +12,15 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
     service.desiredCount > 0 &&
     health.healthy >= service.desiredCount;
   if (ready) return moveTo(deployment, context, "smoke-testing");
+  // ECS's circuit breaker may fail the idle rollout and put the old revision back by itself.
+  if (service.failedRollout && service.taskDefinitionArn !== deployment.state.idleTaskDefinitionArn) {
+    return rollBack(
+      deployment,
+      context,
+      "failed",
+      `ECS's deployment circuit breaker failed the ${idle} service's rollout (${service.failedRollout}) and rolled it back to ${service.taskDefinitionArn}: check the service's events and stopped tasks`,
+    );
+  }
   if (context.now() - deployment.state.phaseStartedAt > context.timing.warmTimeoutMs) {
     const seconds = Math.round(context.timing.warmTimeoutMs / 1000);
     return rollBack(

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { SampleBehaviour } from "../sample-service/behaviour.ts";
 import { CloudWatch } from "./cloudwatch.ts";
 import { Ecr, ecrHandlers } from "./ecr.ts";
-import { Ecs } from "./ecs.ts";
+import { Ecs, type CircuitBreaker, type DeploymentControllerType } from "./ecs.ts";
 import { Elbv2 } from "./elbv2.ts";
 import { Faults } from "./faults.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
@@ -18,6 +18,7 @@ export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
 export type { SampleWorld } from "./sample-world.ts";
 export { SAMPLE_REPOSITORY_ID, sampleTaskDefinition } from "./sample-world.ts";
 export type { TimingOptions } from "./timing.ts";
+export type { CircuitBreaker, DeploymentControllerType } from "./ecs.ts";
 export { AWS_RATE_LIMITS, type BucketRule } from "./rate-limits.ts";
 export type { RoleSession, Sts } from "./sts.ts";
 
@@ -47,6 +48,8 @@ export interface AwsEmulator {
   seedSampleWorld(name?: string): Promise<SampleWorld>;
   /** Pushes a sample-app image whose tasks behave as told; returns its digest and a digest-pinned URI. */
   pushSampleImage(tag: string, behaviour: SampleBehaviour): Promise<{ digest: string; imageUri: string }>;
+  /** Sets what CreateService would have: a service's deployment controller and circuit breaker. */
+  configureService(cluster: string, service: string, settings: { deploymentController?: DeploymentControllerType; circuitBreaker?: CircuitBreaker }): void;
   /** Stops listeners, health checks and every task process. */
   close(): Promise<void>;
 }
@@ -100,6 +103,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
       }
       return world;
     },
+    configureService: (cluster, service, settings) => ecs.configureService(cluster, service, settings),
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
     async close() {
       server.closeAllConnections();
