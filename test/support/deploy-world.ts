@@ -13,7 +13,7 @@ import { DeploymentRunner } from "../../src/deploy/runner.ts";
 import type { ControllerTiming } from "../../src/deploy/tick-context.ts";
 import { repoConfigSchema, type RepoConfig } from "../../src/config/repo-config.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
-import { SAMPLE_REPOSITORY_ID, startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
+import { SAMPLE_REPOSITORY_ID, startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
 import { silentLog } from "./probot.ts";
 
 /** The repository the sample role trusts (ExternalId = its id). */
@@ -113,8 +113,17 @@ export async function untilServing(url: string): Promise<void> {
   if (consecutive < 10) throw new Error(`${url} never served the sample app`);
 }
 
-export async function startDeployWorld(options: { store?: Store; instanceId?: string; observe?: (store: Store) => DeploymentObserver } = {}): Promise<DeployWorld> {
-  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
+export async function startDeployWorld(
+  options: {
+    store?: Store;
+    instanceId?: string;
+    observe?: (store: Store) => DeploymentObserver;
+    /** The emulator's settings beyond the fast health checks (time scale, rate limits). */
+    aws?: AwsEmulatorOptions;
+    timing?: Partial<ControllerTiming>;
+  } = {},
+): Promise<DeployWorld> {
+  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, ...options.aws });
   const world = await aws.seedSampleWorld();
   await untilServing(world.listeners.production.url);
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));
@@ -136,7 +145,7 @@ export async function startDeployWorld(options: { store?: Store; instanceId?: st
     log: silentLog,
     instanceId: options.instanceId ?? "test-replica",
     leaseMs: 5_000,
-    timing: FAST_TIMING,
+    timing: { ...FAST_TIMING, ...options.timing },
   });
   const controller = new Controller({ deployments, observer: recordAndPassOn, wake: () => runner.wake(), targetsFor });
   runner.start();

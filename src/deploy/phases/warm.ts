@@ -1,4 +1,5 @@
 import type { Deployment } from "../deployment-state.ts";
+import { warmPollMs } from "../poll-backoff.ts";
 import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
 
 /** Waits until the idle service runs the new revision at steady state with every target healthy. */
@@ -30,5 +31,5 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
       `${idle} did not become healthy within ${seconds}s (${service.runningCount}/${service.desiredCount} tasks running, ${health.healthy}/${health.total} targets healthy): check the service's events and the health check path`,
     );
   }
-  return stayIn(deployment, context, context.timing.pollMs);
+  return stayIn(deployment, context, warmPollMs(context.timing, context.now() - deployment.state.phaseStartedAt));
 }
