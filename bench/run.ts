@@ -1,4 +1,5 @@
 // npm run bench: prints figures; compares each against a baseline measured in the same run.
+import { benchAwsLimits } from "./aws-limits.ts";
 import { benchWebhookAck } from "./webhook-ack.ts";
 import { benchJudge } from "./judge.ts";
 import { benchRollback } from "./rollback.ts";
@@ -7,5 +8,6 @@ import { benchResultsPath } from "./results.ts";
 await benchWebhookAck();
 benchJudge();
 await benchRollback();
+await benchAwsLimits();
 console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);
