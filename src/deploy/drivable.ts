@@ -19,8 +19,24 @@ export function undrivableReason(colour: Colour, service: Pick<ServiceState, "de
   );
 }
 
-/** Both services of an environment, read once: the first reason Gantry cannot drive one of them. */
+/** How long /deploy waits for the services to be read; past it, the first tick checks them instead. */
+const CHECK_WITHIN_MS = 3_000;
+
+/**
+ * Both services of an environment, read once: the first reason Gantry cannot drive one of them.
+ * Undefined too when AWS does not answer in time or fails: the first tick reads them again and
+ * ends the deployment there if need be, so a slow AWS never holds up or refuses a /deploy.
+ */
 export async function undrivableFleet(fleet: ServiceFleet): Promise<string | undefined> {
-  const [blue, green] = await Promise.all([fleet.describe("blue"), fleet.describe("green")]);
-  return undrivableReason("blue", blue) ?? undrivableReason("green", green);
+  const read = Promise.all([fleet.describe("blue"), fleet.describe("green")]).then(
+    ([blue, green]) => undrivableReason("blue", blue) ?? undrivableReason("green", green),
+    () => undefined,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CHECK_WITHIN_MS)));
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
