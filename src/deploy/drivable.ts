@@ -20,7 +20,7 @@ export function undrivableReason(colour: Colour, service: Pick<ServiceState, "de
 }
 
 /** How long /deploy waits for the services to be read; past it, the first tick checks them instead. */
-const CHECK_WITHIN_MS = 3_000;
+const CHECK_WITHIN_MS = 5_000;
 
 /**
  * Both services of an environment, read once: the first reason Gantry cannot drive one of them.
