@@ -1,5 +1,6 @@
 // npm run bench: prints figures; compares each against a baseline measured in the same run.
 import { benchFuzz } from "./fuzz.ts";
+import { benchAwsLimits } from "./aws-limits.ts";
 import { benchWebhookAck } from "./webhook-ack.ts";
 import { benchJudge } from "./judge.ts";
 import { benchRollback } from "./rollback.ts";
@@ -13,5 +14,6 @@ await benchRollback();
 await benchConfigCheck();
 await benchDeployTiming();
 await benchFuzz();
+await benchAwsLimits();
 console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);

@@ -17,6 +17,7 @@ import { quoteUserText } from "../notify/public-text.ts";
 import { initialState, toView, type Deployment, type PendingAction } from "./deployment-state.ts";
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
 import { splitText, type DriftStore } from "./drift-store.ts";
+import { undrivableFleet } from "./drivable.ts";
 import { rollbackTarget } from "./rollback-target.ts";
 import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
@@ -95,6 +96,8 @@ export class Controller implements DeploymentController {
       if (error instanceof TargetsRefused) return { outcome: "refused", reason: error.message };
       throw error;
     }
+    const undrivable = await undrivableFleet(targets.fleet);
+    if (undrivable) return { outcome: "refused", reason: undrivable };
     const image = await targets.registry.resolve(buildRepository, request.sha);
     if (!image) {
       return { outcome: "refused", reason: `no image tagged ${request.sha} in ECR repository ${buildRepository}: build it before deploying` };

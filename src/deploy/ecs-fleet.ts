@@ -5,6 +5,7 @@ import {
   DescribeTaskDefinitionCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
+  type Deployment,
   type ECSClient,
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
@@ -62,6 +63,9 @@ export class EcsFleet implements ServiceFleet {
       runningCount,
       // rolloutState is absent where the circuit breaker is off (and on older services).
       steady: deployments.length === 1 && (rollout === undefined || rollout === "COMPLETED") && runningCount === desiredCount,
+      // An absent controller is ECS's default.
+      deploymentController: service.deploymentController?.type ?? "ECS",
+      failedRollout: failedRollout(deployments),
     };
   }
 
@@ -136,6 +140,12 @@ export class EcsFleet implements ServiceFleet {
     }
     return image;
   }
+}
+
+/** The reason of a rollout the circuit breaker failed, among the service's current deployments. */
+function failedRollout(deployments: Deployment[]): string | undefined {
+  const failed = deployments.find((d) => d.rolloutState === "FAILED");
+  return failed ? (failed.rolloutStateReason ?? "the deployment failed") : undefined;
 }
 
 /**

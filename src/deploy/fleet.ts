@@ -9,6 +9,10 @@ export interface ServiceState {
   runningCount: number;
   /** One deployment, completed, running = desired: ECS's "services stable". */
   steady: boolean;
+  /** ECS, CODE_DEPLOY or EXTERNAL: Gantry can drive only ECS (the others refuse a new task definition). */
+  deploymentController: string;
+  /** Set when ECS's deployment circuit breaker failed the latest rollout: its reason. */
+  failedRollout?: string;
 }
 
 export interface TargetHealthSummary {

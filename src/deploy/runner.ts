@@ -1,5 +1,6 @@
 import type { Logger } from "probot";
 import { judge } from "../analysis/judge.ts";
+import { isThrottling } from "../aws/throttling.ts";
 import { publicErrorText } from "../notify/public-text.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import { TERMINAL_PHASES, type DeploymentObserver } from "./api.ts";
@@ -38,6 +39,8 @@ interface Claimed {
 }
 
 export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 300_000, idleMs: 60_000, maxFailures: 5 };
+/** After a throttled step: long enough for AWS's token buckets to refill (seconds), jittered up to twice that. */
+const THROTTLED_BACKOFF_MS = 5_000;
 
 /**
  * The controller loop of one replica: claim a due deployment, run one tick, persist, release.
@@ -145,6 +148,12 @@ export class DeploymentRunner {
 
   /** Backs off and retries; a step that keeps failing stops the deployment with traffic on the serving colour. */
   #afterFailure(deployment: Deployment, context: TickContext, error: Error): Transition {
+    // The account's rate limit, still reached after the SDK's own retries: wait for the bucket to refill.
+    // Not a failure of the deployment, so it never counts toward stopping it.
+    if (isThrottling(error)) {
+      this.#options.log.warn({ deployment: deployment.id, err: error }, "AWS throttled this step; retrying after a back-off");
+      return stayIn(deployment, context, THROTTLED_BACKOFF_MS * (1 + Math.random()));
+    }
     const failures = deployment.state.failures + 1;
     // The reason is shown on GitHub and in Slack; the full error goes to the server log below.
     const reason = `${deployment.phase} failed ${failures} time(s): ${publicErrorText(error)}`;

@@ -80,15 +80,18 @@ export class AlbRouter implements TrafficRouter {
     const others = refuseStrangers(action, this.#groups, this.#arn).filter((g) => !isOurs(g.TargetGroupArn, this.#groups));
     // TargetGroupArn names a single group; with two, only ForwardConfig may name them.
     const { TargetGroupArn: _single, ...rest } = action;
+    const ours = [
+      { TargetGroupArn: this.#groups.blue, Weight: weights.blue },
+      { TargetGroupArn: this.#groups.green, Weight: weights.green },
+    ];
+    // With group stickiness, clients holding a colour's AWSALBTG cookie stay on it even at weight 0
+    // until the cookie expires; a colour left out of the action loses them as soon as the change propagates.
+    const sticky = action.ForwardConfig?.TargetGroupStickinessConfig?.Enabled === true;
     return {
       ...rest,
       ForwardConfig: {
         ...action.ForwardConfig,
-        TargetGroups: [
-          { TargetGroupArn: this.#groups.blue, Weight: weights.blue },
-          { TargetGroupArn: this.#groups.green, Weight: weights.green },
-          ...others,
-        ],
+        TargetGroups: [...(sticky ? ours.filter((g) => g.Weight > 0) : ours), ...others],
       },
     };
   }

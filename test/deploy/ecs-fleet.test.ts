@@ -48,6 +48,7 @@ describe("EcsFleet", () => {
       desiredCount: 2,
       runningCount: 2,
       steady: true,
+      deploymentController: "ECS",
     });
   });
 
@@ -102,7 +103,7 @@ describe("EcsFleet", () => {
       const [state, health] = [await fleet.describe("green"), await fleet.targetHealth("green")];
       return state.steady && health.total === 2 && health.healthy === 2 && { state, health };
     });
-    expect(rolled.state).toEqual({ taskDefinitionArn: arn, image: imageUri, desiredCount: 2, runningCount: 2, steady: true });
+    expect(rolled.state).toEqual({ taskDefinitionArn: arn, image: imageUri, desiredCount: 2, runningCount: 2, steady: true, deploymentController: "ECS" });
     // The test listener points at green: its traffic now reaches the new revision.
     expect((await get(`${t.world.listeners.test.url}/`)).version).toBe("v3");
 

@@ -45,7 +45,8 @@ describe("a runner whose every slot is busy", () => {
       await until(async () => (await productionWeights(aws, world)).green === 5 && (await deployments.get(canary.deployment.id))!.phase === "shifting");
 
       // The one slot: a staging deployment whose first tick hangs on ECS for far longer than the test waits.
-      aws.faults.add({ service: "ecs", operation: "DescribeServices", kind: "latency", latencyMs: 20_000, count: 2 });
+      // Four: /deploy's check of the two services (which gives up waiting after 5 s, before the SDK's 10 s attempt timeout retries them) takes two, the tick the others.
+      aws.faults.add({ service: "ecs", operation: "DescribeServices", kind: "latency", latencyMs: 20_000, count: 4 });
       const busy = await controller.start({ repo: REPO, config, environment: "staging", sha, requestedBy: "octocat", pullRequest: 2 });
       if (busy.outcome !== "started") throw new Error("the staging deployment did not start");
       await until(() => aws.faults.list().length === 0);

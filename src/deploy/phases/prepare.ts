@@ -1,6 +1,7 @@
 import type { Weights } from "../api.ts";
 import type { Deployment } from "../deployment-state.ts";
-import { liveAndIdle, moveTo, stayIn, type TickContext, type Transition } from "../tick-context.ts";
+import { undrivableReason } from "../drivable.ts";
+import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
 
 /** The colour taking (most of) the traffic now is the serving one; a deployment never trusts memory for it. */
 export function servingColour(weights: Weights): "blue" | "green" {
@@ -21,6 +22,9 @@ export async function prepare(deployment: Deployment, context: TickContext): Pro
   }
   const { live, idle } = liveAndIdle(state);
   const [serving, standby] = await Promise.all([fleet.describe(live), fleet.describe(idle)]);
+  // Checked again here: the services may have changed since /deploy was accepted.
+  const undrivable = undrivableReason(live, serving) ?? undrivableReason(idle, standby);
+  if (undrivable) return rollBack(deployment, context, "failed", undrivable);
   if (!state.idleTaskDefinitionArn) {
     if (standby.image === state.imageUri) {
       state = { ...state, idleTaskDefinitionArn: standby.taskDefinitionArn };

@@ -1,5 +1,6 @@
 import type { TargetGroupTiming } from "../fleet.ts";
 import type { Deployment } from "../deployment-state.ts";
+import { warmPollMs } from "../poll-backoff.ts";
 import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
 
 /**
@@ -22,6 +23,15 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
     service.desiredCount > 0 &&
     health.healthy >= service.desiredCount;
   if (ready) return moveTo(deployment, context, "smoke-testing");
+  // ECS's circuit breaker may fail the idle rollout and put the old revision back by itself.
+  if (service.failedRollout && service.taskDefinitionArn !== deployment.state.idleTaskDefinitionArn) {
+    return rollBack(
+      deployment,
+      context,
+      "failed",
+      `ECS's deployment circuit breaker failed the ${idle} service's rollout (${service.failedRollout}) and rolled it back to ${service.taskDefinitionArn}: check the service's events and stopped tasks`,
+    );
+  }
   const waited = context.now() - deployment.state.phaseStartedAt;
   // Only a deployment that has waited longer than tasks take to start needs the target group's settings.
   if (waited > context.timing.warmTimeoutMs) {
@@ -37,5 +47,5 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
       );
     }
   }
-  return stayIn(deployment, context, context.timing.pollMs);
+  return stayIn(deployment, context, warmPollMs(context.timing, waited));
 }

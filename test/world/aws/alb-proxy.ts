@@ -4,13 +4,14 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CloudWatch, RequestSample } from "./cloudwatch.ts";
+import { GROUP_COOKIE, readCookie, setCookie, TARGET_COOKIE, type GroupCookie, type TargetCookie } from "./sticky-cookies.ts";
 import type { TargetGroup } from "./targets.ts";
 
 export interface ForwardAction {
   Type: string;
   TargetGroupArn?: string;
   Order?: number;
-  ForwardConfig: { TargetGroups: { TargetGroupArn: string; Weight: number }[]; TargetGroupStickinessConfig?: { Enabled: boolean } };
+  ForwardConfig: { TargetGroups: { TargetGroupArn: string; Weight: number }[]; TargetGroupStickinessConfig: { Enabled: boolean; DurationSeconds?: number } };
 }
 
 export interface RuleCondition {
@@ -36,6 +37,8 @@ export interface ProxyContext {
   targetGroup(arn: string): TargetGroup | undefined;
   /** The load balancer's `idle_timeout.timeout_seconds`, in ms. Read on every request. */
   idleTimeoutMs(): number;
+  /** AWS seconds → real ms, for how long stickiness cookies live. */
+  realMs(awsSeconds: number): number;
   cloudwatch: CloudWatch;
 }
 
@@ -70,9 +73,10 @@ export class ListenerProxy {
     this.#server.keepAliveTimeout = idleTimeoutMs;
     const rule = this.#ctx.rules().find((r) => r.isDefault || r.conditions.every((c) => conditionMatches(c, req)));
     const action = rule?.actions.find((a) => a.Type === "forward");
-    const groupArn = rule && action ? this.#chooseGroup(rule, action) : undefined;
+    const groupArn = rule && action ? this.#stickyGroup(action, req) ?? this.#chooseGroup(rule, action) : undefined;
     const group = groupArn ? this.#ctx.targetGroup(groupArn) : undefined;
-    const target = group?.pick();
+    const sticky = group?.stickiness.enabled && group.stickiness.type === "lb_cookie" ? readCookie<TargetCookie>(req, TARGET_COOKIE) : undefined;
+    const target = group?.pick(sticky?.group === group.arn ? sticky : undefined);
     if (!group || !target) {
       // Rejected before a target was chosen: no RequestCount, only the balancer's own 503.
       record({ elbStatus: 503 });
@@ -96,7 +100,7 @@ export class ListenerProxy {
       (up) => {
         const targetStatus = up.statusCode ?? 502;
         const targetResponseSeconds = (performance.now() - sentAt) / 1000;
-        res.writeHead(targetStatus, up.headers);
+        res.writeHead(targetStatus, { ...up.headers, ...this.#stickinessCookies(action, group, target, up.headers["set-cookie"] ?? []) });
         up.pipe(res);
         // The target answered; a body cut short afterwards reaches the client as a broken response.
         up.on("end", () => finish({ targetStatus, targetResponseSeconds }));
@@ -123,6 +127,24 @@ export class ListenerProxy {
       answer(res, elbStatus, elbStatus === 504 ? "Gateway Time-out" : "Bad Gateway");
     });
     req.pipe(upstream);
+  }
+
+  /** The group named by a client's AWSALBTG cookie, while group stickiness is on and the action still lists it (at any weight). */
+  #stickyGroup(action: ForwardAction, req: IncomingMessage): string | undefined {
+    if (!action.ForwardConfig.TargetGroupStickinessConfig.Enabled) return undefined;
+    const cookie = readCookie<GroupCookie>(req, GROUP_COOKIE);
+    return action.ForwardConfig.TargetGroups.find((g) => g.TargetGroupArn === cookie?.group)?.TargetGroupArn;
+  }
+
+  #stickinessCookies(action: ForwardAction | undefined, group: TargetGroup, target: { id: string; port: number }, own: string[]): { "set-cookie"?: string[] } {
+    const cookies = [...own];
+    const config = action?.ForwardConfig.TargetGroupStickinessConfig;
+    if (config?.Enabled) cookies.push(setCookie(GROUP_COOKIE, { group: group.arn }, this.#ctx.realMs(config.DurationSeconds ?? 0)));
+    const sticky = group.stickiness;
+    if (sticky.enabled && sticky.type === "lb_cookie") {
+      cookies.push(setCookie(TARGET_COOKIE, { group: group.arn, id: target.id, port: target.port }, this.#ctx.realMs(sticky.lbCookieDurationSeconds)));
+    }
+    return cookies.length ? { "set-cookie": cookies } : {};
   }
 
   #chooseGroup(rule: Rule, action: ForwardAction): string | undefined {

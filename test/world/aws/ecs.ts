@@ -75,15 +75,26 @@ interface Deployment {
   status: "PRIMARY" | "ACTIVE";
   taskDefinition: TaskDefinition;
   desiredCount: number;
-  rolloutState: "IN_PROGRESS" | "COMPLETED";
+  rolloutState: "IN_PROGRESS" | "COMPLETED" | "FAILED";
   rolloutStateReason: string;
   failedTasks: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
+export type DeploymentControllerType = "ECS" | "CODE_DEPLOY" | "EXTERNAL";
+
+export interface CircuitBreaker {
+  enable: boolean;
+  rollback: boolean;
+}
+
 interface Service {
   arn: string;
+  deploymentController: DeploymentControllerType;
+  circuitBreaker: CircuitBreaker;
+  /** The task definition of the last deployment that completed: where the circuit breaker rolls back to. */
+  lastCompleted?: TaskDefinition;
   name: string;
   clusterArn: string;
   desiredCount: number;
@@ -140,6 +151,8 @@ export class Ecs {
     desiredCount: number;
     loadBalancers: LoadBalancerRef[];
     healthCheckGracePeriodSeconds?: number;
+    deploymentController?: DeploymentControllerType;
+    circuitBreaker?: CircuitBreaker;
   }): string {
     const cluster = this.#cluster(input.cluster);
     const taskDefinition = this.#taskDefinition(input.taskDefinition, "InvalidParameterException", "TaskDefinition not found.");
@@ -150,6 +163,8 @@ export class Ecs {
     const service: Service = {
       arn: `${this.#prefix}:service/${cluster.name}/${input.serviceName}`,
       name: input.serviceName,
+      deploymentController: input.deploymentController ?? "ECS",
+      circuitBreaker: input.circuitBreaker ?? { enable: false, rollback: false },
       clusterArn: cluster.arn,
       desiredCount: input.desiredCount,
       taskDefinition,
@@ -162,6 +177,13 @@ export class Ecs {
     cluster.services.set(service.name, service);
     this.#reconcile(cluster, service);
     return service.arn;
+  }
+
+  /** What CreateService would have set: the deployment controller (fixed for a service's life here) and the circuit breaker. */
+  configureService(clusterRef: string, serviceName: string, settings: { deploymentController?: DeploymentControllerType; circuitBreaker?: CircuitBreaker }): void {
+    const service = this.#service(this.#cluster(clusterRef), serviceName);
+    if (settings.deploymentController) service.deploymentController = settings.deploymentController;
+    if (settings.circuitBreaker) service.circuitBreaker = settings.circuitBreaker;
   }
 
   registerTaskDefinition(input: Record<string, unknown>) {
@@ -222,9 +244,24 @@ export class Ecs {
         taskDefinition?: string;
         forceNewDeployment?: boolean;
         healthCheckGracePeriodSeconds?: number;
+        deploymentConfiguration?: { deploymentCircuitBreaker?: { enable?: boolean; rollback?: boolean } };
       }) => {
         const cluster = this.#cluster(i.cluster);
         const service = this.#service(cluster, i.service ?? "");
+        // As on AWS: under CODE_DEPLOY a new task definition goes through CodeDeploy, under EXTERNAL through task sets.
+        if (i.taskDefinition !== undefined && service.deploymentController !== "ECS") {
+          throw new AwsError(
+            "InvalidParameterException",
+            service.deploymentController === "CODE_DEPLOY"
+              ? "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."
+              : "Unable to update task definition on services with a EXTERNAL deployment controller. Use task sets to deploy a new task definition.",
+          );
+        }
+        if (i.forceNewDeployment && service.deploymentController !== "ECS") {
+          throw new AwsError("InvalidParameterException", `Unable to force a new deployment on services with a ${service.deploymentController} deployment controller.`);
+        }
+        const breaker = i.deploymentConfiguration?.deploymentCircuitBreaker;
+        if (breaker) service.circuitBreaker = { enable: breaker.enable === true, rollback: breaker.rollback === true };
         if (i.desiredCount !== undefined && (!Number.isInteger(i.desiredCount) || i.desiredCount < 0)) {
           throw new AwsError("InvalidParameterException", "desiredCount must be a non-negative integer.");
         }
@@ -436,6 +473,8 @@ export class Ecs {
       }
     }
 
+    if (this.#tripBreaker(service, primary)) return this.#reconcile(cluster, service);
+
     const primaryTasks = alive(primary);
     if (primaryTasks.length < primary.desiredCount) {
       const started = Array.from({ length: primary.desiredCount - primaryTasks.length }, () => {
@@ -468,9 +507,32 @@ export class Ecs {
     if (ready && !stopping && service.deployments.length === 1 && primary.rolloutState === "IN_PROGRESS") {
       primary.rolloutState = "COMPLETED";
       primary.rolloutStateReason = "ECS deployment completed.";
+      service.lastCompleted = primary.taskDefinition;
       primary.updatedAt = new Date();
       this.#event(service, `(service ${service.name}) has reached a steady state.`);
     }
+  }
+
+  /**
+   * The deployment circuit breaker: once a deployment's failed tasks reach the threshold
+   * (half the desired count, at least 3 and at most 200), it is FAILED and, with rollback on,
+   * replaced by a deployment of the last completed task definition. True when it tripped now.
+   */
+  #tripBreaker(service: Service, primary: Deployment): boolean {
+    const threshold = Math.min(200, Math.max(3, Math.ceil(primary.desiredCount / 2)));
+    if (!service.circuitBreaker.enable || primary.rolloutState !== "IN_PROGRESS" || primary.failedTasks < threshold) return false;
+    primary.rolloutState = "FAILED";
+    primary.rolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.";
+    primary.updatedAt = new Date();
+    this.#event(service, `(service ${service.name}) (deployment ${primary.id}) deployment failed: tasks failed to start.`);
+    const back = service.lastCompleted;
+    if (!service.circuitBreaker.rollback || !back || back.arn === primary.taskDefinition.arn) return false;
+    service.taskDefinition = back;
+    primary.status = "ACTIVE";
+    const rollback = this.#newDeployment(back, service.desiredCount, new Date());
+    service.deployments.unshift(rollback);
+    this.#event(service, `(service ${service.name}) rolling back to deployment ${rollback.id} (task definition ${back.arn}).`);
+    return true;
   }
 
   #isReady(service: Service, task: Task): boolean {
@@ -550,7 +612,7 @@ export class Ecs {
       deploymentConfiguration: {
         maximumPercent: 200,
         minimumHealthyPercent: 100,
-        deploymentCircuitBreaker: { enable: false, rollback: false },
+        deploymentCircuitBreaker: { ...s.circuitBreaker },
       },
       deployments: s.deployments.map((d) => ({
         id: d.id,
@@ -570,7 +632,7 @@ export class Ecs {
       createdAt: epochSeconds(s.createdAt),
       healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds,
       schedulingStrategy: "REPLICA",
-      deploymentController: { type: "ECS" },
+      deploymentController: { type: s.deploymentController },
     };
   }
 }

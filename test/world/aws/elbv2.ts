@@ -2,6 +2,7 @@
 import { ListenerProxy, type ForwardAction, type Rule, type RuleCondition } from "./alb-proxy.ts";
 import type { CloudWatch } from "./cloudwatch.ts";
 import { AwsError } from "./protocols.ts";
+import { describeGroupAttributes, modifyGroupAttributes } from "./target-group-attributes.ts";
 import { TargetGroup } from "./targets.ts";
 import type { Timing } from "./timing.ts";
 import { randomHex } from "./ids.ts";
@@ -91,6 +92,7 @@ export class Elbv2 {
         rules: () => listener.routed,
         targetGroup: (arn) => this.#targetGroups.get(arn),
         idleTimeoutMs: () => lb.idleTimeoutMs,
+        realMs: (seconds) => this.#timing.realMs(seconds),
         cloudwatch: this.#cloudwatch,
       }),
     };
@@ -215,9 +217,14 @@ export class Elbv2 {
         }
         return { TargetGroups: groups.map((g) => describeGroup(g, this.#timing.awsSeconds)) };
       },
-      DescribeTargetGroupAttributes: (p) => {
+      DescribeTargetGroupAttributes: (p) => ({ Attributes: describeGroupAttributes(this.#group(str(p.TargetGroupArn) ?? ""), this.#timing) }),
+      ModifyTargetGroupAttributes: (p) => {
         const group = this.#group(str(p.TargetGroupArn) ?? "");
-        return { Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(this.#timing.awsSeconds(group.health.deregistrationDelayMs)) }] };
+        const next = modifyGroupAttributes(group, list(p.Attributes) as { Key?: string; Value?: string }[]);
+        // As on AWS: a sticky group in a weighted forward needs the forward's group stickiness.
+        if (next.enabled) for (const listener of this.#listeners.values()) for (const rule of listener.rules) refuseUnstuckForward(rule.actions, (arn) => (arn === group.arn ? next : this.#group(arn).stickiness));
+        group.stickiness = next;
+        return { Attributes: describeGroupAttributes(group, this.#timing) };
       },
       DescribeTargetHealth: (p) => {
         const group = this.#group(str(p.TargetGroupArn) ?? "");
@@ -245,7 +252,12 @@ export class Elbv2 {
   #validateActions(raw: unknown[], lb: LoadBalancer): ForwardAction[] {
     if (raw.length === 0) throw new AwsError("ValidationError", "At least one action must be specified");
     const actions = raw.map((a): ForwardAction => {
-      const action = a as { Type?: string; TargetGroupArn?: string; Order?: unknown; ForwardConfig?: { TargetGroups?: unknown } };
+      const action = a as {
+        Type?: string;
+        TargetGroupArn?: string;
+        Order?: unknown;
+        ForwardConfig?: { TargetGroups?: unknown; TargetGroupStickinessConfig?: { Enabled?: unknown; DurationSeconds?: unknown } };
+      };
       if (action.Type !== "forward") {
         throw new AwsError("ValidationError", `Action type '${action.Type}' is not supported by the emulator (forward only)`);
       }
@@ -273,9 +285,10 @@ export class Elbv2 {
         Type: "forward",
         TargetGroupArn: weighted.length === 1 ? weighted[0]?.TargetGroupArn : undefined,
         Order: action.Order === undefined ? undefined : Number(action.Order),
-        ForwardConfig: { TargetGroups: weighted, TargetGroupStickinessConfig: { Enabled: false } },
+        ForwardConfig: { TargetGroups: weighted, TargetGroupStickinessConfig: groupStickiness(action.ForwardConfig?.TargetGroupStickinessConfig) },
       };
     });
+    refuseUnstuckForward(actions, (arn) => this.#group(arn).stickiness);
     if (actions.length > 1) throw new AwsError("TooManyActions", "A rule can have only one forward action");
     for (const g of actions.flatMap((a) => a.ForwardConfig.TargetGroups)) this.#group(g.TargetGroupArn).loadBalancerArns.add(lb.arn);
     return actions;
@@ -350,6 +363,32 @@ export class Elbv2 {
       SecurityGroups: [],
       IpAddressType: "ipv4",
     };
+  }
+}
+
+/** TargetGroupStickinessConfig as AWS stores it: a duration of 1–604800 s is required when enabled. */
+function groupStickiness(raw: { Enabled?: unknown; DurationSeconds?: unknown } | undefined): ForwardAction["ForwardConfig"]["TargetGroupStickinessConfig"] {
+  const enabled = raw?.Enabled === true || raw?.Enabled === "true";
+  if (!enabled) return { Enabled: false };
+  const seconds = Number(raw?.DurationSeconds);
+  if (raw?.DurationSeconds === undefined || !Number.isInteger(seconds) || seconds < 1 || seconds > 604_800) {
+    throw new AwsError("ValidationError", "Target group stickiness duration must be between 1 and 604800 seconds when target group stickiness is enabled");
+  }
+  return { Enabled: true, DurationSeconds: seconds };
+}
+
+/** A forward to several groups, one of which has target stickiness, must enable group stickiness. */
+function refuseUnstuckForward(actions: ForwardAction[], stickinessOf: (arn: string) => { enabled: boolean }): void {
+  for (const action of actions) {
+    const groups = action.ForwardConfig.TargetGroups;
+    if (groups.length < 2 || action.ForwardConfig.TargetGroupStickinessConfig.Enabled) continue;
+    const sticky = groups.find((g) => stickinessOf(g.TargetGroupArn).enabled);
+    if (sticky) {
+      throw new AwsError(
+        "ValidationError",
+        `Target group stickiness must be enabled on a forward action with multiple target groups when any of them has stickiness enabled ('${sticky.TargetGroupArn}')`,
+      );
+    }
   }
 }
 

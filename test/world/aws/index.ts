@@ -4,11 +4,12 @@ import type { AddressInfo } from "node:net";
 import type { SampleBehaviour } from "../sample-service/behaviour.ts";
 import { CloudWatch } from "./cloudwatch.ts";
 import { Ecr, ecrHandlers } from "./ecr.ts";
-import { Ecs } from "./ecs.ts";
+import { Ecs, type CircuitBreaker, type DeploymentControllerType } from "./ecs.ts";
 import { Elbv2 } from "./elbv2.ts";
 import { Faults } from "./faults.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
 import { createEmulatorServer, type EmulatedCall } from "./server.ts";
+import { AWS_RATE_LIMITS, RateLimits, type BucketRule } from "./rate-limits.ts";
 import { Sts } from "./sts.ts";
 import { timing, type Timing, type TimingOptions } from "./timing.ts";
 
@@ -17,11 +18,15 @@ export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
 export type { SampleWorld } from "./sample-world.ts";
 export { SAMPLE_REPOSITORY_ID, sampleTaskDefinition } from "./sample-world.ts";
 export type { TimingOptions } from "./timing.ts";
+export type { CircuitBreaker, DeploymentControllerType } from "./ecs.ts";
+export { AWS_RATE_LIMITS, type BucketRule } from "./rate-limits.ts";
 export type { RoleSession, Sts } from "./sts.ts";
 
 export interface AwsEmulatorOptions extends TimingOptions {
   /** Port of the AWS endpoint; default: any free port. */
   port?: number;
+  /** API rate limits per account and region; default AWS's (AWS_RATE_LIMITS), `false` for none. */
+  rateLimits?: readonly BucketRule[] | false;
 }
 
 export interface AwsEmulator {
@@ -37,6 +42,8 @@ export interface AwsEmulator {
   faults: Faults;
   /** Every operation carried out, in order: tests count side effects such as ModifyListener calls. */
   calls: EmulatedCall[];
+  /** The account's API rate limits and how many calls each bucket refused; undefined when off. */
+  rateLimits: RateLimits | undefined;
   /** Roles, their trust policies and the sessions handed out; only the emulator's own key and sessions reach ECS, ELBv2, CloudWatch and ECR. */
   sts: Sts;
   /** Configuration for any @aws-sdk client: endpoint, region and the emulator's own key (allowed everything, for tests). */
@@ -45,6 +52,8 @@ export interface AwsEmulator {
   seedSampleWorld(name?: string): Promise<SampleWorld>;
   /** Pushes a sample-app image whose tasks behave as told; returns its digest and a digest-pinned URI. */
   pushSampleImage(tag: string, behaviour: SampleBehaviour): Promise<{ digest: string; imageUri: string }>;
+  /** Sets what CreateService would have: a service's deployment controller and circuit breaker. */
+  configureService(cluster: string, service: string, settings: { deploymentController?: DeploymentControllerType; circuitBreaker?: CircuitBreaker }): void;
   /** Stops listeners, health checks and every task process. */
   close(): Promise<void>;
 }
@@ -61,6 +70,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const calls: EmulatedCall[] = [];
   const credentials = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" };
   const sts = new Sts(accountId, credentials.accessKeyId);
+  const rateLimits = opts.rateLimits === false ? undefined : new RateLimits(opts.rateLimits ?? AWS_RATE_LIMITS);
   const server = createEmulatorServer(
     {
       ecs: ecs.handlers(),
@@ -72,6 +82,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     faults,
     calls,
     (service, operation, headers) => sts.authorise(service, operation, headers),
+    rateLimits,
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -87,6 +98,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     timeScale: opts.timeScale,
     faults,
     calls,
+    rateLimits,
     sts,
     clientConfig: () => ({ endpoint, region, credentials: { ...credentials } }),
     seedSampleWorld(name = "sample") {
@@ -97,6 +109,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
       }
       return world;
     },
+    configureService: (cluster, service, settings) => ecs.configureService(cluster, service, settings),
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
     async close() {
       server.closeAllConnections();

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ActiveFault, FaultSpec, Faults } from "./faults.ts";
+import type { RateLimits } from "./rate-limits.ts";
 import { AwsError, JSON_TARGETS, parseQueryForm, QUERY_VERSIONS, sendJson, sendJsonError, sendQueryError, sendQueryXml, type ServiceName } from "./protocols.ts";
 
 /** `caller` is the access key that signed the request. */
@@ -24,10 +25,16 @@ export interface EmulatedCall {
   input: unknown;
 }
 
-export function createEmulatorServer(handlers: ServiceHandlers, faults: Faults, calls: EmulatedCall[], authorise: Authorise): Server {
+export function createEmulatorServer(
+  handlers: ServiceHandlers,
+  faults: Faults,
+  calls: EmulatedCall[],
+  authorise: Authorise,
+  limits?: RateLimits,
+): Server {
   return createServer((req, res) => {
     readBody(req)
-      .then((body) => dispatch(req, res, body, handlers, faults, calls, authorise))
+      .then((body) => dispatch(req, res, body, handlers, faults, calls, authorise, limits))
       .catch(() => res.destroy());
   });
 }
@@ -40,6 +47,7 @@ async function dispatch(
   faults: Faults,
   calls: EmulatedCall[],
   authorise: Authorise,
+  limits: RateLimits | undefined,
 ): Promise<void> {
   if (req.url?.startsWith("/__emulator/faults")) return faultApi(req, res, body, faults);
 
@@ -80,6 +88,9 @@ async function dispatch(
     if (outcome === "dropped") return;
     if (outcome) return fail(outcome);
   }
+
+  // As on AWS, a throttled call is refused before it is carried out, and costs no token of its own.
+  if (limits && !limits.take(service, operation)) return fail(new AwsError(THROTTLE_CODE[service], "Rate exceeded", 400));
 
   const handler = handlers[service][operation];
   if (!handler) return fail(new AwsError(service === "elbv2" ? "InvalidAction" : "UnknownOperationException", `${operation} is not emulated`));

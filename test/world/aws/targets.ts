@@ -58,6 +58,18 @@ export interface HealthCheckSettings {
   drainFully: boolean;
 }
 
+/** Target stickiness (`stickiness.*` attributes): which target of the group a client keeps. */
+export interface Stickiness {
+  enabled: boolean;
+  type: "lb_cookie" | "app_cookie";
+  lbCookieDurationSeconds: number;
+  appCookieName?: string;
+  appCookieDurationSeconds: number;
+}
+
+/** AWS's defaults: off, lb_cookie, one day. */
+const DEFAULT_STICKINESS: Stickiness = { enabled: false, type: "lb_cookie", lbCookieDurationSeconds: 86_400, appCookieDurationSeconds: 86_400 };
+
 export class TargetGroup {
   readonly arn: string;
   readonly name: string;
@@ -67,6 +79,7 @@ export class TargetGroup {
   readonly createdAt = new Date();
   readonly loadBalancerArns = new Set<string>();
   readonly health: HealthCheckSettings;
+  stickiness: Stickiness = { ...DEFAULT_STICKINESS };
   #targets = new Map<string, TargetEntry>();
   #timer: NodeJS.Timeout;
   #next = 0;
@@ -131,12 +144,14 @@ export class TargetGroup {
   }
 
   /** Round robin over healthy targets; if none is healthy but some are unhealthy, fail open to those (AWS does). */
-  pick(): Target | undefined {
+  pick(sticky?: { id: string; port: number }): Target | undefined {
     const all = [...this.#targets.values()];
     let pool = all.filter((t) => t.state === "healthy");
     if (pool.length === 0 && !all.some((t) => t.state === "initial")) pool = all.filter((t) => t.state === "unhealthy");
     if (pool.length === 0) return undefined;
-    return pool[this.#next++ % pool.length];
+    // A client keeps its target while that target still takes requests.
+    const kept = sticky && pool.find((t) => t.id === sticky.id && t.port === sticky.port);
+    return kept || pool[this.#next++ % pool.length];
   }
 
   /** Called by the proxy when a forwarded request ends. */
