@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { Probot } from "probot";
 import { GitHubNotifier } from "../src/notify/github-notifier.ts";
+import { commandSender } from "../src/notify/command-writes.ts";
 import { DeploymentNotifications } from "../src/notify/notification-store.ts";
 import { DeploymentOutbox } from "../src/notify/deployment-outbox.ts";
 import { outboxDrain } from "../src/notify/outbox-drain.ts";
@@ -93,7 +94,7 @@ function githubOutboxFor(github: GithubEmulator) {
   const observe = (store: Store) => {
     const notifier = new GitHubNotifier({ notifications: new DeploymentNotifications(store), octokitFor: (id) => probot.auth(id) });
     const outbox = new GitHubOutbox(store);
-    const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), log: silentLog, instanceId: "bench" });
+    const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), sendCommand: commandSender((id) => probot.auth(id)), log: silentLog, instanceId: "bench" });
     drain.start();
     stopDrain = () => drain.stop();
     return new DeploymentOutbox(outbox, () => drain.wake());
