@@ -68,7 +68,9 @@ export class InstallationPacer {
     if (this.#paced.has(octokit)) return octokit;
     this.#paced.add(octokit);
     octokit.hook.before("request", async (options) => {
-      if (WRITE_METHODS.has(String(options.method).toUpperCase())) await this.take(installationId);
+      // The installation token Octokit asks for on its way is the app's request, not the installation's write.
+      const tokenRequest = String(options.url).endsWith("/access_tokens");
+      if (WRITE_METHODS.has(String(options.method).toUpperCase()) && !tokenRequest) await this.take(installationId);
     });
     return octokit;
   }
