@@ -19,6 +19,16 @@ export const GITHUB_WRITE_LIMITS: readonly WriteLimit[] = [
 
 const WRITE_METHODS = new Set(["POST", "PATCH", "PUT", "DELETE"]);
 
+/** A write would have to wait longer than a claim should be held: the drain gives the subject back until `until`. */
+export class PacedError extends Error {
+  readonly until: number;
+  constructor(installationId: number, until: number) {
+    super(`installation ${installationId} has used its GitHub writes for now; next at ${new Date(until).toISOString()}`);
+    this.name = "PacedError";
+    this.until = until;
+  }
+}
+
 /**
  * Counts this replica's writes per installation in sliding windows and says when the next may go.
  * The outbox drain skips an installation whose windows are full (so it holds no claim while it
@@ -30,9 +40,12 @@ export class InstallationPacer {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #sent = new Map<number, number[]>();
   readonly #paced = new WeakSet<object>();
+  readonly #maxWaitMs: number;
 
-  constructor(options: { limits?: readonly WriteLimit[]; now?: () => number; sleep?: (ms: number) => Promise<void> } = {}) {
+  /** `maxWaitMs`: a write waits this long for its slot at most (well within the outbox lease), else PacedError. */
+  constructor(options: { limits?: readonly WriteLimit[]; now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number } = {}) {
     this.#limits = options.limits ?? GITHUB_WRITE_LIMITS;
+    this.#maxWaitMs = options.maxWaitMs ?? 60_000;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -55,8 +68,10 @@ export class InstallationPacer {
     return [...this.#sent.keys()].filter((installationId) => this.nextSlot(installationId) > now);
   }
 
-  /** Waits for the installation's next slot, then counts a write in it. */
+  /** Waits for the installation's next slot, then counts a write in it; throws PacedError when that is too far off. */
   async take(installationId: number): Promise<void> {
+    const first = this.nextSlot(installationId);
+    if (first - this.#now() > this.#maxWaitMs) throw new PacedError(installationId, first);
     for (let slot = this.nextSlot(installationId); slot > this.#now(); slot = this.nextSlot(installationId)) await this.#sleep(slot - this.#now());
     const sent = this.#sent.get(installationId) ?? [];
     sent.push(this.#now());

@@ -3,7 +3,7 @@ import { deploymentViewSchema, type DeploymentView } from "../deploy/api.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import { commandChangeSchema, type CommandChange } from "./command-writes.ts";
 import { decideRetry, limitedUntil } from "./github-retry.ts";
-import { InstallationPacer } from "./installation-pacer.ts";
+import { InstallationPacer, PacedError } from "./installation-pacer.ts";
 import type { ClaimedSubject, GitHubOutbox } from "./outbox-store.ts";
 
 export interface OutboxDrainOptions {
@@ -56,6 +56,11 @@ export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubje
         await send();
         await outbox.complete(claim);
       } catch (error) {
+        if (error instanceof PacedError) {
+          // Our own pacing, not GitHub's refusal: what was sent stays sent (ids are stored); the rest waits its turn.
+          await outbox.retry(claim, error.until, error.message);
+          return;
+        }
         const limited = limitedUntil(error, now());
         if (limited !== undefined) {
           log.warn({ ...context, installation: claim.installationId, until: limited }, "github-outbox: GitHub asked this installation to wait; holding its writes");

@@ -43,9 +43,12 @@ describe("pacing of GitHub writes per installation", () => {
       clock.now += 1_000;
     }
     expect(clock.now).toBe(500_000);
+    // The first write leaves the hour's window at 3,600,000 ms: the drain passes the installation over till then.
+    expect(pacer.nextSlot(1)).toBe(3_600_000);
+    expect(pacer.waiting()).toEqual([1]);
+    clock.now = 3_600_000;
     await pacer.take(1);
-    // The first write leaves the hour's window at 3,600,000 ms.
-    expect(clock.now).toBe(3_600_000);
+    expect(clock.slept).toEqual([]);
   });
 
   it("never holds one installation for another's writes", async () => {
@@ -69,5 +72,14 @@ describe("pacing of GitHub writes per installation", () => {
     await octokit.rest.issues.createComment({ owner: "acme", repo: "web", issue_number: 1, body: "one" });
     await octokit.rest.issues.createComment({ owner: "acme", repo: "web", issue_number: 1, body: "two" });
     expect(clock.slept).toEqual([60_000]);
+  });
+});
+
+describe("a write whose slot is too far off", () => {
+  it("is not waited for while a claim is held: the pacer says when instead", async () => {
+    const clock = { now: 0 };
+    const pacer = new InstallationPacer({ limits: [{ max: 1, perMs: 3_600_000 }], now: () => clock.now, sleep: async () => {}, maxWaitMs: 60_000 });
+    await pacer.take(1);
+    await expect(pacer.take(1)).rejects.toMatchObject({ name: "PacedError", until: 3_600_000 });
   });
 });
