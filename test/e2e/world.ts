@@ -50,6 +50,8 @@ export interface E2eWorld {
   deliver(payload: unknown, deliveryId?: string): Promise<WebhookDelivery>;
   /** Resolves once Gantry has processed every delivery it has received (none left pending). */
   inboxSettled(): Promise<{ pending: number; done: number; dead: number }>;
+  /** Resolves once every GitHub write Gantry queued has been sent (the outbox is empty). */
+  outboxSettled(): Promise<void>;
   /** Weights on the production listener, read back from the ALB. */
   liveWeights(): Promise<Weights>;
   /** Another Gantry on the same store and worlds (with `databaseUrl`, PostgreSQL shared by both); stopped by close. */
@@ -154,6 +156,12 @@ export async function startE2eWorld(options: { driftCheckMs?: number; databaseUr
       return eventually("the webhook inbox to settle", async () => {
         const health = (await (await fetch(`${gantry.url}/healthz`)).json()) as { inbox: { pending: number; done: number; dead: number } };
         return health.inbox.pending === 0 ? health.inbox : undefined;
+      });
+    },
+    async outboxSettled() {
+      await eventually("the GitHub outbox to empty", async () => {
+        const health = (await (await fetch(`${gantry.url}/healthz`)).json()) as { outbox: { pending: number } };
+        return health.outbox.pending === 0 ? true : undefined;
       });
     },
     liveWeights: () => productionWeights(aws, world),
