@@ -41,9 +41,10 @@ describe("traffic changed outside Gantry, end to end: GitHub emulator → Gantry
     const before = new Set(botComments(issue).map((comment) => comment.id));
     await e.comment(issue, login, body);
     await e.inboxSettled();
+    await e.outboxSettled();
     const replies = botComments(issue).filter((comment) => !before.has(comment.id) && !comment.body.startsWith("<!-- gantry:deployment"));
     expect(replies.length, `at most one reply to ${body}`).toBeLessThanOrEqual(1);
-    return replies[0]?.body ?? "";
+    return (replies[0]?.body ?? "").replace(/\n\n<!-- gantry:reply-to \d+ -->$/u, "");
   };
   /** The newest deployment of `sha`, once it reaches one of `phases` or ends. */
   const until = (sha: string, phases: Phase[]) =>
