@@ -21,7 +21,7 @@ export interface ChatOpsDependencies {
   /** Gantry's own GitHub App id: only its check runs count as `gantry/test`. */
   appId: number;
   now?: () => number;
-  /** How GitHub calls on the command path are retried; tests pass one that does not wait. */
+  /** How GitHub reads on the command path are retried; tests pass one that does not wait. */
   retry?: RetryPolicy;
 }
 
