@@ -32,7 +32,8 @@ describe("CloudWatchMetrics", () => {
       responses: 80,
       target5xx: errors(green),
       connectionErrors: 0,
-      healthyHosts: null,
+      // runOnGreen starts two tasks; both pass their health checks before the load.
+      healthyHosts: 2,
       loadBalancer5xx: 0,
       p50Ms: expect.any(Number),
       p99Ms: expect.any(Number),

@@ -66,6 +66,6 @@ describe.each(storeBackends)("drift and addressing in the store on $name", (back
     expect((await deployments.findById(REPO, running.id)).map((found) => found.id)).toEqual([running.id]);
     expect(await deployments.findById(REPO, "aaaa")).toHaveLength(2);
     expect(await deployments.findById({ owner: "acme", repo: "other" }, "aaaa2222")).toEqual([]);
-    expect(await deployments.environments()).toEqual([{ repo: REPO, environment: "production" }]);
+    expect(await deployments.environments()).toEqual([{ repo: { owner: REPO.owner, repo: REPO.repo }, environment: "production" }]);
   });
 });

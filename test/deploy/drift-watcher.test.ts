@@ -19,7 +19,7 @@ describe("drift watcher on the local world", { timeout: 90_000 }, () => {
   beforeEach(async () => {
     env = await startDeployWorld();
     // Far more often than in production, so that it looks at every moment of a deployment.
-    watcher = new DriftWatcher({ deployments: env.deployments, targetsFor: awsDeployTargets({ credentials: TEST_CREDENTIALS }), observer: env.observer, audit: new AuditLog(env.store), log: silentLog, intervalMs: 20 });
+    watcher = new DriftWatcher({ deployments: env.deployments, targetsFor: awsDeployTargets({ endpoint: env.aws.endpoint, credentials: TEST_CREDENTIALS }), observer: env.observer, audit: new AuditLog(env.store), log: silentLog, intervalMs: 20 });
     watcher.start();
   });
   afterEach(async () => {

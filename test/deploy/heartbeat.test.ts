@@ -18,7 +18,7 @@ describe("a replica killed mid-canary and started again under a new instance id"
   let aws: AwsEmulator;
   let world: SampleWorld;
   beforeAll(async () => {
-    aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+    aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
     world = await aws.seedSampleWorld();
     await untilServing(world.listeners.production.url);
   });

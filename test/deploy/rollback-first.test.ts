@@ -19,7 +19,7 @@ describe("a runner whose every slot is busy", () => {
   let world: SampleWorld;
   let store: Store;
   beforeAll(async () => {
-    aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+    aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
     world = await aws.seedSampleWorld();
     await untilServing(world.listeners.production.url);
     store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-rollback-first-")) });

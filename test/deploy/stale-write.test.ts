@@ -25,7 +25,7 @@ describe("a weight change that lands after another replica ended the deployment"
   let store: Store;
   let dataDir: string;
   beforeAll(async () => {
-    aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+    aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
     world = await aws.seedSampleWorld();
     await untilServing(world.listeners.production.url);
     dataDir = mkdtempSync(join(tmpdir(), "gantry-stale-"));

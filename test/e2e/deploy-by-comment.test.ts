@@ -85,7 +85,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     // AWS: all traffic on green, read back from the ALB and seen by clients; nobody saw an error.
     expect(await e.liveWeights()).toEqual({ blue: 0, green: 100 });
     expect(await servedVersions(20)).toEqual(new Set(["v2"]));
-    expect(stats.failed).toBe(0);
+    expect(stats.failures).toEqual({});
     expect(stats.byVersion.v2!.total).toBeGreaterThan(0);
 
     // GitHub: 👀 on receipt, then 🚀.
@@ -170,7 +170,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     // AWS: traffic back on green (A, v2), verified through the ALB; B's colour scaled down; no client saw an error.
     expect(await e.liveWeights()).toEqual({ blue: 0, green: 100 });
     expect(await servedVersions(20)).toEqual(new Set(["v2"]));
-    expect(stats.failed).toBe(0);
+    expect(stats.failures).toEqual({});
     expect(stats.byVersion.v3!.total).toBeGreaterThan(0);
     expect(rolledBack.reason).toBe("rollback requested by @writer");
     expect(rolledBack.timeToRestoreMs).toBeGreaterThanOrEqual(0);

@@ -38,10 +38,10 @@ export function sampleConfigInput(aws: AwsEmulator, world: SampleWorld, environm
         strategy: { type: "canary", steps: [{ weight: 5, bake: "3s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] },
         // Not about latency: a loaded CI box's p99 noise (a fresh process, a busy core) must not roll a healthy version back.
         // The local world's CloudWatch has each second complete at once: no reporting delay to wait out.
-        analysis: { interval: "1s", metricsDelay: "0s", minRequests: 20, maxExtensions: 3, minP99Increase: "2s" },
         keepWarm: "1s",
         postPromotionWatch: "2s",
         ...environment,
+        analysis: { interval: "1s", metricsDelay: "0s", minRequests: 20, maxExtensions: 3, minP99Increase: "2s", ...(environment.analysis as object | undefined) },
       },
     },
   };
@@ -114,7 +114,7 @@ export async function untilServing(url: string): Promise<void> {
 }
 
 export async function startDeployWorld(options: { store?: Store; instanceId?: string; observe?: (store: Store) => DeploymentObserver } = {}): Promise<DeployWorld> {
-  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100, deregistrationDelayMs: 200 });
+  const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
   const world = await aws.seedSampleWorld();
   await untilServing(world.listeners.production.url);
   const store = options.store ?? (await openStore({ dataDir: mkdtempSync(join(tmpdir(), "gantry-deploy-")) }));

@@ -42,6 +42,28 @@ describe("setup mode", () => {
     expect(await page.text()).toContain("Register GitHub App");
   });
 
+  it("stops when `npm start` is told to: SIGTERM to npm reaches the server", async () => {
+    const port = await freePort();
+    const npm = spawn("npm", ["start", "--silent"], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH ?? "", NO_SMEE_SETUP: "true", HOST: "127.0.0.1", PORT: String(port), GANTRY_DATA_DIR: mkdtempSync(join(tmpdir(), "gantry-npm-")) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(npm);
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: npm.stdout! }).on("line", (line) => {
+        if (line.includes("Listening on")) resolve();
+      });
+      npm.once("exit", (code) => reject(new Error(`npm start exited with ${code}`)));
+    });
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const exited = new Promise((resolve) => npm.once("exit", resolve));
+    npm.kill("SIGTERM");
+    await exited;
+    // The server went with npm: nothing answers on its port any more.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
   it("stops with one line naming a malformed variable", async () => {
     const child = start({ PORT: "not-a-port" });
     let stderr = "";

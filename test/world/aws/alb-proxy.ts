@@ -3,7 +3,7 @@
 // is recorded for CloudWatch.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { CloudWatch } from "./cloudwatch.ts";
+import type { CloudWatch, RequestSample } from "./cloudwatch.ts";
 import type { TargetGroup } from "./targets.ts";
 
 export interface ForwardAction {
@@ -34,6 +34,8 @@ export interface ProxyContext {
   /** Rules in evaluation order, the default rule last. Read on every request. */
   rules(): Rule[];
   targetGroup(arn: string): TargetGroup | undefined;
+  /** The load balancer's `idle_timeout.timeout_seconds`, in ms. Read on every request. */
+  idleTimeoutMs(): number;
   cloudwatch: CloudWatch;
 }
 
@@ -46,7 +48,7 @@ export class ListenerProxy {
   constructor(ctx: ProxyContext) {
     this.#ctx = ctx;
     this.#server = createServer((req, res) => this.#handle(req, res));
-    this.#server.keepAliveTimeout = 60_000;
+    this.#server.keepAliveTimeout = ctx.idleTimeoutMs();
   }
 
   async listen(): Promise<number> {
@@ -61,46 +63,64 @@ export class ListenerProxy {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const started = Date.now();
+    const record = (outcome: Omit<RequestSample, "at" | "loadBalancer">) =>
+      this.#ctx.cloudwatch.record({ at: started, loadBalancer: this.#ctx.loadBalancerDimension, ...outcome });
+    const idleTimeoutMs = this.#ctx.idleTimeoutMs();
+    // Idle client connections close on the same timeout, as on an ALB.
+    this.#server.keepAliveTimeout = idleTimeoutMs;
     const rule = this.#ctx.rules().find((r) => r.isDefault || r.conditions.every((c) => conditionMatches(c, req)));
     const action = rule?.actions.find((a) => a.Type === "forward");
     const groupArn = rule && action ? this.#chooseGroup(rule, action) : undefined;
     const group = groupArn ? this.#ctx.targetGroup(groupArn) : undefined;
     const target = group?.pick();
     if (!group || !target) {
-      this.#elbError(res, started, 503, "Service Temporarily Unavailable");
+      // Rejected before a target was chosen: no RequestCount, only the balancer's own 503.
+      record({ elbStatus: 503 });
+      answer(res, 503, "Service Temporarily Unavailable");
       req.resume();
       return;
     }
     target.inFlight++;
+    target.agent.idleTimeoutMs = idleTimeoutMs;
     let done = false;
-    const finish = (status: number, fromTarget: boolean) => {
+    const finish = (outcome: Omit<RequestSample, "at" | "loadBalancer" | "targetGroup">) => {
       if (done) return;
       done = true;
       group.release(target);
-      this.#ctx.cloudwatch.record({
-        at: started,
-        loadBalancer: this.#ctx.loadBalancerDimension,
-        targetGroup: fromTarget ? group.dimension : undefined,
-        status,
-        latencyMs: Date.now() - started,
-      });
+      record({ targetGroup: group.dimension, ...outcome });
     };
+    const sentAt = performance.now();
+    let connected = false;
     const upstream = request(
-      { host: "127.0.0.1", port: target.port, method: req.method, path: req.url, headers: forwardedHeaders(req), agent: target.agent },
+      { host: "127.0.0.1", port: target.port, method: req.method, path: req.url, headers: forwardedHeaders(req), agent: target.agent, timeout: idleTimeoutMs },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        const targetStatus = up.statusCode ?? 502;
+        const targetResponseSeconds = (performance.now() - sentAt) / 1000;
+        res.writeHead(targetStatus, up.headers);
         up.pipe(res);
-        up.on("end", () => finish(up.statusCode ?? 502, true));
+        // The target answered; a body cut short afterwards reaches the client as a broken response.
+        up.on("end", () => finish({ targetStatus, targetResponseSeconds }));
         up.on("error", () => {
-          finish(502, false);
+          finish({ targetStatus, targetResponseSeconds });
           res.destroy();
         });
       },
     );
-    upstream.on("error", () => {
-      finish(502, false);
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" }).end("Bad Gateway");
-      else res.destroy();
+    upstream.on("socket", (socket) => {
+      connected = !socket.connecting;
+      if (!connected) socket.once("connect", () => (connected = true));
+    });
+    upstream.on("timeout", () => upstream.destroy(new IdleTimeout()));
+    upstream.on("error", (err) => {
+      if (res.headersSent) {
+        finish({});
+        res.destroy();
+        return;
+      }
+      // No bytes from the target within the idle timeout → 504; a refused or reset connection → 502.
+      const elbStatus = err instanceof IdleTimeout ? 504 : 502;
+      finish({ elbStatus, targetConnectionError: !connected && !(err instanceof IdleTimeout) });
+      answer(res, elbStatus, elbStatus === 504 ? "Gateway Time-out" : "Bad Gateway");
     });
     req.pipe(upstream);
   }
@@ -120,11 +140,12 @@ export class ListenerProxy {
     state.current[best] = (state.current[best] ?? 0) - total;
     return groups[best]?.TargetGroupArn;
   }
+}
 
-  #elbError(res: ServerResponse, started: number, status: number, text: string): void {
-    res.writeHead(status, { "content-type": "text/plain" }).end(text);
-    this.#ctx.cloudwatch.record({ at: started, loadBalancer: this.#ctx.loadBalancerDimension, status, latencyMs: Date.now() - started });
-  }
+class IdleTimeout extends Error {}
+
+function answer(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "text/plain" }).end(text);
 }
 
 function forwardedHeaders(req: IncomingMessage): Record<string, string | string[] | undefined> {

@@ -1,14 +1,32 @@
-// CloudWatch: the AWS/ApplicationELB datapoints the ALB proxy records, one per request, and
-// GetMetricData over them for any window and period.
+// CloudWatch: the AWS/ApplicationELB datapoints the ALB records (one per request, and host counts
+// sampled over time), and GetMetricData over them for any window and period. Each metric answers
+// only to the dimension sets AWS publishes it under, and has no datapoint where nothing happened.
 import { AwsError, epochSeconds } from "./protocols.ts";
 
 export interface RequestSample {
   at: number; // epoch ms
   loadBalancer: string; // "app/name/id"
-  targetGroup?: string; // "targetgroup/name/id"; absent when the ALB answered by itself
-  status: number;
-  latencyMs: number;
+  /** Group of the target the balancer chose; absent when it rejected the request before choosing one. */
+  targetGroup?: string;
+  /** What the target answered; absent when no response came from it. */
+  targetStatus?: number;
+  /** From the request leaving the balancer until the target's response headers arrived. */
+  targetResponseSeconds?: number;
+  /** The status the balancer generated itself (502, 503, 504 …). */
+  elbStatus?: number;
+  /** The connection to the chosen target could not be established. */
+  targetConnectionError?: boolean;
 }
+
+export interface HostCountSample {
+  at: number;
+  loadBalancer: string;
+  targetGroup: string;
+  healthy: number;
+  unhealthy: number;
+}
+
+type Sample = ({ kind: "request" } & RequestSample) | ({ kind: "hosts" } & HostCountSample);
 
 interface MetricStat {
   Metric?: { Namespace?: string; MetricName?: string; Dimensions?: { Name?: string; Value?: string }[] };
@@ -34,21 +52,61 @@ interface GetMetricDataInput {
 const NAMESPACE = "AWS/ApplicationELB";
 const HIGH_RESOLUTION_PERIODS = new Set([1, 5, 10, 20, 30]);
 
-/** Per-request value of each metric, or undefined when the request adds no datapoint. */
-const METRICS: Record<string, (s: RequestSample) => number | undefined> = {
-  RequestCount: (s) => (s.targetGroup ? 1 : undefined),
-  HTTPCode_Target_2XX_Count: (s) => (s.targetGroup && s.status >= 200 && s.status < 300 ? 1 : undefined),
-  HTTPCode_Target_4XX_Count: (s) => (s.targetGroup && s.status >= 400 && s.status < 500 ? 1 : undefined),
-  HTTPCode_Target_5XX_Count: (s) => (s.targetGroup && s.status >= 500 ? 1 : undefined),
-  HTTPCode_ELB_5XX_Count: (s) => (!s.targetGroup && s.status >= 500 ? 1 : undefined),
-  TargetResponseTime: (s) => (s.targetGroup ? s.latencyMs / 1000 : undefined),
+/** The dimension sets AWS publishes a metric under (AvailabilityZone ones are not emulated). */
+const BY_TARGET_GROUP = ["LoadBalancer", "LoadBalancer,TargetGroup"];
+const BY_LOAD_BALANCER = ["LoadBalancer"];
+const HOSTS = ["LoadBalancer,TargetGroup"];
+
+interface MetricDefinition {
+  dimensionSets: string[];
+  /** The sample's value for this metric, or undefined when it adds no datapoint. */
+  value: (s: Sample) => number | undefined;
+}
+
+const request = (f: (s: RequestSample) => number | undefined) => (s: Sample) => (s.kind === "request" ? f(s) : undefined);
+const one = (happened: boolean) => (happened ? 1 : undefined);
+const targetClass = (hundreds: number) => request((s) => one(s.targetStatus !== undefined && Math.floor(s.targetStatus / 100) === hundreds));
+const elbCode = (matches: (status: number) => boolean) => request((s) => one(s.elbStatus !== undefined && matches(s.elbStatus)));
+
+const METRICS: Record<string, MetricDefinition> = {
+  // Only requests for which the balancer chose a target, whatever became of them.
+  RequestCount: { dimensionSets: BY_TARGET_GROUP, value: request((s) => one(s.targetGroup !== undefined)) },
+  HTTPCode_Target_2XX_Count: { dimensionSets: BY_TARGET_GROUP, value: targetClass(2) },
+  HTTPCode_Target_3XX_Count: { dimensionSets: BY_TARGET_GROUP, value: targetClass(3) },
+  HTTPCode_Target_4XX_Count: { dimensionSets: BY_TARGET_GROUP, value: targetClass(4) },
+  HTTPCode_Target_5XX_Count: { dimensionSets: BY_TARGET_GROUP, value: targetClass(5) },
+  TargetConnectionErrorCount: { dimensionSets: BY_TARGET_GROUP, value: request((s) => one(s.targetConnectionError === true)) },
+  TargetResponseTime: { dimensionSets: BY_TARGET_GROUP, value: request((s) => s.targetResponseSeconds) },
+  HTTPCode_ELB_5XX_Count: { dimensionSets: BY_LOAD_BALANCER, value: elbCode((status) => status >= 500) },
+  HTTPCode_ELB_502_Count: { dimensionSets: BY_LOAD_BALANCER, value: elbCode((status) => status === 502) },
+  HTTPCode_ELB_503_Count: { dimensionSets: BY_LOAD_BALANCER, value: elbCode((status) => status === 503) },
+  HTTPCode_ELB_504_Count: { dimensionSets: BY_LOAD_BALANCER, value: elbCode((status) => status === 504) },
+  HealthyHostCount: { dimensionSets: HOSTS, value: (s) => (s.kind === "hosts" ? s.healthy : undefined) },
+  UnHealthyHostCount: { dimensionSets: HOSTS, value: (s) => (s.kind === "hosts" ? s.unhealthy : undefined) },
 };
 
+/** When datapoints exist: AWS publishes ALB metrics per clock-aligned minute, some time after it ends. */
+export interface Publication {
+  /** Length of the clock-aligned bucket a datapoint stands for (0: each request is its own instant). */
+  bucketMs: number;
+  /** From a bucket's end until GetMetricData returns it. */
+  delayMs: number;
+}
+
 export class CloudWatch {
-  #samples: RequestSample[] = [];
+  #samples: Sample[] = [];
+  readonly #publication: Publication;
+
+  constructor(publication: Publication = { bucketMs: 0, delayMs: 0 }) {
+    this.#publication = publication;
+  }
 
   record(sample: RequestSample): void {
-    this.#samples.push(sample);
+    this.#samples.push({ kind: "request", ...sample });
+  }
+
+  recordHosts(sample: HostCountSample): void {
+    this.#samples.push({ kind: "hosts", ...sample });
   }
 
   getMetricData(input: GetMetricDataInput) {
@@ -62,7 +120,9 @@ export class CloudWatch {
     if (input.StartTime >= input.EndTime) {
       throw new AwsError("InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime.");
     }
-    const start = input.StartTime * 1000;
+    // As CloudWatch does with minute data: a start inside a minute means that whole minute.
+    const { bucketMs } = this.#publication;
+    const start = bucketMs > 0 ? Math.floor((input.StartTime * 1000) / bucketMs) * bucketMs : input.StartTime * 1000;
     const end = input.EndTime * 1000;
     const descending = input.ScanBy !== "TimestampAscending";
     return {
@@ -94,13 +154,19 @@ export class CloudWatch {
     }
     const aggregate = aggregator(stat.Stat);
     const metric = stat.Metric;
-    const valueOf = metric?.Namespace === NAMESPACE ? METRICS[metric.MetricName ?? ""] : undefined;
-    if (!valueOf) return [];
+    const definition = metric?.Namespace === NAMESPACE ? METRICS[metric.MetricName ?? ""] : undefined;
     const dims = new Map((metric?.Dimensions ?? []).map((d) => [d.Name ?? "", d.Value ?? ""]));
+    // CloudWatch matches a metric's dimensions exactly: a set it is not published under has no data.
+    if (!definition?.dimensionSets.includes([...dims.keys()].toSorted().join(","))) return [];
     const buckets = new Map<number, number[]>();
-    for (const s of this.#samples) {
+    const { bucketMs, delayMs } = this.#publication;
+    const publishedUntil = Date.now() - delayMs;
+    for (const sample of this.#samples) {
+      const at = bucketMs > 0 ? Math.floor(sample.at / bucketMs) * bucketMs : sample.at;
+      if (at + bucketMs > publishedUntil) continue;
+      const s = at === sample.at ? sample : { ...sample, at };
       if (s.at < start || s.at >= end || !matches(s, dims)) continue;
-      const value = valueOf(s);
+      const value = definition.value(s);
       if (value === undefined) continue;
       const bucket = start + Math.floor((s.at - start) / (period * 1000)) * period * 1000;
       let values = buckets.get(bucket);
@@ -111,8 +177,7 @@ export class CloudWatch {
   }
 }
 
-function matches(s: RequestSample, dims: Map<string, string>): boolean {
-  if (dims.size === 0) return false;
+function matches(s: Sample, dims: Map<string, string>): boolean {
   for (const [name, value] of dims) {
     if (name === "LoadBalancer" && value === s.loadBalancer) continue;
     if (name === "TargetGroup" && value === s.targetGroup) continue;

@@ -355,7 +355,7 @@ export class Ecs {
     this.#run(
       task,
       startProcess(process.execPath, [SAMPLE_SERVER], {
-        env: { ...env, PORT: String(port), SAMPLE_BEHAVIOUR: JSON.stringify(behaviour) },
+        env: { ...env, PORT: String(port), SAMPLE_BEHAVIOUR: JSON.stringify(behaviour), SAMPLE_TASK_ID: task.arn.split("/").pop() ?? "" },
         keepStdinOpen: true,
       }),
     );

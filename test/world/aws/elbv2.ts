@@ -2,7 +2,8 @@
 import { ListenerProxy, type ForwardAction, type Rule, type RuleCondition } from "./alb-proxy.ts";
 import type { CloudWatch } from "./cloudwatch.ts";
 import { AwsError } from "./protocols.ts";
-import { TargetGroup, type HealthCheckSettings } from "./targets.ts";
+import { TargetGroup } from "./targets.ts";
+import type { Timing } from "./timing.ts";
 import { randomHex } from "./ids.ts";
 
 interface LoadBalancer {
@@ -11,44 +12,66 @@ interface LoadBalancer {
   /** The CloudWatch dimension value: `app/name/id`. */
   dimension: string;
   createdAt: Date;
+  /** `idle_timeout.timeout_seconds`, kept in ms so tests can go below a second. */
+  idleTimeoutMs: number;
 }
 
 interface Listener {
   arn: string;
   loadBalancerArn: string;
   port: number;
+  /** What Describe* shows: every change at once. */
   rules: Rule[];
+  /** What requests follow: each change once it has propagated. */
+  routed: Rule[];
   proxy: ListenerProxy;
 }
 
 type Params = Record<string, unknown>;
 
 const MAX_WEIGHT = 999;
+const IDLE_TIMEOUT_ATTRIBUTE = "idle_timeout.timeout_seconds";
+/** How often HealthyHostCount and UnHealthyHostCount are sampled. */
+const HOST_COUNT_EVERY_MS = 1000;
+
 const MAX_GROUPS_PER_ACTION = 5;
 
 export class Elbv2 {
   readonly #prefix: string;
   readonly #cloudwatch: CloudWatch;
-  readonly #health: Omit<HealthCheckSettings, "path">;
+  readonly #timing: Timing;
+  readonly #hostCounts: NodeJS.Timeout;
   readonly #loadBalancers = new Map<string, LoadBalancer>();
   readonly #listeners = new Map<string, Listener>();
   readonly #targetGroups = new Map<string, TargetGroup>();
 
-  constructor(region: string, accountId: string, cloudwatch: CloudWatch, health: Omit<HealthCheckSettings, "path">) {
+  constructor(region: string, accountId: string, cloudwatch: CloudWatch, timing: Timing) {
     this.#prefix = `arn:aws:elasticloadbalancing:${region}:${accountId}`;
     this.#cloudwatch = cloudwatch;
-    this.#health = health;
+    this.#timing = timing;
+    this.#hostCounts = setInterval(() => this.#recordHostCounts(), HOST_COUNT_EVERY_MS);
+    this.#hostCounts.unref();
   }
 
   createLoadBalancer(name: string): LoadBalancer {
     const id = randomHex(16);
-    const lb = { arn: `${this.#prefix}:loadbalancer/app/${name}/${id}`, name, dimension: `app/${name}/${id}`, createdAt: new Date() };
+    const lb = {
+      arn: `${this.#prefix}:loadbalancer/app/${name}/${id}`,
+      name,
+      dimension: `app/${name}/${id}`,
+      createdAt: new Date(),
+      idleTimeoutMs: this.#timing.idleTimeoutMs,
+    };
     this.#loadBalancers.set(lb.arn, lb);
     return lb;
   }
 
   createTargetGroup(name: string, port: number, healthCheckPath: string): TargetGroup {
-    const tg = new TargetGroup(`${this.#prefix}:targetgroup/${name}/${randomHex(16)}`, name, port, { ...this.#health, path: healthCheckPath });
+    const tg = new TargetGroup(`${this.#prefix}:targetgroup/${name}/${randomHex(16)}`, name, port, {
+      ...this.#timing.health,
+      path: healthCheckPath,
+      drainFully: this.#timing.drainFully,
+    });
     this.#targetGroups.set(tg.arn, tg);
     return tg;
   }
@@ -62,10 +85,12 @@ export class Elbv2 {
       loadBalancerArn,
       port: 0,
       rules: [],
+      routed: [],
       proxy: new ListenerProxy({
         loadBalancerDimension: lb.dimension,
-        rules: () => listener.rules,
+        rules: () => listener.routed,
         targetGroup: (arn) => this.#targetGroups.get(arn),
+        idleTimeoutMs: () => lb.idleTimeoutMs,
         cloudwatch: this.#cloudwatch,
       }),
     };
@@ -76,6 +101,7 @@ export class Elbv2 {
       conditions: [],
       actions: this.#validateActions(defaultActions, lb),
     });
+    listener.routed = snapshot(listener.rules);
     listener.port = await listener.proxy.listen();
     this.#listeners.set(listener.arn, listener);
     return { arn: listener.arn, port: listener.port };
@@ -94,6 +120,7 @@ export class Elbv2 {
     listener.rules = [...listener.rules.filter((r) => !r.isDefault), rule]
       .toSorted((a, b) => Number(a.priority) - Number(b.priority))
       .concat(listener.rules.filter((r) => r.isDefault));
+    this.#propagate(listener);
     return rule.arn;
   }
 
@@ -102,6 +129,7 @@ export class Elbv2 {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#hostCounts);
     for (const tg of this.#targetGroups.values()) tg.close();
     await Promise.all([...this.#listeners.values()].map((l) => l.proxy.close()));
   }
@@ -115,6 +143,22 @@ export class Elbv2 {
         if (arns.length) lbs = arns.map((a) => this.#loadBalancers.get(a) ?? notFound("LoadBalancerNotFound", `Load balancers '[${a}]' not found`));
         if (names.length) lbs = names.map((n) => lbs.find((l) => l.name === n) ?? notFound("LoadBalancerNotFound", `Load balancers '[${n}]' not found`));
         return { LoadBalancers: lbs.map((lb) => this.#describeLb(lb)) };
+      },
+      DescribeLoadBalancerAttributes: (p) => ({ Attributes: describeAttributes(this.#loadBalancer(str(p.LoadBalancerArn) ?? ""), this.#timing) }),
+      ModifyLoadBalancerAttributes: (p) => {
+        const lb = this.#loadBalancer(str(p.LoadBalancerArn) ?? "");
+        const attributes = list(p.Attributes) as { Key?: string; Value?: string }[];
+        for (const { Key, Value } of attributes) {
+          if (Key !== IDLE_TIMEOUT_ATTRIBUTE) {
+            throw new AwsError("ValidationError", `Attribute '${Key}' is not supported by the emulator (only ${IDLE_TIMEOUT_ATTRIBUTE})`);
+          }
+          const seconds = Number(Value);
+          if (!Number.isInteger(seconds) || seconds < 1 || seconds > 4000) {
+            throw new AwsError("ValidationError", `The value of '${IDLE_TIMEOUT_ATTRIBUTE}' must be an integer between 1 and 4000`);
+          }
+        }
+        for (const { Value } of attributes) lb.idleTimeoutMs = this.#timing.realMs(Number(Value));
+        return { Attributes: describeAttributes(lb, this.#timing) };
       },
       DescribeListeners: (p) => {
         const arns = strings(p.ListenerArns);
@@ -145,6 +189,7 @@ export class Elbv2 {
           const actions = this.#validateActions(list(p.DefaultActions), this.#lbOf(listener));
           const defaultRule = listener.rules.find((r) => r.isDefault);
           if (defaultRule) defaultRule.actions = actions;
+          this.#propagate(listener);
         }
         return { Listeners: [describeListener(listener)] };
       },
@@ -154,6 +199,7 @@ export class Elbv2 {
         if (rule.isDefault) throw new AwsError("OperationNotPermitted", `Default rule '${rule.arn}' cannot be modified`);
         if (p.Actions !== undefined) rule.actions = this.#validateActions(list(p.Actions), this.#lbOf(listener));
         if (p.Conditions !== undefined) rule.conditions = list(p.Conditions) as RuleCondition[];
+        this.#propagate(listener);
         return { Rules: [describeRule(rule)] };
       },
       DescribeTargetGroups: (p) => {
@@ -167,7 +213,7 @@ export class Elbv2 {
           if (!this.#loadBalancers.has(lbArn)) notFound("LoadBalancerNotFound", `Load balancers '[${lbArn}]' not found`);
           groups = groups.filter((g) => g.loadBalancerArns.has(lbArn));
         }
-        return { TargetGroups: groups.map(describeGroup) };
+        return { TargetGroups: groups.map((g) => describeGroup(g, this.#timing.awsSeconds)) };
       },
       DescribeTargetHealth: (p) => {
         const group = this.#group(str(p.TargetGroupArn) ?? "");
@@ -231,8 +277,38 @@ export class Elbv2 {
     return actions;
   }
 
+  /** Requests follow the listener's rules as they are now once the propagation delay has passed. */
+  #propagate(listener: Listener): void {
+    const rules = snapshot(listener.rules);
+    if (this.#timing.propagationDelayMs === 0) listener.routed = rules;
+    else setTimeout(() => (listener.routed = rules), this.#timing.propagationDelayMs).unref();
+  }
+
   #ruleArn(listener: Listener): string {
     return listener.arn.replace(":listener/", ":listener-rule/") + `/${randomHex(16)}`;
+  }
+
+  /** HealthyHostCount / UnHealthyHostCount of every target group behind a load balancer. */
+  #recordHostCounts(): void {
+    const at = Date.now();
+    for (const group of this.#targetGroups.values()) {
+      const states = group.targets().map((t) => t.state);
+      for (const arn of group.loadBalancerArns) {
+        const lb = this.#loadBalancers.get(arn);
+        if (!lb) continue;
+        this.#cloudwatch.recordHosts({
+          at,
+          loadBalancer: lb.dimension,
+          targetGroup: group.dimension,
+          healthy: states.filter((s) => s === "healthy").length,
+          unhealthy: states.filter((s) => s === "unhealthy").length,
+        });
+      }
+    }
+  }
+
+  #loadBalancer(arn: string): LoadBalancer {
+    return this.#loadBalancers.get(arn) ?? notFound("LoadBalancerNotFound", `Load balancers '[${arn}]' not found`);
   }
 
   #lbOf(listener: Listener): LoadBalancer {
@@ -273,6 +349,11 @@ export class Elbv2 {
   }
 }
 
+/** Rules as they stand: handlers replace a rule's actions and conditions, never change them in place. */
+function snapshot(rules: Rule[]): Rule[] {
+  return rules.map((r) => ({ ...r }));
+}
+
 function describeListener(l: Listener): Params {
   return {
     ListenerArn: l.arn,
@@ -283,11 +364,15 @@ function describeListener(l: Listener): Params {
   };
 }
 
+function describeAttributes(lb: LoadBalancer, timing: Timing): Params[] {
+  return [{ Key: IDLE_TIMEOUT_ATTRIBUTE, Value: String(timing.awsSeconds(lb.idleTimeoutMs)) }];
+}
+
 function describeRule(r: Rule): Params {
   return { RuleArn: r.arn, Priority: r.priority, Conditions: r.conditions, Actions: r.actions, IsDefault: r.isDefault };
 }
 
-function describeGroup(g: TargetGroup): Params {
+function describeGroup(g: TargetGroup, awsSeconds: (ms: number) => number): Params {
   return {
     TargetGroupArn: g.arn,
     TargetGroupName: g.name,
@@ -297,8 +382,8 @@ function describeGroup(g: TargetGroup): Params {
     HealthCheckProtocol: "HTTP",
     HealthCheckPort: "traffic-port",
     HealthCheckEnabled: true,
-    HealthCheckIntervalSeconds: Math.max(1, Math.ceil(g.health.intervalMs / 1000)),
-    HealthCheckTimeoutSeconds: Math.max(1, Math.ceil(g.health.timeoutMs / 1000)),
+    HealthCheckIntervalSeconds: awsSeconds(g.health.intervalMs),
+    HealthCheckTimeoutSeconds: awsSeconds(g.health.timeoutMs),
     HealthyThresholdCount: g.health.healthyThreshold,
     UnhealthyThresholdCount: g.health.unhealthyThreshold,
     HealthCheckPath: g.health.path,

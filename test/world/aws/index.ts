@@ -10,20 +10,18 @@ import { Faults } from "./faults.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
 import { createEmulatorServer, type EmulatedCall } from "./server.ts";
 import { Sts } from "./sts.ts";
+import { timing, type TimingOptions } from "./timing.ts";
 
 export type { SampleBehaviour } from "../sample-service/behaviour.ts";
 export type { FaultKind, FaultSpec, ActiveFault, Faults } from "./faults.ts";
 export type { SampleWorld } from "./sample-world.ts";
 export { SAMPLE_REPOSITORY_ID, sampleTaskDefinition } from "./sample-world.ts";
+export type { TimingOptions } from "./timing.ts";
 export type { RoleSession, Sts } from "./sts.ts";
 
-export interface AwsEmulatorOptions {
+export interface AwsEmulatorOptions extends TimingOptions {
   /** Port of the AWS endpoint; default: any free port. */
   port?: number;
-  /** Health-check interval of every target group (default 200 ms); thresholds are 2 healthy / 2 unhealthy. */
-  healthCheckIntervalMs?: number;
-  /** Longest a leaving target drains its in-flight requests (default 5000 ms; it leaves as soon as it is idle). */
-  deregistrationDelayMs?: number;
 }
 
 export interface AwsEmulator {
@@ -50,17 +48,11 @@ export interface AwsEmulator {
 export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
   const region = "us-east-1";
   const accountId = "123456789012";
-  const interval = opts.healthCheckIntervalMs ?? 200;
   const faults = new Faults();
-  const cloudwatch = new CloudWatch();
+  const clock = timing(opts);
+  const cloudwatch = new CloudWatch(clock.metrics);
   const ecr = new Ecr(accountId, region);
-  const elb = new Elbv2(region, accountId, cloudwatch, {
-    intervalMs: interval,
-    timeoutMs: Math.max(interval, 100),
-    healthyThreshold: 2,
-    unhealthyThreshold: 2,
-    deregistrationDelayMs: opts.deregistrationDelayMs ?? 5000,
-  });
+  const elb = new Elbv2(region, accountId, cloudwatch, clock);
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
   const calls: EmulatedCall[] = [];
   const credentials = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" };

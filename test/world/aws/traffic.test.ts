@@ -128,7 +128,10 @@ describe("ALB listener traffic", () => {
     const errors = await metric("HTTPCode_Target_5XX_Count", "Sum", start);
     expect(sum(requests.blue) + sum(requests.green)).toBe(400);
     expect(sum(errors.green)).toBe(greenErrors);
-    expect(sum(errors.green) / sum(requests.green)).toBeCloseTo(0.2, 1);
+    // Each request draws its own error: about 200 requests at 20% land within ±3.5 standard deviations.
+    const rate = sum(errors.green) / sum(requests.green);
+    expect(rate).toBeGreaterThan(0.1);
+    expect(rate).toBeLessThan(0.3);
     expect(errors.blue).toEqual([]);
 
     // The bad version adds 20 ms to every answer, so its p99 cannot be lower.

@@ -4,14 +4,29 @@
 export interface SampleBehaviour {
   /** Reported in every response body and the `x-sample-version` header. */
   version: string;
-  /** Fraction (0..1) of non-health requests answered with 500, spread evenly. */
+  /** Chance (0..1) that a non-health request is answered with 500, drawn per request. */
   errorRate?: number;
-  /** Added delay before every non-health response. */
+  /** Seed of that draw (default 1), mixed with the task's id: each task draws its own reproducible sequence. */
+  seed?: number;
+  /** Added delay before every non-health response: a slow version. */
   latencyMs?: number;
   /** Health check path answers 503. */
   failHealthCheck?: boolean;
   /** Delay before the process starts listening. */
   startDelayMs?: number;
+  /** Real requests are never answered while the health check still passes. */
+  hang?: boolean;
+  /** The process exits with status 1 as soon as it starts: ECS keeps replacing it (a crash loop). */
+  exitAtStart?: boolean;
+  /** The process runs but never listens: every connection to it is refused. */
+  refuseConnections?: boolean;
+  /**
+   * What the task does at its first real request, once health checks (and smoke tests on them) have
+   * passed: `exit` with status 1 (ECS replaces it, and the next request kills the new one: a crash
+   * loop under traffic), or `refuse`: stop listening and drop its connections, so every later
+   * connection is refused.
+   */
+  onFirstRequest?: "exit" | "refuse";
 }
 
 export const BEHAVIOUR_ANNOTATION = "dev.gantry.sample.behaviour";
