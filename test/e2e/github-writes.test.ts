@@ -68,6 +68,8 @@ describe("GitHub writes go through a paced queue per installation, end to end", 
     // Everything held arrives: the Deployment with its whole history, one status comment with the end, the check run, reactions and the reply.
     await eventually("🚀 on the /deploy", () => (deploy.comment.reactions.some((reaction) => reaction.content === "rocket") ? true : undefined), 30_000);
     await eventually("the reply to /lock", () => [...e.repo.comments.values()].find((comment) => comment.body.includes(`<!-- gantry:reply-to ${lock.comment.id} -->`)), 30_000);
+    // The deployment has ended, so nothing new is queued: an empty outbox means every held write went out.
+    await e.outboxSettled();
     const shown = whatGitHubShows(e, SHA);
     expect(shown.deployments).toHaveLength(1);
     expect(shown.states).toEqual(["queued", "in_progress", "success"]);
