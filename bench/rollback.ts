@@ -88,7 +88,8 @@ async function rollbacks(env: DeployWorld, sha: string, pullRequest: number | nu
 
 /** Gantry's way out to GitHub, as `startGantry` wires it, pointed at the GitHub emulator. */
 function githubOutboxFor(github: GithubEmulator) {
-  // Probot's own Octokit: retries and throttling on, as in production.
+  // Probot's default Octokit (retries and throttling on): the costliest pacing for this figure; Gantry's
+  // own outbox Octokit leaves pacing to its per-installation queue.
   const probot = new Probot({ appId: TEST_APP_ID, privateKey: TEST_PRIVATE_KEY, baseUrl: github.url, log: silentLog });
   let stopDrain: () => Promise<void> = async () => undefined;
   const observe = (store: Store) => {

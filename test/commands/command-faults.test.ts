@@ -219,7 +219,7 @@ describe("commands under GitHub faults", () => {
   });
 
   it.each((Object.keys(PATHS) as CommandName[]).flatMap((name) => PATHS[name].points.map((point) => ({ name, point }))))(
-    "/$name with GitHub down at $point for longer than Gantry retries: the retried delivery resumes it, acting once",
+    "/$name with GitHub down at $point for longer than Gantry retries: a read's failure is resumed by the retried delivery, a write waits in the outbox; acted on once",
     async ({ name, point }) => {
       await prepare(name);
       // At the reply a refusal GitHub did not store: a stored one is found again and not retried.
