@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { Probot } from "probot";
 import { GitHubNotifier } from "../src/notify/github-notifier.ts";
+import { commandSender } from "../src/notify/command-writes.ts";
 import { DeploymentNotifications } from "../src/notify/notification-store.ts";
 import { DeploymentOutbox } from "../src/notify/deployment-outbox.ts";
 import { outboxDrain } from "../src/notify/outbox-drain.ts";
@@ -87,13 +88,14 @@ async function rollbacks(env: DeployWorld, sha: string, pullRequest: number | nu
 
 /** Gantry's way out to GitHub, as `startGantry` wires it, pointed at the GitHub emulator. */
 function githubOutboxFor(github: GithubEmulator) {
-  // Probot's own Octokit: retries and throttling on, as in production.
+  // Probot's default Octokit (retries and throttling on): the costliest pacing for this figure; Gantry's
+  // own outbox Octokit leaves pacing to its per-installation queue.
   const probot = new Probot({ appId: TEST_APP_ID, privateKey: TEST_PRIVATE_KEY, baseUrl: github.url, log: silentLog });
   let stopDrain: () => Promise<void> = async () => undefined;
   const observe = (store: Store) => {
     const notifier = new GitHubNotifier({ notifications: new DeploymentNotifications(store), octokitFor: (id) => probot.auth(id) });
     const outbox = new GitHubOutbox(store);
-    const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), log: silentLog, instanceId: "bench" });
+    const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), sendCommand: commandSender((id) => probot.auth(id)), log: silentLog, instanceId: "bench" });
     drain.start();
     stopDrain = () => drain.stop();
     return new DeploymentOutbox(outbox, () => drain.wake());

@@ -1,4 +1,4 @@
-import { Probot, type ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
+import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import { createGantryApp } from "./app/index.ts";
 import { AuditLog } from "./audit/audit-log.ts";
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
@@ -15,7 +15,9 @@ import { webhookIntake } from "./inbox/intake.ts";
 import { receivedEvent } from "./inbox/invalid-payload.ts";
 import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
+import { CommandWrites, commandSender } from "./notify/command-writes.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
+import { InstallationPacer } from "./notify/installation-pacer.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
 import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
 import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
@@ -66,12 +68,31 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     ...(options.Octokit ? { Octokit: options.Octokit } : {}),
   });
 
+  // The outbox paces its own writes per installation (GitHub's limits, Retry-After): its Octokit has
+  // Probot's throttling and retries off, so there are not two pacers and a refused write comes back to the queue.
+  const writer = new Probot({
+    appId: credentials.appId,
+    privateKey: credentials.privateKey,
+    baseUrl: env.GITHUB_API_URL,
+    log,
+    Octokit: options.Octokit ?? ProbotOctokit.defaults((instanceOptions: object) => ({ ...instanceOptions, retry: { enabled: false }, throttle: { enabled: false } })),
+  });
+  const pacer = new InstallationPacer();
+  const octokitFor = async (installationId: number) => pacer.pace(await writer.auth(installationId), installationId);
   const notifications = new DeploymentNotifications(store);
-  const notifier = new GitHubNotifier({ notifications, octokitFor: (installationId) => probot.auth(installationId) });
+  const notifier = new GitHubNotifier({ notifications, octokitFor });
   const outbox = new GitHubOutbox(store);
-  // GitHub writes leave through the outbox, drained apart from the controller: a slow GitHub never delays a tick.
-  const drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), log, instanceId: env.GANTRY_INSTANCE_ID });
+  // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
+  const drain = outboxDrain({
+    outbox,
+    sendDeployment: (changes) => notifier.apply(changes),
+    sendCommand: commandSender(octokitFor),
+    pacer,
+    log,
+    instanceId: env.GANTRY_INSTANCE_ID,
+  });
   const observer = new DeploymentOutbox(outbox, () => drain.wake());
+  const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
   const targetsFor =
     options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
@@ -96,7 +117,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   await probot.load(
     options.app ??
       createGantryApp({
-        chatOps: { store, controller, audit, links: notifications, appId: credentials.appId },
+        chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
         awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
       }),
   );

@@ -76,8 +76,12 @@ export class CommandRecords<Decision, Outcome> {
     });
   }
 
-  replied(lease: CommandLease): Promise<void> {
-    return this.#advance(this.#store.db, lease, { step: "replied", lease_owner: null, lease_until: 0 });
+  /** `alongside`: what else the step writes in its transaction (the reply, into the outbox). */
+  async replied(lease: CommandLease, alongside?: (trx: Store["db"]) => Promise<void>): Promise<void> {
+    await this.#store.db.transaction().execute(async (trx) => {
+      await this.#advance(trx, lease, { step: "replied", lease_owner: null, lease_until: 0 });
+      await alongside?.(trx);
+    });
   }
 
   /** Lets a retried delivery resume at once instead of waiting for the lease to run out. */

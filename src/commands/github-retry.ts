@@ -1,4 +1,4 @@
-/** Retries of GitHub calls on the command path: reads while deciding, reactions and replies after acting. */
+/** Retries of GitHub reads on the command path, while deciding (writes leave through the outbox). */
 
 export interface RetryPolicy {
   attempts: number;

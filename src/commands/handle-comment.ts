@@ -4,7 +4,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { loadRepoConfig } from "../config/load-repo-config.ts";
 import { repoConfigSchema, REPO_CONFIG_PATH } from "../config/repo-config.ts";
 import type { DeploymentController } from "../deploy/api.ts";
-import { createComment } from "../notify/github-writes.ts";
+import type { CommandTarget, CommandWrite, CommandWrites } from "../notify/command-writes.ts";
 import { publicErrorText, quoteUserText } from "../notify/public-text.ts";
 import { payloadFields } from "../inbox/invalid-payload.ts";
 import type { Store } from "../store/open-store.ts";
@@ -21,10 +21,12 @@ export interface ChatOpsDependencies {
   controller: DeploymentController;
   audit: AuditLog;
   links: CommandLinks;
+  /** Where reactions and replies go: the outbox, which sends them in the installation's turn. */
+  writes: CommandWrites;
   /** Gantry's own GitHub App id: only its check runs count as `gantry/test`. */
   appId: number;
   now?: () => number;
-  /** How GitHub calls on the command path are retried; tests pass one that does not wait. */
+  /** How GitHub reads on the command path are retried; tests pass one that does not wait. */
   retry?: RetryPolicy;
 }
 
@@ -58,8 +60,9 @@ export const commentEventFields = z.object({
 /**
  * `issue_comment.created`: a durable command record moves received → decided → acted → replied.
  * A retried delivery resumes at the last step written, so a command is neither lost nor done twice.
- * Reactions and replies are retried but never decide whether the command happens: 👀 is best
- * effort, and a reply GitHub keeps refusing fails the delivery so its retry replies (not acts) again.
+ * Reactions and replies never wait on GitHub: they are recorded in the outbox (the reply in the same
+ * transaction as the step "replied") and sent in the installation's turn, a rollback's first. So a
+ * GitHub that refuses writes can neither lose a command nor hold up the inbox.
  * Edits and deletions are not subscribed to, so they never act; comments by bots are ignored.
  */
 export function commentHandler(dependencies: ChatOpsDependencies) {
@@ -80,12 +83,15 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
 
     const { lease } = begun;
     const line = commandLine(comment.body)!.trim();
+    const target = commandTarget(context);
+    const urgent = MOVES_TRAFFIC.has(parsed.kind === "invalid" ? parsed.name : parsed.command.name);
     try {
       let { decision, outcome } = begun;
       if (begun.step === "received") {
         decision = (await quietRefusal(context, limits, parsed)) ?? null;
         if (!decision) {
-          await bestEffort(context, retry, () => react(context, "eyes"));
+          await dependencies.writes.record(target, [{ write: "reaction", content: "eyes" }], urgent);
+          dependencies.writes.wake();
           decision = limitRefusals(context, limits.refusals, await decideOrFail(context, dependencies, limits.permissions, retry, parsed, line));
         }
         await records.decided(lease, decision);
@@ -104,8 +110,8 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
           reason: outcome.reason,
         });
       }
-      await reply(context, retry, outcome, begun.step === "acted");
-      await records.replied(lease);
+      await records.replied(lease, (trx) => dependencies.writes.record(target, answer(outcome), urgent, trx));
+      dependencies.writes.wake();
     } finally {
       await records.release(lease);
     }
@@ -216,44 +222,24 @@ function actContext(context: CommentContext, dependencies: ChatOpsDependencies, 
   };
 }
 
-/** Marks a reply as the answer to one command, so a retry can tell that GitHub already took it. */
-function replyMarker(commentId: number): string {
-  return `<!-- gantry:reply-to ${commentId} -->`;
+/** Commands whose answers tell people traffic moved: they go first in the installation's queue. */
+const MOVES_TRAFFIC: ReadonlySet<string> = new Set(["rollback", "abort"]);
+
+function commandTarget(context: CommentContext): CommandTarget {
+  const { comment, issue, repository, installation } = context.payload;
+  return {
+    installationId: installation!.id,
+    owner: repository.owner.login,
+    repo: repository.name,
+    issueNumber: issue.number,
+    commentId: comment.id,
+    postedAt: comment.created_at,
+  };
 }
 
-/**
- * Posts the reply and the 👎 of a command that did not go ahead. A comment is not idempotent: after
- * a failed attempt (GitHub may have taken it before failing) the issue is searched for the marker
- * before posting again.
- */
-async function reply(context: CommentContext, retry: RetryPolicy, outcome: Outcome, resumed: boolean): Promise<void> {
-  const { comment } = context.payload;
-  const body = outcome.reply;
-  if (body !== null) {
-    const marker = replyMarker(comment.id);
-    await withRetry(retry, async (attempt) => {
-      if ((resumed || attempt > 1) && (await alreadyReplied(context, marker))) return;
-      await createComment(context.octokit, context.issue(), { body, seeAllAt: "on Gantry's dashboard", trailer: `\n\n${marker}` });
-    });
-  }
-  if (outcome.decision !== "accepted" && outcome.decision !== "queued" && outcome.quiet !== true) await bestEffort(context, retry, () => react(context, "-1"));
-}
-
-async function alreadyReplied(context: CommentContext, marker: string): Promise<boolean> {
-  const since = context.payload.comment.created_at;
-  const comments = await context.octokit.paginate(context.octokit.rest.issues.listComments, context.issue({ since, per_page: 100 }));
-  return comments.some((candidate) => candidate.body?.includes(marker) === true);
-}
-
-/** A reaction is a courtesy: retried, then given up on with a log line. */
-async function bestEffort(context: CommentContext, retry: RetryPolicy, call: () => Promise<unknown>): Promise<void> {
-  try {
-    await withRetry(retry, call);
-  } catch (error) {
-    context.log.warn({ err: error, comment: context.payload.comment.html_url }, "could not react to the command");
-  }
-}
-
-async function react(context: CommentContext, content: "eyes" | "-1"): Promise<void> {
-  await context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: context.payload.comment.id, content }));
+/** The reply to a command, and 👎 when it did not go ahead (none for a refusal past the limit: it stays quiet). */
+function answer(outcome: Outcome): CommandWrite[] {
+  const reply: CommandWrite[] = outcome.reply === null ? [] : [{ write: "reply", body: outcome.reply }];
+  const refused = outcome.decision !== "accepted" && outcome.decision !== "queued" && outcome.quiet !== true;
+  return refused ? [...reply, { write: "reaction", content: "-1" }] : reply;
 }

@@ -14,6 +14,27 @@ export interface GitHubNotifierOptions {
   octokitFor: (installationId: number) => Promise<Octokit>;
   /** A deployment's page on the dashboard, once there is one. */
   dashboardUrl?: (view: DeploymentView) => string;
+  /** Progress alone (a new look's numbers) is written at most this often (default 5 minutes); milestones at once. */
+  progressRefreshMs?: number;
+}
+
+const PROGRESS_REFRESH_MS = 5 * 60_000;
+
+/**
+ * What is written as soon as it changes: the phase, the step and its weights, a decision (a verdict
+ * that passed or failed), why it stopped, a rollback's time to restore, drift. A look that decides
+ * nothing changes only the numbers, which wait for the next refresh.
+ */
+function milestone(view: DeploymentView): string {
+  return JSON.stringify({
+    phase: view.phase,
+    step: view.step,
+    weights: view.weights,
+    decisions: view.verdicts.filter((verdict) => verdict.decision !== "inconclusive").length,
+    reason: view.reason,
+    restored: view.timeToRestoreMs,
+    drift: view.drift ? [view.drift.detectedAt, view.drift.resolution] : null,
+  });
 }
 
 const REACTION: Partial<Record<Phase, "rocket" | "-1">> = { cooling: "rocket", succeeded: "rocket", "rolled-back": "-1", failed: "-1", aborted: "-1" };
@@ -24,7 +45,9 @@ const REACTION: Partial<Record<Phase, "rocket" | "-1">> = { cooling: "rocket", s
  * (its id is stored) and later changes only update it, so sending the same changes again changes nothing.
  * The outbox drain calls it with the changes pending for one deployment: the Deployment gets a status
  * for each state it went through (its history on GitHub), while the comment, the check run and the
- * reaction are written once, from the latest change (superseded updates are merged).
+ * reaction are written once, from the latest change (superseded updates are merged). The check run is
+ * written when its state changes; the comment on milestones (see `milestone`) and, for progress
+ * alone, at most every `progressRefreshMs`: a deployment's writes do not grow with its number of looks.
  */
 export class GitHubNotifier {
   readonly #options: GitHubNotifierOptions;
@@ -42,6 +65,9 @@ export class GitHubNotifier {
     // Older than what GitHub already shows: a change recorded twice, or out of order.
     if (row.view_updated_at !== null && latest.updatedAt < row.view_updated_at) return;
     const octokit = await this.#options.octokitFor(latest.repo.installationId);
+    const mark = milestone(latest);
+    const refreshMs = this.#options.progressRefreshMs ?? PROGRESS_REFRESH_MS;
+    const due = mark !== row.milestone || row.progress_written_at === null || latest.updatedAt - row.progress_written_at >= refreshMs;
     row = await this.#syncCheckRun(octokit, row, latest);
     for (const view of changes) {
       if (row.view_updated_at !== null && view.updatedAt <= row.view_updated_at) continue;
@@ -49,7 +75,10 @@ export class GitHubNotifier {
       await notifications.update(view.id, { view_updated_at: view.updatedAt });
       row = { ...row, view_updated_at: view.updatedAt };
     }
-    await this.#syncComment(octokit, row, latest);
+    if (due) {
+      await this.#syncComment(octokit, row, latest);
+      await notifications.update(latest.id, { milestone: mark, progress_written_at: latest.updatedAt });
+    }
     await this.#syncReaction(octokit, row, latest);
   }
 
@@ -57,10 +86,10 @@ export class GitHubNotifier {
     const state = checkRunState(view.phase);
     const output = { title: `${view.environment}: ${describePhase(view)}`, summary: renderStatusComment(view, { checkRun: null, dashboard: this.#dashboard(view) }) };
     const repo = { owner: row.owner, repo: row.repo };
-    // Ticks come every few seconds while AWS settles; most change nothing a person would see.
     const sent = JSON.stringify({ state, output });
-    if (sent === row.check_run_output) return row;
     const previous = row.check_run_output === null ? null : (JSON.parse(row.check_run_output) as { state: CheckRunState }).state;
+    // The check run follows its state (in progress, then its conclusion); the status comment carries the progress.
+    if (previous !== null && JSON.stringify(previous) === JSON.stringify(state)) return row;
     // GitHub does not move a completed check run back: a rollback after success gets a new run, which
     // GitHub then shows for the commit (the latest run of a name is the one that counts).
     const reopened = previous?.status === "completed" && JSON.stringify(previous) !== JSON.stringify(state);
@@ -82,8 +111,7 @@ export class GitHubNotifier {
       await this.#options.notifications.update(row.deployment_id, changes);
       return { ...row, ...changes };
     }
-    const unchangedState = previous !== null && JSON.stringify(previous) === JSON.stringify(state);
-    await updateCheckRun(octokit, { ...repo, check_run_id: row.check_run_id }, unchangedState ? {} : state, output, this.#seeAllAt(view));
+    await updateCheckRun(octokit, { ...repo, check_run_id: row.check_run_id }, state, output, this.#seeAllAt(view));
     await this.#options.notifications.update(row.deployment_id, { check_run_output: sent });
     return { ...row, check_run_output: sent };
   }

@@ -83,6 +83,8 @@ export class DeploymentNotifications implements CommandLinks {
       reaction_content: null,
       view_updated_at: null,
       created_at: view.createdAt,
+      progress_written_at: null,
+      milestone: null,
     };
   }
 }

@@ -1,13 +1,19 @@
 import type { Logger } from "probot";
 import { deploymentViewSchema, type DeploymentView } from "../deploy/api.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
-import { decideRetry } from "./github-retry.ts";
+import { commandChangeSchema, type CommandChange } from "./command-writes.ts";
+import { decideRetry, limitedUntil } from "./github-retry.ts";
+import { InstallationPacer, PacedError } from "./installation-pacer.ts";
 import type { ClaimedSubject, GitHubOutbox } from "./outbox-store.ts";
 
 export interface OutboxDrainOptions {
   outbox: GitHubOutbox;
   /** Brings GitHub up to date with a deployment's changes, oldest first (merged: see GitHubNotifier). */
   sendDeployment: (changes: DeploymentView[]) => Promise<void>;
+  /** Sends a command's reactions and reply; `retried` when an earlier attempt may have reached GitHub. */
+  sendCommand: (changes: CommandChange[], retried: boolean) => Promise<void>;
+  /** This replica's count of writes per installation against GitHub's limits (the same one that paces its Octokit). */
+  pacer?: InstallationPacer;
   log: Logger;
   /** Names this replica in leases. */
   instanceId: string;
@@ -19,12 +25,15 @@ export interface OutboxDrainOptions {
 }
 
 /**
- * Sends the outbox to GitHub, apart from the controller's ticks. A subject's changes pending at the
- * claim go out together, merged; they are deleted only once GitHub took them, so a crash or an error
- * sends them again (after the lease, or a backoff / GitHub's Retry-After).
+ * Sends the outbox to GitHub, apart from the controller's ticks and the inbox. A subject's changes
+ * pending at the claim go out together, merged; they are deleted only once GitHub took them, so a
+ * crash or an error sends them again (after the lease, or a backoff). When GitHub says to wait (a
+ * secondary limit's Retry-After, a spent primary limit), the whole installation waits that long on
+ * every replica, and then everything held is sent: nothing is dropped for a limit.
  */
 export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubject> {
   const { outbox, log } = options;
+  const pacer = options.pacer ?? new InstallationPacer();
   const leaseMs = options.leaseMs ?? 120_000;
   const now = options.now ?? Date.now;
   return new ClaimLoop({
@@ -32,21 +41,31 @@ export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubje
     log,
     concurrency: options.concurrency ?? 4,
     pollMs: options.pollMs ?? 500,
-    claim: () => outbox.claimNext(options.instanceId, leaseMs),
+    claim: () => outbox.claimNext(options.instanceId, leaseMs, pacer.waiting()),
     async handle(claim) {
       const context = { subject: claim.key, changes: claim.changes.length, attempt: claim.attempts };
-      let changes: DeploymentView[];
+      let send: () => Promise<void>;
       try {
-        changes = claim.changes.map((payload) => deploymentViewSchema.parse(JSON.parse(payload)));
+        send = sender(options, claim);
       } catch (error) {
         log.error({ ...context, err: error }, "github-outbox: dropping changes that do not parse");
         await outbox.complete(claim);
         return;
       }
       try {
-        await options.sendDeployment(changes);
+        await send();
         await outbox.complete(claim);
       } catch (error) {
+        if (error instanceof PacedError) {
+          // Our own pacing, not GitHub's refusal: what was sent stays sent (ids are stored); the rest waits its turn.
+          await outbox.retry(claim, error.until, error.message);
+          return;
+        }
+        const limited = limitedUntil(error, now());
+        if (limited !== undefined) {
+          log.warn({ ...context, installation: claim.installationId, until: limited }, "github-outbox: GitHub asked this installation to wait; holding its writes");
+          await outbox.blockInstallation(claim.installationId, limited, error instanceof Error ? error.message : String(error));
+        }
         const decision = decideRetry(error, claim.attempts, now());
         if ("drop" in decision) {
           log.error({ ...context, err: error }, `github-outbox: dropping writes GitHub will never accept (${decision.drop})`);
@@ -58,4 +77,15 @@ export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubje
       }
     },
   });
+}
+
+/** Parses the claimed changes (throws when they do not) and returns the send for their kind. */
+function sender(options: OutboxDrainOptions, claim: ClaimedSubject): () => Promise<void> {
+  const parsed = claim.changes.map((payload) => JSON.parse(payload) as unknown);
+  if (claim.kind === "command") {
+    const changes = parsed.map((change) => commandChangeSchema.parse(change));
+    return () => options.sendCommand(changes, claim.attempts > 1);
+  }
+  const views = parsed.map((view) => deploymentViewSchema.parse(view));
+  return () => options.sendDeployment(views);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import type { Store } from "../store/open-store.ts";
+import type { OutboxKind } from "../store/schema.ts";
 
 /** Traffic-moved news (a rollback, its outcome) goes out before anything else. */
 export const PRIORITY = { normal: 1, trafficMoved: 2 } as const;
@@ -9,7 +10,7 @@ export interface OutboxSubject {
   /** What the writes are about, e.g. `deployment:<id>`: one replica at a time sends them. */
   key: string;
   installationId: number;
-  kind: "deployment";
+  kind: OutboxKind;
 }
 
 export interface ClaimedSubject extends OutboxSubject {
@@ -35,36 +36,45 @@ export class GitHubOutbox {
     this.#now = now;
   }
 
-  async record(subject: OutboxSubject, payload: string, priority: number): Promise<void> {
-    const now = this.#now();
-    await this.#store.db.transaction().execute(async (trx) => {
-      // A subject that is claimed or backing off keeps its schedule: the claimer sees the new change
-      // when it completes, and Retry-After is honoured.
-      await trx
-        .insertInto("github_outbox")
-        .values({
-          subject: subject.key,
-          installation_id: subject.installationId,
-          kind: subject.kind,
-          priority,
-          next_attempt_at: now,
-          claim_token: null,
-          lease_owner: null,
-          last_error: null,
-          created_at: now,
-        })
-        .onConflict((conflict) =>
-          conflict.column("subject").doUpdateSet({
-            priority: sql<number>`case when excluded.priority > github_outbox.priority then excluded.priority else github_outbox.priority end`,
-          }),
-        )
-        .execute();
-      await trx.insertInto("github_outbox_changes").values({ subject: subject.key, priority, payload, recorded_at: now }).execute();
-    });
+  /** `within`: a transaction of the caller's, so the write is recorded with the change it reports. */
+  async record(subject: OutboxSubject, payload: string, priority: number, within?: Store["db"]): Promise<void> {
+    if (within) return this.#insert(within, subject, payload, priority);
+    await this.#store.db.transaction().execute((trx) => this.#insert(trx, subject, payload, priority));
   }
 
-  /** Claims the most urgent due subject with pending changes for `leaseMs`, with those changes. */
-  async claimNext(owner: string, leaseMs: number): Promise<ClaimedSubject | undefined> {
+  async #insert(trx: Store["db"], subject: OutboxSubject, payload: string, priority: number): Promise<void> {
+    const now = this.#now();
+    // A subject that is claimed or backing off keeps its schedule: the claimer sees the new change
+    // when it completes, and Retry-After is honoured.
+    await trx
+      .insertInto("github_outbox")
+      .values({
+        subject: subject.key,
+        installation_id: subject.installationId,
+        kind: subject.kind,
+        priority,
+        next_attempt_at: now,
+        claim_token: null,
+        lease_owner: null,
+        last_error: null,
+        created_at: now,
+      })
+      .onConflict((conflict) =>
+        conflict.column("subject").doUpdateSet({
+          priority: sql<number>`case when excluded.priority > github_outbox.priority then excluded.priority else github_outbox.priority end`,
+        }),
+      )
+      .execute();
+    await trx.insertInto("github_outbox_changes").values({ subject: subject.key, priority, payload, recorded_at: now }).execute();
+  }
+
+  /**
+   * Claims the most urgent due subject with pending changes for `leaseMs`, with those changes. One
+   * subject per installation is in flight at a time (on every replica): an installation's backlog
+   * holds one drain slot, never all of them, and its writes never run concurrently. Installations GitHub
+   * told to wait, and those in `skipInstallations` (this replica's pacing says wait), are passed over.
+   */
+  async claimNext(owner: string, leaseMs: number, skipInstallations: readonly number[] = []): Promise<ClaimedSubject | undefined> {
     const now = this.#now();
     const claimToken = randomUUID();
     const claimed = await this.#store.db
@@ -77,6 +87,30 @@ export class GitHubOutbox {
             .select("subject")
             .where("next_attempt_at", "<=", now)
             .where((inner) => inner.exists(inner.selectFrom("github_outbox_changes").select("seq").whereRef("github_outbox_changes.subject", "=", "github_outbox.subject")))
+            .where((inner) =>
+              inner.not(
+                inner.exists(
+                  inner
+                    .selectFrom("github_outbox as busy")
+                    .select("busy.subject")
+                    .whereRef("busy.installation_id", "=", "github_outbox.installation_id")
+                    .where("busy.claim_token", "is not", null)
+                    .where("busy.next_attempt_at", ">", now),
+                ),
+              ),
+            )
+            .where((inner) =>
+              inner.not(
+                inner.exists(
+                  inner
+                    .selectFrom("github_installations")
+                    .select("github_installations.installation_id")
+                    .whereRef("github_installations.installation_id", "=", "github_outbox.installation_id")
+                    .where("github_installations.blocked_until", ">", now),
+                ),
+              ),
+            )
+            .$if(skipInstallations.length > 0, (query) => query.where("installation_id", "not in", [...skipInstallations]))
             .orderBy("priority", "desc")
             .orderBy("next_attempt_at")
             .limit(1),
@@ -141,6 +175,20 @@ export class GitHubOutbox {
       .set({ claim_token: null, lease_owner: null, next_attempt_at: retryAt, last_error: error })
       .where("subject", "=", claim.key)
       .where("claim_token", "=", claim.claimToken)
+      .execute();
+  }
+
+  /** GitHub said to wait: no replica writes for the installation before `until` (a later block stands). */
+  async blockInstallation(installationId: number, until: number, reason: string): Promise<void> {
+    await this.#store.db
+      .insertInto("github_installations")
+      .values({ installation_id: installationId, blocked_until: until, reason })
+      .onConflict((conflict) =>
+        conflict.column("installation_id").doUpdateSet({
+          blocked_until: sql<number>`case when excluded.blocked_until > github_installations.blocked_until then excluded.blocked_until else github_installations.blocked_until end`,
+          reason,
+        }),
+      )
       .execute();
   }
 

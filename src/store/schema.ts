@@ -12,6 +12,7 @@ export interface Database {
   environment_drift: EnvironmentDriftTable;
   github_outbox: GitHubOutboxTable;
   github_outbox_changes: GitHubOutboxChangeTable;
+  github_installations: GitHubInstallationTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -99,6 +100,10 @@ export interface DeploymentNotificationTable {
   /** `updatedAt` of the last view applied: an older or repeated view is skipped. */
   view_updated_at: number | null;
   created_at: number;
+  /** When the status comment and check run were last written for progress alone (no milestone). */
+  progress_written_at: number | null;
+  /** Phase, step, weights and decisions as last written: a change of these is written at once. */
+  milestone: string | null;
 }
 
 export interface DeploymentTable {
@@ -167,12 +172,22 @@ export interface EnvironmentDriftTable {
   note: string | null;
 }
 
+/** `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment command. */
+export type OutboxKind = "deployment" | "command";
+
+/** An installation GitHub told to wait (Retry-After, or its primary limit spent): no replica writes for it before `blocked_until`. */
+export interface GitHubInstallationTable {
+  installation_id: number;
+  blocked_until: number;
+  reason: string | null;
+}
+
 /** A subject of writes to GitHub (a deployment's objects), claimed by one replica at a time with a lease. */
 export interface GitHubOutboxTable {
   /** e.g. `deployment:<id>`. */
   subject: string;
   installation_id: number;
-  kind: "deployment";
+  kind: OutboxKind;
   /** Highest priority among its pending changes: traffic-moved news goes first. */
   priority: number;
   /** When it may next be claimed: now, a backoff or GitHub's Retry-After, or while claimed the lease expiry. */

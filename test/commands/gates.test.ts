@@ -8,7 +8,8 @@ import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
 import { examplePayload } from "../support/payloads.ts";
-import { TEST_APP_ID, testProbot } from "../support/probot.ts";
+import { queuedCommandWrites } from "../support/command-writes.ts";
+import { TEST_APP_ID, TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
 
 /** Gates a commenter with write access could fake or walk around on main, each through the webhook path. */
@@ -65,8 +66,12 @@ describe("deploy gates that cannot be faked", () => {
     gh.post(`/repos/${REPO}/issues/1/comments`).optionally().reply(201, { id: 9_001 });
     gh.get(`/repos/${REPO}/collaborators/writer/permission`).reply(200, { permission: "write", role_name: "write", user: { login: "writer" } });
     const links = new DeploymentNotifications(store);
-    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links, appId: TEST_APP_ID, retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, sleep: async () => {} } } }));
+    const queued = queuedCommandWrites(store);
+    const probot = testProbot(
+      createGantryApp({ chatOps: { store, controller, audit, links, writes: queued.writes, appId: TEST_APP_ID, retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, sleep: async () => {} } } }),
+    );
     await probot.receive({ id: "delivery-1", name: "issue_comment", payload } as never);
+    await queued.flush(await probot.auth(TEST_INSTALLATION_ID));
     const posted = gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/issues/1/comments"));
     return (posted?.body as { body: string } | undefined)?.body;
   }

@@ -8,7 +8,8 @@ import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
 import { examplePayload } from "../support/payloads.ts";
-import { TEST_APP_ID, testProbot } from "../support/probot.ts";
+import { queuedCommandWrites } from "../support/command-writes.ts";
+import { TEST_APP_ID, TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
 
 const REPO = "Codertocat/Hello-World";
@@ -110,8 +111,10 @@ describe("comment commands", () => {
     gh.post(/\/issues\/comments\/\d+\/reactions$/).optionally().times(2).reply(201, { id: 1, content: "eyes" });
     gh.post(`/repos/${REPO}/issues/1/comments`).optionally().reply(201, { id: 9_001 });
     const links = new DeploymentNotifications(store);
-    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links, appId: TEST_APP_ID, retry: NO_WAIT } }));
+    const queued = queuedCommandWrites(store);
+    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links, writes: queued.writes, appId: TEST_APP_ID, retry: NO_WAIT } }));
     await probot.receive({ id, name: event, payload } as never);
+    await queued.flush(await probot.auth(TEST_INSTALLATION_ID));
   }
 
   const reply = () => withoutMarker(gh.requests.find((request) => request.method === "POST" && request.path.endsWith("/issues/1/comments"))?.body);

@@ -10,7 +10,8 @@ import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockInstallationToken } from "../support/github-fixtures.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
 import { examplePayload } from "../support/payloads.ts";
-import { TEST_APP_ID, testProbot } from "../support/probot.ts";
+import { TEST_APP_ID, TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
+import { queuedCommandWrites } from "../support/command-writes.ts";
 import { storeBackends } from "../support/stores.ts";
 
 const REPO = "Codertocat/Hello-World";
@@ -96,7 +97,8 @@ describe("a reader's flood of commands", () => {
   it("gets three replies, the first saying more will be quiet; the rest are audited with no GitHub call", async () => {
     const controller = new InMemoryController();
     const audit = new AuditLog(store);
-    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links: new DeploymentNotifications(store), appId: TEST_APP_ID } }));
+    const queued = queuedCommandWrites(store);
+    const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links: new DeploymentNotifications(store), writes: queued.writes, appId: TEST_APP_ID } }));
     nockInstallationToken(gh);
     gh.get(new RegExp(`^/repos/${REPO}/contents/`)).times(3).reply(200, CONFIG, { "content-type": "text/plain; charset=utf-8" });
     gh.get(`/repos/${REPO}/collaborators/mallory/permission`).reply(200, { permission: "read", role_name: "read", user: { login: "mallory" } });
@@ -115,6 +117,7 @@ describe("a reader's flood of commands", () => {
       payload.sender.login = "mallory";
       await probot.receive({ id: `flood-${index}`, name: "issue_comment", payload } as never);
     }
+    await queued.flush(await probot.auth(TEST_INSTALLATION_ID));
 
     const replies = gh.requests.filter((request) => request.method === "POST" && request.path.endsWith("/issues/1/comments")).map((request) => (request.body as { body: string }).body);
     expect(replies).toHaveLength(3);

@@ -126,6 +126,8 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
     const before = await footprint();
     const { comment } = await e.comment(1, "reader", "/deploy production");
     await e.inboxSettled();
+    // The answer leaves through the outbox, after the command is done.
+    await e.outboxSettled();
 
     const reply = botComments(1).find((candidate) => candidate.body.includes("refused"));
     expect(reply?.body).toContain("🛑 `/deploy production` refused by the **permission** gate: @reader has read access to acme/web; production needs write or more.");

@@ -41,6 +41,7 @@ describe("traffic changed outside Gantry, end to end: GitHub emulator → Gantry
     const before = new Set(botComments(issue).map((comment) => comment.id));
     await e.comment(issue, login, body);
     await e.inboxSettled();
+    await e.outboxSettled();
     const replies = botComments(issue).filter((comment) => !before.has(comment.id) && !comment.body.startsWith("<!-- gantry:deployment"));
     expect(replies.length, `at most one reply to ${body}`).toBeLessThanOrEqual(1);
     return replies[0]?.body ?? "";

@@ -50,8 +50,12 @@ export interface E2eWorld {
   deliver(payload: unknown, deliveryId?: string): Promise<WebhookDelivery>;
   /** Resolves once Gantry has processed every delivery it has received (none left pending). */
   inboxSettled(): Promise<{ pending: number; done: number; dead: number }>;
+  /** Resolves once every GitHub write Gantry queued has been sent (the outbox is empty). */
+  outboxSettled(): Promise<void>;
   /** Weights on the production listener, read back from the ALB. */
   liveWeights(): Promise<Weights>;
+  /** Another Gantry on the same store and worlds (with `databaseUrl`, PostgreSQL shared by both); stopped by close. */
+  startReplica(instanceId: string): Promise<RunningGantry>;
   close(): Promise<void>;
 }
 
@@ -76,8 +80,11 @@ async function untilServing(url: string): Promise<void> {
   }, 20_000);
 }
 
-/** `driftCheckMs`: how often Gantry's drift watcher looks at the listener (its default is a minute). */
-export async function startE2eWorld(options: { driftCheckMs?: number } = {}): Promise<E2eWorld> {
+/**
+ * `driftCheckMs`: how often Gantry's drift watcher looks at the listener (its default is a minute).
+ * `databaseUrl`: PostgreSQL instead of SQLite, so replicas can share it.
+ */
+export async function startE2eWorld(options: { driftCheckMs?: number; databaseUrl?: string } = {}): Promise<E2eWorld> {
   // The default deregistration delay (5 s, left as soon as a target is idle): a shorter one cuts
   // requests still in flight to a colour being scaled down on a busy machine, which clients see as 502s.
   const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
@@ -93,11 +100,15 @@ export async function startE2eWorld(options: { driftCheckMs?: number } = {}): Pr
   };
   commitConfig();
 
-  const gantry = await startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH }, {
-    deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
-    timing: FAST_TIMING,
-    ...options,
-  });
+  const { databaseUrl, ...gantryOptions } = options;
+  const startOne = (instanceId: string) =>
+    startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_INSTANCE_ID: instanceId, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }, {
+      deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
+      timing: FAST_TIMING,
+      ...gantryOptions,
+    });
+  const gantry = await startOne("replica-a");
+  const replicas: RunningGantry[] = [];
   // Gantry's URL is known only once it listens, and a redelivery must reuse a delivery id: so the
   // emulator's own signed-delivery function is called with both rather than fixed at its start.
   const deliver = (payload: unknown, deliveryId?: string) =>
@@ -147,8 +158,20 @@ export async function startE2eWorld(options: { driftCheckMs?: number } = {}): Pr
         return health.inbox.pending === 0 ? health.inbox : undefined;
       });
     },
+    async outboxSettled() {
+      await eventually("the GitHub outbox to empty", async () => {
+        const health = (await (await fetch(`${gantry.url}/healthz`)).json()) as { outbox: { pending: number } };
+        return health.outbox.pending === 0 ? true : undefined;
+      });
+    },
     liveWeights: () => productionWeights(aws, world),
+    async startReplica(instanceId) {
+      const replica = await startOne(instanceId);
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
+      for (const replica of replicas) await replica.stop();
       await gantry.stop();
       await github.close();
       await aws.close();

@@ -9,6 +9,7 @@ import type { Store } from "../../src/store/open-store.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
 import { examplePayload } from "../support/payloads.ts";
 import { silentLog, TEST_APP_ID, testProbot } from "../support/probot.ts";
+import { queuedCommandWrites } from "../support/command-writes.ts";
 import { storeBackends } from "../support/stores.ts";
 
 type Payload = Record<string, unknown> & { comment: Record<string, unknown>; repository: Record<string, unknown> };
@@ -23,7 +24,7 @@ describe.each(storeBackends)("a delivery whose payload lacks the fields a handle
     store = await (await backend.location()).open();
     const deliveries = new DeliveryStore(store);
     const controller = new InMemoryController();
-    const app = createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: new DeploymentNotifications(store), appId: TEST_APP_ID } });
+    const app = createGantryApp({ chatOps: { store, controller, audit: new AuditLog(store), links: new DeploymentNotifications(store), writes: queuedCommandWrites(store).writes, appId: TEST_APP_ID } });
     const probot = testProbot(app);
     const id = `invalid-${event}`;
     await deliveries.record({ id, event, payload: JSON.stringify(payload) });

@@ -74,8 +74,50 @@ describe.each(storeBackends)("GitHub outbox, store on $name", (backend) => {
     await outbox.record(subject("old"), "progress", PRIORITY.normal);
     clock += 10;
     await outbox.record(subject("bad"), "rolling back", PRIORITY.trafficMoved);
-    expect((await outbox.claimNext("replica-1", LEASE))?.key).toBe("deployment:bad");
+    const first = (await outbox.claimNext("replica-1", LEASE))!;
+    expect(first.key).toBe("deployment:bad");
+    await outbox.complete(first);
     expect((await outbox.claimNext("replica-1", LEASE))?.key).toBe("deployment:old");
+  });
+
+  it("lets one subject per installation out at a time, so a backlog in one installation holds one slot and never another's", async () => {
+    for (const id of ["flood-1", "flood-2", "flood-3"]) await outbox.record(subject(id, 7), id, PRIORITY.normal);
+    clock += 10;
+    await outbox.record(subject("quiet", 8), "quiet", PRIORITY.normal);
+    const otherStore = await location.open();
+    onTestFinished(() => otherStore.close());
+    const other = new GitHubOutbox(otherStore, () => clock);
+
+    const first = (await outbox.claimNext("replica-1", LEASE))!;
+    expect(first.key).toBe("deployment:flood-1");
+    // Neither this replica nor another takes a second subject of installation 7 while one is out: the quiet one goes.
+    expect((await other.claimNext("replica-2", LEASE))?.key).toBe("deployment:quiet");
+    expect(await outbox.claimNext("replica-1", LEASE)).toBeUndefined();
+    await outbox.complete(first);
+    expect((await other.claimNext("replica-2", LEASE))?.key).toBe("deployment:flood-2");
+    // A claimer that died holds its installation only until its lease runs out.
+    clock += LEASE + 1;
+    expect((await outbox.claimNext("replica-1", LEASE))?.key).toMatch(/^deployment:flood-[23]$/);
+  });
+
+  it("holds every subject of an installation GitHub told to wait, on every replica, until the time it gave; others go on", async () => {
+    await outbox.record(subject("a", 7), "a", PRIORITY.trafficMoved);
+    await outbox.record(subject("b", 8), "b", PRIORITY.normal);
+    await outbox.blockInstallation(7, clock + 60_000, "secondary rate limit");
+    // An earlier block arriving late does not shorten it.
+    await outbox.blockInstallation(7, clock + 1_000, "secondary rate limit");
+    expect((await outbox.claimNext("replica-1", LEASE))?.key).toBe("deployment:b");
+    clock += 59_999;
+    expect(await outbox.claimNext("replica-1", LEASE)).toBeUndefined();
+    clock += 1;
+    expect((await outbox.claimNext("replica-1", LEASE))?.key).toBe("deployment:a");
+  });
+
+  it("passes over the installations this replica's pacing holds back", async () => {
+    await outbox.record(subject("a", 7), "a", PRIORITY.trafficMoved);
+    await outbox.record(subject("b", 8), "b", PRIORITY.normal);
+    expect((await outbox.claimNext("replica-1", LEASE, [7]))?.key).toBe("deployment:b");
+    expect((await outbox.claimNext("replica-1", LEASE, []))?.key).toBe("deployment:a");
   });
 
   it("waits until the retry time (a backoff or GitHub's Retry-After), even when newer changes arrive", async () => {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeploymentView, Phase } from "../../src/deploy/api.ts";
 import { DeploymentOutbox } from "../../src/notify/deployment-outbox.ts";
 import { GitHubNotifier } from "../../src/notify/github-notifier.ts";
+import { commandSender } from "../../src/notify/command-writes.ts";
 import { DeploymentNotifications } from "../../src/notify/notification-store.ts";
 import { outboxDrain } from "../../src/notify/outbox-drain.ts";
 import { GitHubOutbox } from "../../src/notify/outbox-store.ts";
@@ -55,7 +56,7 @@ describe.each(storeBackends)("GitHub outbox drain, store on $name", (backend) =>
     clock = 1_000_000;
     outbox = new GitHubOutbox(store, () => clock);
     const notifier = new GitHubNotifier({ notifications: new DeploymentNotifications(store), octokitFor: async () => octokit });
-    drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), log: silentLog, instanceId: "replica-1", pollMs: 20, now: () => clock });
+    drain = outboxDrain({ outbox, sendDeployment: (changes) => notifier.apply(changes), sendCommand: commandSender(async () => octokit), log: silentLog, instanceId: "replica-1", pollMs: 20, now: () => clock });
     observer = new DeploymentOutbox(outbox, () => drain.wake());
   });
   afterEach(async () => {

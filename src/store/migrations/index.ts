@@ -7,6 +7,7 @@ import { replicas } from "./0005-replicas.ts";
 import { githubOutbox } from "./0006-github-outbox.ts";
 import { environmentDrift } from "./0007-environment-drift.ts";
 import { inboxRetention } from "./0008-inbox-retention.ts";
+import { githubPacing } from "./0009-github-pacing.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   "0006_github_outbox": githubOutbox,
   "0007_environment_drift": environmentDrift,
   "0008_inbox_retention": inboxRetention,
+  "0009_github_pacing": githubPacing,
 };

@@ -41,6 +41,11 @@ export interface GithubEmulator {
   answered: AnsweredRequest[];
   /** Holds every API request this long before answering (0: at once), like a GitHub under strain; held ones follow a change. */
   setLatency(ms: number): void;
+  /**
+   * While set, every write (POST, PATCH, PUT, DELETE; not the app's token requests) is refused with
+   * GitHub's secondary rate limit: 403 and `retry-after` (seconds). Null lifts it.
+   */
+  refuseWrites(limit: { retryAfterSeconds: number } | null): void;
   state: state.GithubState;
   /** Responses that did not match GitHub's description (answered with 500 instead). */
   violations: string[];
@@ -100,6 +105,7 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
   const violations: string[] = [];
   const answered: AnsweredRequest[] = [];
   let latencyMs = 0;
+  let writeLimit: { retryAfterSeconds: number } | null = null;
   let baseUrl = "";
 
   function authorise(opId: string, header: string | undefined): number | undefined {
@@ -119,6 +125,10 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
     const handler = HANDLERS[op.operationId];
     if (!handler) throw new HttpError(501, `The GitHub emulator does not implement ${op.operationId}`);
     const installationId = authorise(op.operationId, req.headers.authorization);
+    if (writeLimit && method !== "GET" && !JWT_OPERATIONS.has(op.operationId)) {
+      const error = new HttpError(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.");
+      return { status: error.status, data: error.data, headers: { "retry-after": String(writeLimit.retryAfterSeconds) } };
+    }
     const problems = checkRequest(method, url.pathname, text);
     if (problems.some((p) => p.endsWith("request body is not JSON"))) throw new HttpError(400, "Problems parsing JSON");
     if (problems.length > 0) throw new HttpError(422, `Invalid request.\n\n${problems.join("\n")}`);
@@ -196,6 +206,9 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
     answered,
     setLatency: (ms) => {
       latencyMs = ms;
+    },
+    refuseWrites: (limit) => {
+      writeLimit = limit;
     },
     seedRepo: (seed) => state.seedRepo(st, seed),
     seedCommit: (fullName, seed) => state.seedCommit(repoNamed(fullName), seed),
