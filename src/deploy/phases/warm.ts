@@ -23,13 +23,15 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
     service.desiredCount > 0 &&
     health.healthy >= service.desiredCount;
   if (ready) return moveTo(deployment, context, "smoke-testing");
-  // ECS's circuit breaker may fail the idle rollout and put the old revision back by itself.
-  if (service.failedRollout && service.taskDefinitionArn !== deployment.state.idleTaskDefinitionArn) {
+  // ECS's circuit breaker may fail the idle rollout and put the old revision back by itself. Once that
+  // rollback completes, ECS no longer lists the failed rollout: only the other revision, steady, shows.
+  if (service.taskDefinitionArn !== deployment.state.idleTaskDefinitionArn && (service.failedRollout || service.steady)) {
+    const why = service.failedRollout ? ` (${service.failedRollout})` : " (or someone put another revision on the service)";
     return rollBack(
       deployment,
       context,
       "failed",
-      `ECS's deployment circuit breaker failed the ${idle} service's rollout (${service.failedRollout}) and rolled it back to ${service.taskDefinitionArn}: check the service's events and stopped tasks`,
+      `ECS's deployment circuit breaker failed the ${idle} service's rollout${why} and rolled it back to ${service.taskDefinitionArn}: check the service's events and stopped tasks`,
     );
   }
   const waited = context.now() - deployment.state.phaseStartedAt;
