@@ -5,7 +5,7 @@ import type { Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { REPO, productionWeights, randomSha, sampleConfig, until, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
 import { storeBackends } from "../support/stores.ts";
@@ -71,12 +71,3 @@ describe("a replica killed mid-canary and started again under a new instance id"
     }
   }, 150_000);
 });
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("condition not met in time");
-}

@@ -4,7 +4,7 @@ import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { repoConfigSchema } from "../../src/config/repo-config.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { REPO, productionWeights, randomSha, sampleConfig, until, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
 import { storeBackends } from "../support/stores.ts";
@@ -92,12 +92,3 @@ describe("two controller replicas sharing PostgreSQL", () => {
     }
   }, 180_000);
 });
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("condition not met in time");
-}

@@ -3,7 +3,6 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
 import { Controller } from "../../src/deploy/controller.ts";
@@ -11,7 +10,7 @@ import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { DeploymentRunner } from "../../src/deploy/runner.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
-import { FAST_TIMING, REPO, TEST_CREDENTIALS, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { FAST_TIMING, REPO, TEST_CREDENTIALS, productionWeights, randomSha, sampleConfig, until, untilServing } from "../support/deploy-world.ts";
 import { silentLog } from "../support/probot.ts";
 
 describe("a runner whose every slot is busy", () => {
@@ -61,12 +60,3 @@ describe("a runner whose every slot is busy", () => {
     }
   }, 120_000);
 });
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await sleep(50);
-  }
-  throw new Error("condition not met in time");
-}

@@ -11,7 +11,7 @@ import { DeploymentRunner } from "../../src/deploy/runner.ts";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
-import { FAST_TIMING, REPO, TEST_CREDENTIALS, desiredCount, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { FAST_TIMING, REPO, TEST_CREDENTIALS, desiredCount, productionWeights, randomSha, sampleConfig, until, untilServing } from "../support/deploy-world.ts";
 import { silentLog } from "../support/probot.ts";
 import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
@@ -95,12 +95,3 @@ describe("a weight change that lands after another replica ended the deployment"
     expect(Object.keys(stats.byVersion)).toEqual([expect.not.stringMatching(/stale-new/)]);
   }, 120_000);
 });
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await sleep(50);
-  }
-  throw new Error("condition not met in time");
-}

@@ -193,3 +193,13 @@ export async function startDeployWorld(options: DeployWorldOptions = {}): Promis
     },
   };
 }
+
+/** Polls until `condition` holds, every 50 ms, failing the test after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("condition not met in time");
+}
