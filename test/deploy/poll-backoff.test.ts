@@ -7,7 +7,9 @@ describe("the warm-up poll", () => {
   it("starts at the poll interval and backs off toward one health-check interval", () => {
     expect(warmPollMs(DEFAULT_TIMING, 0)).toBe(DEFAULT_TIMING.pollMs);
     expect(warmPollMs(DEFAULT_TIMING, 40_000)).toBe(10_000);
-    expect(warmPollMs(DEFAULT_TIMING, 10 * 60_000)).toBe(MAX_WARM_POLL_MS);
+    // Capped at one health-check interval, and at a twentieth of the start allowance (300 s: 15 s).
+    expect(warmPollMs(DEFAULT_TIMING, 10 * 60_000)).toBe(Math.min(MAX_WARM_POLL_MS, DEFAULT_TIMING.warmTimeoutMs / 20));
+    expect(warmPollMs({ pollMs: 2_000, warmTimeoutMs: 600_000 }, 10 * 60_000)).toBe(MAX_WARM_POLL_MS);
   });
 
   it("looks often enough to notice a short warm-up timeout", () => {
