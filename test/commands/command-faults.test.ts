@@ -8,7 +8,7 @@ import type { Store } from "../../src/store/open-store.ts";
 import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockInstallationToken } from "../support/github-fixtures.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
-import { examplePayload } from "../support/payloads.ts";
+import { writerPullRequestComment } from "../support/payloads.ts";
 import { queuedCommandWrites } from "../support/command-writes.ts";
 import { TEST_APP_ID, TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
@@ -142,14 +142,7 @@ describe("commands under GitHub faults", () => {
 
   /** Delivers the comment; a delivery that fails is delivered again, as the inbox does, until one succeeds. */
   async function command(line: string): Promise<number> {
-    const payload = examplePayload<{ comment: { id: number; body: string; user: { login: string } }; issue: { number: number; pull_request?: object }; sender: { login: string } }>(
-      "issue_comment",
-      (candidate) => candidate.action === "created",
-    );
-    payload.comment.id = nextCommentId++;
-    payload.comment.body = line;
-    payload.comment.user.login = payload.sender.login = "writer";
-    payload.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/1` };
+    const payload = writerPullRequestComment(nextCommentId++, line);
     const links = new DeploymentNotifications(store);
     for (let delivery = 1; delivery <= 3; delivery += 1) {
       const probot = testProbot(createGantryApp({ chatOps: { store, controller, audit, links, writes: queued.writes, appId: TEST_APP_ID, retry } }));

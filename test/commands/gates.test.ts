@@ -7,7 +7,7 @@ import type { Store } from "../../src/store/open-store.ts";
 import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockConfigFile, nockInstallationToken } from "../support/github-fixtures.ts";
 import { InMemoryController } from "../support/in-memory-controller.ts";
-import { examplePayload } from "../support/payloads.ts";
+import { writerPullRequestComment } from "../support/payloads.ts";
 import { queuedCommandWrites } from "../support/command-writes.ts";
 import { TEST_APP_ID, TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
@@ -52,14 +52,7 @@ describe("deploy gates that cannot be faked", () => {
   });
 
   async function deploy(line: string): Promise<string | undefined> {
-    const payload = examplePayload<{ comment: { id: number; body: string; user: { login: string } }; issue: { number: number; pull_request?: object }; sender: { login: string } }>(
-      "issue_comment",
-      (candidate) => candidate.action === "created",
-    );
-    payload.comment.id = nextCommentId++;
-    payload.comment.body = line;
-    payload.comment.user.login = payload.sender.login = "writer";
-    payload.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/1` };
+    const payload = writerPullRequestComment(nextCommentId++, line);
     nockInstallationToken(gh);
     nockConfigFile(gh, REPO, CONFIG);
     gh.post(/\/issues\/comments\/\d+\/reactions$/).times(2).optionally().reply(201, { id: 1, content: "eyes" });

@@ -25,6 +25,24 @@ export function examplePayload<T = Record<string, unknown>>(
   return payload as T;
 }
 
+/**
+ * A writer's comment `line` on pull request 1 of the example repository (`repository.full_name`),
+ * from the real `issue_comment.created` example.
+ */
+export function writerPullRequestComment(commentId: number, line: string) {
+  const payload = examplePayload<{
+    comment: { id: number; body: string; user: { login: string } };
+    issue: { number: number; pull_request?: object };
+    repository: { full_name: string };
+    sender: { login: string };
+  }>("issue_comment", (candidate) => candidate.action === "created");
+  payload.comment.id = commentId;
+  payload.comment.body = line;
+  payload.comment.user.login = payload.sender.login = "writer";
+  payload.issue.pull_request = { url: `https://api.github.com/repos/${payload.repository.full_name}/pulls/1` };
+  return payload;
+}
+
 /** Headers and body of a delivery exactly as GitHub sends it, signed with `secret`. */
 export async function signedDelivery(secret: string, event: string, payload: unknown, id: string) {
   const body = JSON.stringify(payload);
