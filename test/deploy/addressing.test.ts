@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { DeploymentView, Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
 import { REPO, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 
-const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
+const ENDED: Phase[] = [...TERMINAL_PHASES];
 const ANALYSIS = { interval: "1s", minRequests: 20, minP99Increase: "2s" };
 /** A canary that stays at 25% long enough for people to act on it. */
 const LONG_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "60s" }, { weight: 100, bake: "1s" }] }, analysis: ANALYSIS };

@@ -6,13 +6,13 @@
 import { UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { ModifyLoadBalancerAttributesCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Colour, DeploymentView, Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type Colour, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
 import { REPO, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { startLoad, type LoadStats } from "../support/load.ts";
 import type { SampleBehaviour } from "../world/aws/index.ts";
 import { clients, sampleVersion, waitSteady } from "../world/aws/test-helpers.ts";
 
-const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
+const ENDED: Phase[] = [...TERMINAL_PHASES];
 /** The setting the broken versions were first seen under: 50 requests a second, a look every 2 s, a 5% first step. */
 const RATE = 50;
 const LOOKS = { interval: "2s" };

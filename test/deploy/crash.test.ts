@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
@@ -10,7 +10,7 @@ import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "
 import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
 
-const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
+const ENDED: Phase[] = [...TERMINAL_PHASES];
 
 describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
   let aws: AwsEmulator;

@@ -1,7 +1,7 @@
 // A restarted Gantry (a new process, so a new instance id) resumes its predecessor's deployments as
 // soon as the predecessor's heartbeat is stale, not when its lease runs out.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleWorld } from "../world/aws/index.ts";
@@ -10,7 +10,7 @@ import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
 import { storeBackends } from "../support/stores.ts";
 
-const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
+const ENDED: Phase[] = [...TERMINAL_PHASES];
 /** Long enough that waiting it out would not pass for resuming. */
 const LEASE_MS = 120_000;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { repoConfigSchema } from "../../src/config/repo-config.ts";
 import type { Store } from "../../src/store/open-store.ts";
@@ -9,7 +9,7 @@ import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
 import { storeBackends } from "../support/stores.ts";
 
-const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
+const ENDED: Phase[] = [...TERMINAL_PHASES];
 
 /** Two environments, each a sample world of its own (on the server's one AWS endpoint), so two deployments run at once. */
 interface Site {

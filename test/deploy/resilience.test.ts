@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { DeploymentView, Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
 import { tick } from "../../src/deploy/tick.ts";
 import type { TickContext } from "../../src/deploy/tick-context.ts";
 import { REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { deploymentFixture } from "../support/deployment-fixture.ts";
 import { startLoad } from "../support/load.ts";
 
-const ENDED: Phase[] = ["succeeded", "rolled-back", "failed", "aborted"];
+const ENDED: Phase[] = [...TERMINAL_PHASES];
 const ANALYSIS = { interval: "1s", metricsDelay: "0s", minRequests: 20, minP99Increase: "2s" };
 /** A canary short enough to run several deployments in one test, still with a real step before 100%. */
 const SHORT_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "1s" }, { weight: 100, bake: "1s" }] }, postPromotionWatch: "1s", analysis: ANALYSIS };
