@@ -24,7 +24,7 @@ export function completeUntil(now: number, settings: Timing): number {
   return Math.floor((now - settings.metricsDelay) / grid) * grid;
 }
 
-/** How long from now until the metrics up to `end` are complete. */
-export function waitFor(end: number, now: number, settings: Timing): number {
-  return Math.max(0, alignUp(end, settings) + settings.metricsDelay - now);
+/** When the metrics up to `end` are complete. */
+export function completeAt(end: number, settings: Timing): number {
+  return alignUp(end, settings) + settings.metricsDelay;
 }

@@ -61,6 +61,12 @@ export function stayIn(deployment: Deployment, context: TickContext, delayMs: nu
   return moveTo(deployment, context, deployment.phase, patch, delayMs);
 }
 
+/** Stays in the phase until `at` (a time, not a delay: the AWS calls made since the tick began do not push it back). */
+export function stayUntil(deployment: Deployment, context: TickContext, at: number, patch: Partial<DeploymentState> = {}): Transition {
+  const transition = stayIn(deployment, context, 0, patch);
+  return { ...transition, nextTickAt: Math.max(transition.nextTickAt, at) };
+}
+
 /**
  * Ends the deployment by way of a rollback: traffic goes back (verified) to the serving colour first.
  * `decidedAt` is when a person asked, if one did: time to restore counts from then, not from the tick.

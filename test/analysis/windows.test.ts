@@ -1,7 +1,7 @@
 // Judged windows lie on CloudWatch's minutes: whole minutes ending metricsDelay before now on AWS,
 // the emulator's scaled minute on the local world at a time scale.
 import { describe, expect, it } from "vitest";
-import { alignUp, completeUntil, gridOf, waitFor } from "../../src/analysis/windows.ts";
+import { alignUp, completeAt, completeUntil, gridOf } from "../../src/analysis/windows.ts";
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -12,7 +12,7 @@ describe("analysis windows", () => {
     expect(completeUntil(now, settings)).toBe(at("2026-12-01T06:03:00Z"));
     // A step that started at 06:04:10 judges from 06:05:00; its first minute is published at 06:08:00.
     expect(alignUp(at("2026-12-01T06:04:10Z"), settings)).toBe(at("2026-12-01T06:05:00Z"));
-    expect(waitFor(at("2026-12-01T06:06:00Z"), now, settings)).toBe(at("2026-12-01T06:08:00Z") - now);
+    expect(completeAt(at("2026-12-01T06:06:00Z"), settings)).toBe(at("2026-12-01T06:08:00Z"));
   });
 
   it("keep the minute grid for intervals longer than a minute", () => {

@@ -1,7 +1,7 @@
 import { startJudging } from "../../analysis/judge.ts";
-import { alignUp, completeUntil, waitFor } from "../../analysis/windows.ts";
+import { alignUp, completeAt, completeUntil } from "../../analysis/windows.ts";
 import type { Deployment } from "../deployment-state.ts";
-import { ensureWeights, liveAndIdle, moveTo, rollBack, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
+import { ensureWeights, liveAndIdle, moveTo, rollBack, stayUntil, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /** Verdicts kept per deployment: enough for the PR comment and the dashboard, bounded for the row. */
 const MAX_VERDICTS = 50;
@@ -29,7 +29,7 @@ export async function analyse(
   const now = context.now();
   const due = previous.judgedUntil + Math.min(analysis.interval, options.bakeMs);
   const end = completeUntil(now, analysis);
-  if (end < alignUp(due, analysis)) return stayIn(deployment, context, waitFor(due, now, analysis));
+  if (end < alignUp(due, analysis)) return stayUntil(deployment, context, completeAt(due, analysis));
 
   const watching = options.pausedFrom === "watching";
   const window = { start: previous.judgedUntil, end };
@@ -45,10 +45,10 @@ export async function analyse(
 
   if (verdict.decision === "fail") return rollBack(judged, context, "rolled-back", verdict.reason);
   const bakeEnd = origin + options.bakeMs + state.extensions * analysis.interval;
-  if (end < bakeEnd) return stayIn(judged, context, waitFor(Math.min(end + analysis.interval, bakeEnd), now, analysis));
+  if (end < bakeEnd) return stayUntil(judged, context, completeAt(Math.min(end + analysis.interval, bakeEnd), analysis));
   if (verdict.decision === "pass") return options.onPass(judged);
   if (state.extensions < analysis.maxExtensions) {
-    return stayIn(judged, context, waitFor(end + analysis.interval, now, analysis), { extensions: state.extensions + 1 });
+    return stayUntil(judged, context, completeAt(end + analysis.interval, analysis), { extensions: state.extensions + 1 });
   }
   // Enough traffic but evidence leaning towards a rollback: the step has looked longer, and the test keeps guarding the next one.
   if (judgement.served >= analysis.minRequests) return options.onPass(judged);
