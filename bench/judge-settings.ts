@@ -5,7 +5,7 @@ import { repoConfigSchema } from "../src/config/repo-config.ts";
 export const DEFAULT_SETTINGS: AnalysisSettings = repoConfigSchema.parse({
   environments: {
     e: {
-      aws: { region: "us-east-1" },
+      aws: { region: "us-east-1", roleArn: "arn:aws:iam::123456789012:role/gantry-bench" },
       ecs: { cluster: "c", services: { blue: "b", green: "g" } },
       targetGroups: { blue: "arn:aws:elasticloadbalancing:x", green: "arn:aws:elasticloadbalancing:y" },
       listeners: { production: "arn:aws:elasticloadbalancing:z" },
