@@ -24,7 +24,7 @@ export class Replica {
   #listeners: (() => void)[] = [];
 
   constructor(env: Record<string, string>) {
-    this.#child = spawn(process.execPath, ["test/fixtures/controller-replica.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    this.#child = spawn(process.execPath, ["test/fixtures/controller-replica.ts"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "inherit"] });
     this.#exited = new Promise((resolve) => this.#child.once("exit", () => resolve()));
     createInterface({ input: this.#child.stdout! }).on("line", (line) => {
       const message = JSON.parse(line) as Boundary & { ready?: boolean };
