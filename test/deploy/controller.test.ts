@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { REPO, desiredCount as desiredCountOf, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { FIRST_STEP_CATCHES_10_PERCENT, REPO, desiredCount as desiredCountOf, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 
 describe("deployment controller on the local world, with real traffic", () => {
@@ -39,7 +39,8 @@ describe("deployment controller on the local world, with real traffic", () => {
   it("rolls a version with 10% 5xx back at the first step, with the evidence recorded", async () => {
     const sha = await env.pushImage({ version: "v3-bad", errorRate: 0.1 });
     const load = startLoad(env.world.listeners.production.url, 150);
-    const started = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
+    const config = sampleConfig(env.aws, env.world, { strategy: FIRST_STEP_CATCHES_10_PERCENT });
+    const started = await env.controller.start({ repo: REPO, config, environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
     const id = started.outcome === "refused" ? "" : started.deployment.id;
 
     const done = await env.until(id, ["succeeded", "rolled-back", "failed"], 90_000);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TERMINAL_PHASES, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
 import { tick } from "../../src/deploy/tick.ts";
 import type { TickContext } from "../../src/deploy/tick-context.ts";
-import { REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { FIRST_STEP_CATCHES_10_PERCENT, REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
 import { deploymentFixture } from "../support/deployment-fixture.ts";
 import { startLoad } from "../support/load.ts";
 
@@ -84,7 +84,7 @@ describe("deployment controller under faults and people's commands, with real tr
     it("still rolls a version with 10% 5xx back to 100% blue", async () => {
       const sha = await env.pushImage({ version: "v3-bad", errorRate: 0.1 });
       const load = startLoad(env.world.listeners.production.url, 150);
-      const { id } = await start(sha);
+      const { id } = await start(sha, { strategy: FIRST_STEP_CATCHES_10_PERCENT });
 
       const done = await env.until(id, ENDED, 80_000);
       const stats = await load.stop();
@@ -94,7 +94,7 @@ describe("deployment controller under faults and people's commands, with real tr
       expect(done.verdicts.at(-1)).toMatchObject({ decision: "fail", step: 0 });
       expect(done.timeToRestoreMs).not.toBeNull();
       expect(await liveWeights()).toEqual({ blue: 100, green: 0 });
-      expect(greenShifts()).toEqual([5, 0]);
+      expect(greenShifts()).toEqual([10, 0]);
       expect(stats.byVersion.v1!.failed).toBe(0);
     });
   });
@@ -192,7 +192,7 @@ describe("deployment controller under faults and people's commands, with real tr
       expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: "aborted", reason: "aborted by @alice: wrong branch" });
       expect(done.timeToRestoreMs).not.toBeNull();
       expect(await liveWeights()).toEqual({ blue: 100, green: 0 });
-      expect(greenShifts()).toEqual([5, 0]);
+      expect(greenShifts()).toEqual([10, 0]);
       expect(stats.failed).toBe(0);
     });
 

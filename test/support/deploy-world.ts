@@ -47,6 +47,14 @@ export function sampleConfigInput(aws: AwsEmulator, world: SampleWorld, environm
 }
 
 /**
+ * Canary steps for a version that fails 10% of its requests: a first step wide and long enough that
+ * the canary serves about 90 requests there (45 on a starved CI box), so the four failures the judge
+ * needs to roll back at 10% weight come before the step can pass. With 20 requests at 5%, a 10% failure
+ * rate shows none or one 1 time in 3, and the version reaches the second step.
+ */
+export const FIRST_STEP_CATCHES_10_PERCENT = { type: "canary", steps: [{ weight: 10, bake: "6s" }, { weight: 25, bake: "3s" }, { weight: 100, bake: "2s" }] } as const;
+
+/**
  * The judge's clock on the local world. At a time scale, a look per (scaled) CloudWatch minute that
  * waits out the emulator's publication delay, as `interval: 1m` and `metricsDelay` do on AWS; in the
  * fast world, where each second is complete at once, a look per second and no delay.
