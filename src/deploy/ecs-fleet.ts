@@ -102,8 +102,7 @@ export class EcsFleet implements ServiceFleet {
     const all = out.TargetHealthDescriptions ?? [];
     // Draining targets are leaving and get no new requests: they are not part of what must be healthy.
     const targets = all.filter((t) => t.TargetHealth?.State !== "draining");
-    const inState = (state: string) => targets.filter((t) => t.TargetHealth?.State === state).length;
-    return { healthy: inState("healthy"), total: targets.length, checking: inState("initial"), draining: all.length - targets.length };
+    return { healthy: targets.filter((t) => t.TargetHealth?.State === "healthy").length, total: targets.length, draining: all.length - targets.length };
   }
 
   targetGroupTiming(colour: Colour): Promise<TargetGroupTiming> {

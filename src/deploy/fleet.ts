@@ -19,8 +19,6 @@ export interface TargetHealthSummary {
   healthy: number;
   /** Targets not draining. */
   total: number;
-  /** Of those, targets still in their first health checks (`initial`). */
-  checking: number;
   /** Targets leaving the group. */
   draining: number;
 }

@@ -2,7 +2,8 @@
 // several health checks (on AWS's defaults 5 × 30 s), so polling every few seconds from the start
 // spends the account's API budget for nothing; but once the target group can have passed its checks,
 // a slow poll lets the colour sit healthy and unused. So: rare looks while tasks start and until the
-// earliest moment the new targets can be healthy, then the fast poll until they are.
+// earliest moment the new targets can be healthy, then the fast poll, slowing only for targets that
+// take much longer than that (an app slow to listen fails its first checks).
 import type { TargetGroupTiming } from "./fleet.ts";
 import type { ControllerTiming } from "./tick-context.ts";
 
@@ -19,14 +20,15 @@ export interface WarmLook {
   desiredCount: number;
   /** Targets of the colour's group that are not draining: registered, in their checks, healthy or unhealthy. */
   registered: number;
-  /** Of those, targets still in their first health checks (AWS's `initial`). */
-  checking: number;
   healthy: number;
   /** Targets leaving the group (tasks being replaced), which ECS waits for before it calls the service steady. */
   draining: number;
   /** The last look that saw fewer targets registered than desired tasks (0: the start of the warm-up). */
   registeredAfterMs: number;
 }
+
+/** Past the earliest healthy moment, the wait is this fraction of the time since, so a target that took longer (an app slow to listen, failed first checks) costs a few looks, not one every poll. */
+const LATE_GROWTH = 1 / 16;
 
 /** The backoff while nothing is expected soon: a quarter of the time spent, between the poll interval and the cap. */
 export function backoffMs(timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">, elapsedMs: number): number {
@@ -47,8 +49,8 @@ export function earliestHealthyMs(look: Pick<WarmLook, "registeredAfterMs">, gro
 }
 
 /**
- * The wait before the next look. `group` is read only while targets are in their checks; it is
- * the target group's health-check settings.
+ * The wait before the next look. `group` (the target group's health-check settings) is read only
+ * while registered targets are not yet healthy.
  */
 export async function warmPollMs(
   timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">,
@@ -57,12 +59,13 @@ export async function warmPollMs(
 ): Promise<number> {
   // Tasks still starting (placement, image pull): nothing to time it by.
   if (look.registered < look.desiredCount) return backoffMs(timing, look.elapsedMs);
-  if (look.checking > 0) {
-    const untilEarliest = earliestHealthyMs(look, await group()) - look.elapsedMs;
-    return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, untilEarliest)));
+  if (look.healthy < look.registered) {
+    const sinceEarliest = look.elapsedMs - earliestHealthyMs(look, await group());
+    const waitMs = sinceEarliest < 0 ? -sinceEarliest : sinceEarliest * LATE_GROWTH;
+    return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, waitMs)));
   }
   // All healthy and nothing draining: ECS calls the service steady any moment.
-  if (look.healthy >= look.desiredCount && look.draining === 0) return timing.pollMs;
-  // Replaced tasks draining (the deregistration delay), or targets failing their checks.
+  if (look.draining === 0) return timing.pollMs;
+  // Replaced tasks draining for the deregistration delay.
   return backoffMs(timing, look.elapsedMs);
 }

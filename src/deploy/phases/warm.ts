@@ -55,7 +55,6 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
     elapsedMs: waited,
     desiredCount: service.desiredCount,
     registered: health.total,
-    checking: health.checking,
     healthy: health.healthy,
     draining: health.draining,
     registeredAfterMs: registeredAfter - phaseStartedAt,
