@@ -192,7 +192,7 @@ describe("deployment controller under faults and people's commands, with real tr
       expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: "aborted", reason: "aborted by @alice: wrong branch" });
       expect(done.timeToRestoreMs).not.toBeNull();
       expect(await liveWeights()).toEqual({ blue: 100, green: 0 });
-      expect(greenShifts()).toEqual([10, 0]);
+      expect(greenShifts()).toEqual([5, 0]);
       expect(stats.failed).toBe(0);
     });
 
