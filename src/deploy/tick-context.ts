@@ -84,11 +84,16 @@ export function weightsOn(colour: Colour, percent: number): Weights {
   return colour === "blue" ? { blue: percent, green: 100 - percent } : { green: percent, blue: 100 - percent };
 }
 
-/** Sets weights only when the load balancer does not already report them, then reads them back. */
-export async function ensureWeights(context: TickContext, desired: Weights): Promise<void> {
+/**
+ * Sets weights only when the load balancer does not already report them, then reads them back.
+ * `renewWhileReading` renews the lease alongside the first read rather than after it (a store write
+ * even when nothing is set, for a change that must not wait).
+ */
+export async function ensureWeights(context: TickContext, desired: Weights, options: { renewWhileReading?: boolean } = {}): Promise<void> {
   const { router } = context.targets;
-  if (await router.verifyWeights(desired)) return;
-  await router.setWeights(desired, await context.guard());
+  const [already, renewed] = await Promise.all([router.verifyWeights(desired), options.renewWhileReading ? context.guard() : null]);
+  if (already) return;
+  await router.setWeights(desired, renewed ?? (await context.guard()));
   if (!(await router.verifyWeights(desired))) {
     throw new Error(`the load balancer does not report the weights just set (blue ${desired.blue}%, green ${desired.green}%)`);
   }
