@@ -1,24 +1,24 @@
 // The part of autocannon's API the intake bench uses (the package ships no types).
 declare module "autocannon" {
-  interface Request {
+  export interface Request {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
     body?: string;
   }
-  interface Options {
+  export interface Options {
     url: string;
     connections?: number;
     duration?: number;
     overallRate?: number;
     requests?: Array<Request & { setupRequest?: (request: Request) => Request }>;
   }
-  interface Histogram {
+  export interface Histogram {
     average: number;
     p50: number;
     p99: number;
   }
-  interface Result {
+  export interface Result {
     duration: number;
     latency: Histogram;
     "2xx": number;
