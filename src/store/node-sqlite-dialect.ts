@@ -1,5 +1,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { SqliteDialect, type SqliteDatabase } from "kysely";
+import { checkpointOffThread } from "./sqlite-checkpointer.ts";
 
 /**
  * Kysely over Node's built-in `node:sqlite`: no native addon to compile, so `npm install` needs no
@@ -23,6 +24,8 @@ function openDatabase(filename: string): SqliteDatabase {
   // synchronous=NORMAL in WAL mode: a commit survives a process crash (the case the inbox must
   // cover) without an fsync per write; only a power loss can drop the last commits.
   database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+  // Checkpoints run on a thread of their own, not in the middle of a commit on the event loop.
+  const checkpointer = checkpointOffThread(filename, database);
   // Kysely runs one statement at a time on this connection, so a cached statement is never in use twice.
   const statements = new Map<string, { statement: StatementSync; reader: boolean }>();
   const compiled = (sql: string) => {
@@ -39,7 +42,10 @@ function openDatabase(filename: string): SqliteDatabase {
     return entry;
   };
   return {
-    close: () => database.close(),
+    close: () => {
+      checkpointer.stop();
+      database.close();
+    },
     prepare(sql) {
       const { statement, reader } = compiled(sql);
       return {
