@@ -128,9 +128,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   drain.start();
 
   const deliveries = new DeliveryStore(store);
+  const budget = new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 });
   const worker = inboxWorker({
     deliveries,
     log,
+    intakeBusy: () => budget.bodiesInFlight > 0,
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
     ...options.inbox,
@@ -160,7 +162,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
         deliveries,
-        budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
+        budget,
         log,
         onQueued: () => worker.wake(),
       }),

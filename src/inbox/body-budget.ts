@@ -25,6 +25,11 @@ export class BodyBudget {
     this.#limits = limits;
   }
 
+  /** Bodies being received, checked or stored right now: the intake is idle when there are none. */
+  get bodiesInFlight(): number {
+    return this.#bodies;
+  }
+
   /** A slot for a body announced as `declaredBytes` long (0 when unknown), or undefined when full. */
   open(declaredBytes: number): BodySlot | undefined {
     if (this.#bodies >= this.#limits.maxBodies || this.#bytes + declaredBytes > this.#limits.maxBytes) return undefined;
