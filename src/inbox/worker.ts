@@ -20,6 +20,7 @@ export interface InboxWorkerOptions {
    * moment later, so under a burst the intake gets the CPU and the inbox absorbs the rest.
    */
   intakeBusy?: () => boolean;
+  now?: () => number;
 }
 
 /** The longest the worker waits for the intake to go quiet before it starts a delivery anyway. */
@@ -41,7 +42,7 @@ export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDeliv
   let deferredSince: number | undefined;
   const deferred = () => {
     if (!options.intakeBusy?.()) return false;
-    const now = Date.now();
+    const now = (options.now ?? Date.now)();
     deferredSince ??= now;
     return now - deferredSince < MAX_DEFERRAL_MS;
   };
