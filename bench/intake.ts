@@ -91,6 +91,25 @@ function residentMb(pid: number): number {
   return Number(execFileSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).trim()) / 1024;
 }
 
+/** CPU time the process has used, in ms (Linux; undefined elsewhere). */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // utime and stime, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The full-speed run, and the server's CPU time per acknowledgement during it. */
+async function fullSpeed(server: Server): Promise<{ result: Result; cpuMsPerAck?: number }> {
+  const before = cpuMs(server.pid);
+  const result = await load(server.url, SECONDS);
+  const after = cpuMs(server.pid);
+  return before === undefined || after === undefined ? { result } : { result, cpuMsPerAck: (after - before) / result["2xx"] };
+}
+
 async function idleResidentMb(server: Server): Promise<number> {
   await sleep(IDLE_MS);
   return residentMb(server.pid);
@@ -124,6 +143,7 @@ const acksPerSecond = (result: Result) => result["2xx"] / result.duration;
 interface Measured {
   server: string;
   acksPerSecond: number;
+  cpuMsPerAck?: number;
   idleRssMb?: number;
   p50MsAt500?: number;
   p99MsAt500?: number;
@@ -134,7 +154,8 @@ async function measureBareProbot(): Promise<Measured> {
   try {
     const idleRssMb = await idleResidentMb(server);
     await load(server.url, WARMUP_SECONDS);
-    return { server: "bare Probot app", idleRssMb, acksPerSecond: acksPerSecond(await load(server.url, SECONDS)) };
+    const { result, cpuMsPerAck } = await fullSpeed(server);
+    return { server: "bare Probot app", idleRssMb, acksPerSecond: acksPerSecond(result), ...(cpuMsPerAck === undefined ? {} : { cpuMsPerAck }) };
   } finally {
     await server.stop();
   }
@@ -150,8 +171,9 @@ async function measureGantry(label: string, env: Record<string, string>, paced: 
   const server = await startGantry(env);
   try {
     const idleRssMb = await idleResidentMb(server);
-    const runs = [await load(server.url, WARMUP_SECONDS), await load(server.url, SECONDS)];
-    const full = runs[1]!;
+    const warmup = await load(server.url, WARMUP_SECONDS);
+    const { result: full, cpuMsPerAck } = await fullSpeed(server);
+    const runs = [warmup, full];
     if (paced) runs.push(await load(server.url, SECONDS, PACED_RATE));
     const acknowledged = runs.reduce((sum, run) => sum + run["2xx"], 0);
     const stored = await storedDeliveries(server.url);
@@ -162,6 +184,7 @@ async function measureGantry(label: string, env: Record<string, string>, paced: 
       server: label,
       idleRssMb,
       acksPerSecond: acksPerSecond(full),
+      ...(cpuMsPerAck === undefined ? {} : { cpuMsPerAck }),
       ...(pacedRun ? { p50MsAt500: pacedRun.latency.p50, p99MsAt500: pacedRun.latency.p99 } : {}),
     };
   } finally {
@@ -197,6 +220,7 @@ export async function benchIntake(): Promise<void> {
     results.map((r) => ({
       server: r.server,
       "acks/s": Math.round(r.acksPerSecond),
+      "server CPU ms/ack": r.cpuMsPerAck === undefined ? "" : r.cpuMsPerAck.toFixed(3),
       "p50 / p99 ms at 500/s": r.p99MsAt500 === undefined ? "" : `${r.p50MsAt500} / ${r.p99MsAt500}`,
       "idle RSS MB": r.idleRssMb === undefined ? "" : Math.round(r.idleRssMb),
     })),

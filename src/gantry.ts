@@ -12,6 +12,7 @@ import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
+import { intakePressure } from "./inbox/intake-pressure.ts";
 import { receivedEvent } from "./inbox/invalid-payload.ts";
 import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
@@ -132,7 +133,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const worker = inboxWorker({
     deliveries,
     log,
-    intakeBusy: () => budget.bodiesInFlight > 0,
+    intakeBusy: intakePressure(budget),
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
     ...options.inbox,

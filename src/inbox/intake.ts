@@ -69,10 +69,8 @@ export function webhookIntake(options: IntakeOptions) {
         log.error({ ...context, err: error }, "webhook not stored: the inbox commit failed");
         return reply(response, 503, "the delivery could not be stored; nothing was kept, send it again", { "retry-after": String(RETRY_AFTER_SECONDS) });
       }
-      reply(response, 202, outcome);
-      // Released before the worker is woken, so it finds the intake idle when this was the last body.
-      slot.release();
       if (outcome === "queued") options.onQueued();
+      reply(response, 202, outcome);
     } finally {
       slot.release();
     }

@@ -15,9 +15,10 @@ export interface InboxWorkerOptions {
   leaseMs?: number;
   pollMs?: number;
   /**
-   * True while webhooks are arriving. New deliveries are then not started, for up to
-   * `MAX_DEFERRAL_MS` at a time: GitHub waits on the acknowledgement, while processing can come a
-   * moment later, so under a burst the intake gets the CPU and the inbox absorbs the rest.
+   * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). New
+   * deliveries are then not started, for up to `MAX_DEFERRAL_MS` at a time: GitHub waits on the
+   * acknowledgement, while processing can come a moment later, so under a burst the intake gets the
+   * CPU and the inbox absorbs the rest.
    */
   intakeBusy?: () => boolean;
   now?: () => number;

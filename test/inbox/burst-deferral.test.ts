@@ -1,6 +1,6 @@
 // Under a burst of webhooks the intake gets the CPU: the inbox worker starts no new delivery while
-// bodies are in flight, but never defers one for longer than MAX_DEFERRAL_MS in a row, so processing
-// is late under a flood, never stopped. The clock is the test's, so nothing here depends on timing.
+// the intake is under pressure, but never defers one for longer than MAX_DEFERRAL_MS in a row, so
+// processing is late under a flood, never stopped. The clock is the test's, so nothing here depends on timing.
 import { afterEach, describe, expect, it } from "vitest";
 import { DeliveryStore } from "../../src/inbox/delivery-store.ts";
 import { inboxWorker, MAX_DEFERRAL_MS } from "../../src/inbox/worker.ts";
@@ -25,7 +25,7 @@ describe("the inbox worker during a burst at the intake", () => {
     await store?.close();
   });
 
-  it("starts nothing while bodies are in flight, starts a delivery once the intake is idle, and defers none past the bound", async () => {
+  it("starts nothing while the intake is under pressure, starts a delivery once it is not, and defers none past the bound", async () => {
     store = await (await storeBackends[0]!.location()).open();
     const deliveries = new DeliveryStore(store);
     const clock = { now: 1_000_000 };
@@ -48,12 +48,12 @@ describe("the inbox worker during a burst at the intake", () => {
     await deliveries.record({ id: "during-burst", event: "issue_comment", payload: "{}" });
     worker.start();
 
-    // Many looks at a busy intake, the clock standing still: nothing started.
+    // Many looks at an intake under pressure, the clock standing still: nothing started.
     await until(() => looked >= 20);
     expect(processed).toEqual([]);
     expect(await deliveries.countByStatus()).toEqual({ pending: 1, done: 0, dead: 0 });
 
-    // The intake goes idle: the delivery is started.
+    // The pressure is off: the delivery is started.
     busy = false;
     worker.wake();
     await until(() => processed.length === 1);
