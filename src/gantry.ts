@@ -12,6 +12,7 @@ import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
+import { intakePressure } from "./inbox/intake-pressure.ts";
 import { receivedEvent } from "./inbox/invalid-payload.ts";
 import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
@@ -128,9 +129,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   drain.start();
 
   const deliveries = new DeliveryStore(store);
+  const budget = new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 });
   const worker = inboxWorker({
     deliveries,
     log,
+    intakeBusy: intakePressure(budget),
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
     ...options.inbox,
@@ -160,7 +163,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
         deliveries,
-        budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
+        budget,
         log,
         onQueued: () => worker.wake(),
       }),
