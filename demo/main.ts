@@ -205,14 +205,24 @@ const restored = (seconds: number | null) => (seconds === null ? "not shown" : s
 for (const rollback of report.rollbacks) console.log(`   ${rollback.label.padEnd(30)} ${restored(rollback.timeToRestoreSeconds)}`);
 
 if (values.keep && report.error === null) {
+  // Users go on using the service, and the timeline goes on, for the pull requests you open.
+  track(startLoadGenerator(world.state.listeners.production, Number(values.rate))).phase("your commands");
   const next = Math.max(0, ...pulls.values()) + 1;
+  for (let number = next; number < next + 20; number += 1) followed.add(number);
+  watching = true;
+  void (async () => {
+    while (watching) {
+      await look();
+      await sleep(250);
+    }
+  })();
   console.log(`
 == Still running (--keep). Gantry: ${gantry.url}   logs: ${runDir}
-   Open a pull request:        npm run world -- pull --version v5          (--error-rate 0.3 for a bad one)
-   Comment on it:              npm run world -- comment ${next} "/deploy production"
-   Other commands:             npm run world -- comment ${next} "/status"    /rollback production, /help …
-   See what Gantry wrote:      npm run world -- show ${next}
-   Ctrl-C stops everything.`);
+   Open a pull request:    npm run world -- pull --version v5      (add --error-rate 0.3 for a bad release)
+   Comment on it:          npm run world -- comment ${next} "/deploy production"      (or /status, /help, /rollback production)
+   See what Gantry wrote:  npm run world -- show ${next}
+   The timeline goes on below. Ctrl-C stops everything.
+`);
   await new Promise(() => {});
 }
 
