@@ -8,9 +8,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
 import { openStore } from "../../src/store/open-store.ts";
-import { FAST_TIMING, TEST_CREDENTIALS, until } from "../support/deploy-world.ts";
+import { FAST_TIMING, TEST_CREDENTIALS, randomSha, until } from "../support/deploy-world.ts";
 import { startTestGantry } from "../support/gantry.ts";
 import { startLoad } from "../support/load.ts";
+import { storeBackends } from "../support/stores.ts";
+import { FULL_NAME, startE2eWorld, type E2eWorld } from "../e2e/world.ts";
 import { TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { SANDBOX_APP_ID, startSandbox, type Sandbox } from "../world/sandbox.ts";
 
@@ -121,4 +123,43 @@ describe("graceful shutdown of `npm start`", () => {
     // Users saw nothing of the hand-over.
     expect((await load.stop()).failures).toEqual({});
   }, 120_000);
+});
+
+describe("a shutdown cut short by its bound", () => {
+  let e: E2eWorld | undefined;
+  let load: ReturnType<typeof startLoad> | undefined;
+  afterEach(async () => {
+    await load?.stop();
+    await e?.close();
+  });
+
+  it("releases the lease of a step still running, so another replica continues at once, and names what was unfinished", async () => {
+    const location = await storeBackends.find((backend) => backend.name === "postgres")!.location();
+    e = await startE2eWorld({ databaseUrl: location.options.databaseUrl! });
+    e.github.seedPermission(FULL_NAME, "writer", "write");
+    const sha = randomSha();
+    await e.readyPullRequest(1, sha, { version: "v2" });
+    load = startLoad(e.world.listeners.production.url, 100);
+    // The first traffic shift hangs at AWS for longer than the shutdown may take.
+    e.aws.faults.add({ service: "elbv2", operation: "ModifyListener", kind: "latency", latencyMs: 15_000, count: 1 });
+    await e.comment(1, "writer", "/deploy production");
+    await until(() => e!.aws.faults.list().length === 0, 60_000);
+
+    const outcome = await e.gantry.stop(500);
+    expect(outcome.unfinished).toContain("deployment steps");
+
+    // Replica-a let go of the deployment it was still working on, due at once, and left.
+    const store = await location.open();
+    const rows = await store.db.selectFrom("deployments").select(["phase", "lease_owner", "next_tick_at"]).execute();
+    const replicas = await store.db.selectFrom("replicas").select(["instance_id", "heartbeat_at"]).execute();
+    await store.close();
+    expect(rows).toEqual([{ phase: "shifting", lease_owner: null, next_tick_at: expect.any(Number) }]);
+    expect(rows[0]!.next_tick_at).toBeLessThanOrEqual(Date.now());
+    expect(replicas).toEqual([{ instance_id: "replica-a", heartbeat_at: 0 }]);
+    // Replica-b takes it over and finishes it.
+    const replica = await e.startReplica("replica-b");
+    await until(async () => (await replica.store.db.selectFrom("deployments").select("phase").executeTakeFirst())?.phase === "succeeded", 90_000);
+    expect(await e.liveWeights()).toEqual({ blue: 0, green: 100 });
+    expect((await load.stop()).failures).toEqual({});
+  }, 150_000);
 });
