@@ -29,7 +29,7 @@ const started = Date.now();
 const runDir = mkdtempSync(join(tmpdir(), "gantry-demo-"));
 // With --keep, the world's state goes where `npm run world -- comment …` looks for it.
 const stateFile = values.keep ? join(ROOT, "data/world/world.json") : join(runDir, "world.json");
-mkdirSync(join(ROOT, "data/world"), { recursive: true });
+if (values.keep) mkdirSync(join(ROOT, "data/world"), { recursive: true });
 
 const clock = () => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s`;
 const say = (text: string) => console.log(`${clock()}  ${text}`);

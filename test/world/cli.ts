@@ -23,6 +23,10 @@ export async function runWorldCommand(command: string, args: string[]): Promise<
     console.error(`No running world (no ${worldStateFile()}): start one with \`npm run world\` or \`npm run demo -- --keep\`.`);
     return 1;
   }
+  if (!isAlive(state.pid)) {
+    console.error(`The world that wrote ${worldStateFile()} (process ${state.pid}) has stopped: start one with \`npm run world\` or \`npm run demo -- --keep\`.`);
+    return 1;
+  }
   const world = new WorldControl(state.control);
   try {
     const { values, positionals } = parseArgs({
@@ -58,4 +62,14 @@ export async function runWorldCommand(command: string, args: string[]): Promise<
   }
   console.error(USAGE);
   return 1;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, someone else's.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

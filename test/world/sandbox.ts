@@ -96,7 +96,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     async comment(pullRequest, login, body) {
       if (!sandbox.webhookUrl) throw new Error("no webhook URL: start Gantry and tell the world where it listens");
       const comment = github.seedComment(SANDBOX_REPO, pullRequest, login, body);
-      return { commentId: comment.id, delivery: await sendSignedWebhook({ url: sandbox.webhookUrl, secret: sandbox.webhookSecret, event: "issue_comment", payload: commentPayload(github.url, repo, pullRequest, comment.id, comment.user, body) }) };
+      const payload = commentPayload(github.url, repo, pullRequest, comment.id, comment.user, body);
+      const delivery = await sendSignedWebhook({ url: sandbox.webhookUrl, secret: sandbox.webhookSecret, event: "issue_comment", payload }).catch((error: unknown) => {
+        throw new Error(`could not deliver the webhook to ${sandbox.webhookUrl}: is Gantry listening there? (${(error as Error).cause ?? (error as Error).message})`);
+      });
+      return { commentId: comment.id, delivery };
     },
     pull(number) {
       const pull = repo.pulls.get(number);
