@@ -1,10 +1,14 @@
 // The demo's users: steady HTTP load on the production listener, from a process of its own so the
 // load and what it measures do not share an event loop with the world or Gantry. Started by
 // demo/main.ts with an IPC channel: {phase} starts counting a new phase, {stop} ends and sends back
-// the failures of each phase.
+// the failures of each phase. Each phase is acknowledged when it starts.
 import { startLoad, type LoadStats } from "../test/support/load.ts";
 
 export type LoadMessage = { phase: string } | { stop: true };
+/** Sent back once a phase's load has started, so the demo acts only after its requests count there. */
+export interface PhaseStarted {
+  started: string;
+}
 export interface PhaseLoad {
   phase: string;
   sent: number;
@@ -36,6 +40,7 @@ process.on("message", (message: LoadMessage) => {
   if ("phase" in message) {
     endCurrent();
     current = { phase: message.phase, load: startLoad(url, perSecond) };
+    process.send!({ started: message.phase } satisfies PhaseStarted);
     return;
   }
   endCurrent();

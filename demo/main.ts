@@ -178,7 +178,7 @@ const context: StoryContext = {
 try {
   for (const phase of story) {
     console.log(`\n== ${phase.name}`);
-    load.phase(phase.name);
+    await load.phase(phase.name);
     await phase.run(context);
     // What the phase ended with is told before the next one starts.
     await look();
@@ -206,7 +206,7 @@ for (const rollback of report.rollbacks) console.log(`   ${rollback.label.padEnd
 
 if (values.keep && report.error === null) {
   // Users go on using the service, and the timeline goes on, for the pull requests you open.
-  track(startLoadGenerator(world.state.listeners.production, Number(values.rate))).phase("your commands");
+  await track(startLoadGenerator(world.state.listeners.production, Number(values.rate))).phase("your commands");
   const next = Math.max(0, ...pulls.values()) + 1;
   for (let number = next; number < next + 20; number += 1) followed.add(number);
   watching = true;

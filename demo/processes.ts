@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { worldStateSchema, type WorldState } from "../test/world/world-state.ts";
-import type { LoadMessage, LoadReport } from "./load.ts";
+import type { LoadMessage, LoadReport, PhaseStarted } from "./load.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -122,18 +122,32 @@ export async function startGantry(options: { world: WorldState; dataDir: string;
   return { ...gantry, url: await whileAlive("Gantry", gantry, () => url, 60_000) };
 }
 
-export function startLoadGenerator(url: string, perSecond: number): Stoppable & { phase(name: string): void; report(): Promise<LoadReport> } {
+export function startLoadGenerator(url: string, perSecond: number): Stoppable & { phase(name: string): Promise<void>; report(): Promise<LoadReport> } {
   const child = fork(join(ROOT, "demo/load.ts"), [url, String(perSecond)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const load = stoppable("load", child);
   const send = (message: LoadMessage) => child.send(message);
+  const replies = (accept: (message: unknown) => boolean) =>
+    new Promise<unknown>((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        if (!accept(message)) return;
+        child.off("message", onMessage);
+        resolve(message);
+      };
+      child.on("message", onMessage);
+      void load.exited.then((code) => reject(new Error(`the load generator exited (${code})`)));
+    });
   return {
     ...load,
-    phase: (name) => send({ phase: name }),
-    report: () =>
-      new Promise((resolve, reject) => {
-        child.once("message", (report) => resolve(report as LoadReport));
-        void load.exited.then((code) => reject(new Error(`the load generator exited (${code}) before reporting`)));
-        send({ stop: true });
-      }),
+    // A busy machine can hold the message up: the phase starts once the generator says it counts there.
+    async phase(name) {
+      const started = replies((message) => (message as PhaseStarted).started === name);
+      send({ phase: name });
+      await started;
+    },
+    async report() {
+      const report = replies((message) => "phases" in (message as object));
+      send({ stop: true });
+      return (await report) as LoadReport;
+    },
   };
 }

@@ -118,11 +118,11 @@ describe("graceful shutdown of `npm start`", () => {
       deployTargets: awsDeployTargets({ endpoint: sandbox.aws.endpoint, credentials: TEST_CREDENTIALS }),
       timing: FAST_TIMING,
     });
-    await until(async () => (await replica!.store.db.selectFrom("deployments").select("phase").executeTakeFirst())?.phase === "succeeded", 60_000);
+    await until(async () => (await replica!.store.db.selectFrom("deployments").select("phase").executeTakeFirst())?.phase === "succeeded", 120_000);
     expect(await sandbox.traffic()).toEqual({ blue: 0, green: 100 });
     // Users saw nothing of the hand-over.
     expect((await load.stop()).failures).toEqual({});
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("a shutdown cut short by its bound", () => {
@@ -158,8 +158,8 @@ describe("a shutdown cut short by its bound", () => {
     expect(replicas).toEqual([{ instance_id: "replica-a", heartbeat_at: 0 }]);
     // Replica-b takes it over and finishes it.
     const replica = await e.startReplica("replica-b");
-    await until(async () => (await replica.store.db.selectFrom("deployments").select("phase").executeTakeFirst())?.phase === "succeeded", 90_000);
+    await until(async () => (await replica.store.db.selectFrom("deployments").select("phase").executeTakeFirst())?.phase === "succeeded", 120_000);
     expect(await e.liveWeights()).toEqual({ blue: 0, green: 100 });
     expect((await load.stop()).failures).toEqual({});
-  }, 150_000);
+  }, 240_000);
 });
