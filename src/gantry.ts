@@ -180,6 +180,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     probot,
     controller,
     async stop(timeoutMs = env.GANTRY_SHUTDOWN_TIMEOUT_MS) {
+      // A GitHub write waiting for its pacing slot goes back to the outbox rather than hold the stop.
+      pacer.stop();
       // All at once: the listener closes (requests in flight finish) while each loop ends its work in hand.
       const unfinished = await settleWithin(
         {
