@@ -24,6 +24,7 @@ import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
 import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
 import { outboxDrain } from "./notify/outbox-drain.ts";
 import { GitHubOutbox } from "./notify/outbox-store.ts";
+import { settleWithin, type StopOutcome } from "./lifecycle/shutdown.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -53,7 +54,12 @@ export interface RunningGantry {
   store: Store;
   probot: Probot;
   controller: Controller;
-  stop(): Promise<void>;
+  /**
+   * Stops taking webhooks, finishes the deliveries, deployment steps and GitHub writes in hand,
+   * releases this replica's leases and closes the store, within `timeoutMs` (default
+   * GANTRY_SHUTDOWN_TIMEOUT_MS); names what the bound cut short.
+   */
+  stop(timeoutMs?: number): Promise<StopOutcome>;
 }
 
 /** Composition root: store, Probot, controller, webhook inbox and HTTP server, started in that order. */
@@ -176,14 +182,26 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     store,
     probot,
     controller,
-    async stop() {
-      await http.close();
-      await worker.stop();
-      await pruner.stop();
-      await runner.stop();
-      await driftWatcher.stop();
-      await drain.stop();
+    async stop(timeoutMs = env.GANTRY_SHUTDOWN_TIMEOUT_MS) {
+      // A GitHub write waiting for its pacing slot goes back to the outbox rather than hold the stop.
+      pacer.stop();
+      // All at once: the listener closes (requests in flight finish) while each loop ends its work in hand.
+      const unfinished = await settleWithin(
+        {
+          "webhook server": http.close(),
+          inbox: worker.stop(),
+          "inbox pruning": pruner.stop(),
+          "deployment steps": runner.stop(),
+          "drift checks": driftWatcher.stop(),
+          "GitHub outbox": drain.stop(),
+        },
+        timeoutMs,
+        log,
+      );
+      // A step still running at the bound loses its lease now, so another replica continues at once.
+      if (unfinished.length > 0) await runner.letGo();
       await store.close();
+      return { unfinished };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { appCredentials, parseServerEnv, ServerEnvError } from "./config/server-env.ts";
 import { startGantry } from "./gantry.ts";
+import { stopOnSignals } from "./lifecycle/shutdown.ts";
 import { boundedLog } from "./log/bounded-log.ts";
 import { releaseStartupMemory } from "./memory/release-startup-memory.ts";
 import { startSetupMode } from "./web/setup-mode.ts";
@@ -16,17 +17,12 @@ try {
   const credentials = appCredentials(env);
   if (!credentials) {
     log.info("No APP_ID: starting the setup flow to register the GitHub App");
-    await startSetupMode(env, log);
+    const setup = await startSetupMode(env, log);
+    stopOnSignals({ log, timeoutMs: env.GANTRY_SHUTDOWN_TIMEOUT_MS, stop: async () => (await setup.stop(), { unfinished: [] }) });
   } else {
     const gantry = await startGantry({ env, credentials, log });
     releaseStartupMemory();
-    const shutdown = async (signal: string) => {
-      log.info(`${signal}: finishing deliveries in hand, then stopping`);
-      await gantry.stop();
-      process.exit(0);
-    };
-    process.once("SIGTERM", () => void shutdown("SIGTERM"));
-    process.once("SIGINT", () => void shutdown("SIGINT"));
+    stopOnSignals({ log, timeoutMs: env.GANTRY_SHUTDOWN_TIMEOUT_MS, stop: () => gantry.stop() });
   }
 } catch (error) {
   if (!(error instanceof ServerEnvError)) throw error;

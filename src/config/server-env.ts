@@ -39,6 +39,8 @@ export const serverEnvSchema = z
     GANTRY_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
     GANTRY_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
     GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+    /** On SIGTERM or SIGINT, the longest wait for work in hand before leases are released and the process exits. */
+    GANTRY_SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000),
   })
   .superRefine((env, ctx) => {
     if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {

@@ -309,6 +309,26 @@ export class DeploymentStore {
       .execute();
   }
 
+  /**
+   * Lets go of every deployment this replica holds, so any replica may take each one when it is due:
+   * a wait it scheduled (a bake, keep-warm) is kept, and a tick it was still running is due at once.
+   * Returns how many it let go.
+   */
+  async releaseLeases(owner: string): Promise<number> {
+    const now = this.#now();
+    const result = await this.#store.db
+      .updateTable("deployments")
+      .set((eb) => ({
+        // A running tick is marked by next_tick_at = lease_until (see claimDue).
+        next_tick_at: eb.case().when("next_tick_at", "=", eb.ref("lease_until")).then(now).else(eb.ref("next_tick_at")).end(),
+        lease_owner: null,
+        lease_until: 0,
+      }))
+      .where("lease_owner", "=", owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** A replica that stops cleanly hands its deployments over at once instead of when its leases run out. */
   async leave(instanceId: string): Promise<void> {
     await this.#store.db.updateTable("replicas").set({ heartbeat_at: 0 }).where("instance_id", "=", instanceId).execute();

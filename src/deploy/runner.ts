@@ -87,7 +87,21 @@ export class DeploymentRunner {
   /** Finishes the ticks in hand, then hands this replica's deployments over to the others at once. */
   async stop(): Promise<void> {
     await this.#loop.stop();
+    await this.letGo();
+  }
+
+  /**
+   * Releases every lease this replica holds and records that it left. Called by `stop`, or at the
+   * shutdown bound while a tick still runs: that tick's next AWS change then fails its own lease
+   * check, and another replica continues the deployment at once.
+   */
+  async letGo(): Promise<void> {
+    const released = await this.#options.deployments.releaseLeases(this.#options.instanceId).catch((err: unknown) => {
+      this.#options.log.warn({ err }, "could not release this replica's leases; they run out on their own");
+      return 0;
+    });
     await this.#heartbeat.stop();
+    if (released > 0) this.#options.log.info({ released }, "released the leases of deployments this replica held");
   }
 
   wake(): void {

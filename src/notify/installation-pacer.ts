@@ -41,6 +41,8 @@ export class InstallationPacer {
   readonly #sent = new Map<number, number[]>();
   readonly #paced = new WeakSet<object>();
   readonly #maxWaitMs: number;
+  readonly #sleepers = new Set<() => void>();
+  #stopped = false;
 
   /** `maxWaitMs`: a write waits this long for its slot at most (well within the outbox lease), else PacedError. */
   constructor(options: { limits?: readonly WriteLimit[]; now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number } = {}) {
@@ -68,14 +70,41 @@ export class InstallationPacer {
     return [...this.#sent.keys()].filter((installationId) => this.nextSlot(installationId) > now);
   }
 
-  /** Waits for the installation's next slot, then counts a write in it; throws PacedError when that is too far off. */
+  /**
+   * Waits for the installation's next slot, then counts a write in it; throws PacedError when that is
+   * too far off, or once the pacer is stopped.
+   */
   async take(installationId: number): Promise<void> {
     const first = this.nextSlot(installationId);
-    if (first - this.#now() > this.#maxWaitMs) throw new PacedError(installationId, first);
-    for (let slot = this.nextSlot(installationId); slot > this.#now(); slot = this.nextSlot(installationId)) await this.#sleep(slot - this.#now());
+    if (first - this.#now() > this.#maxWaitMs || (this.#stopped && first > this.#now())) throw new PacedError(installationId, first);
+    for (let slot = this.nextSlot(installationId); slot > this.#now(); slot = this.nextSlot(installationId)) {
+      await this.#sleepUnlessStopped(slot - this.#now());
+      if (this.#stopped) throw new PacedError(installationId, this.nextSlot(installationId));
+    }
     const sent = this.#sent.get(installationId) ?? [];
     sent.push(this.#now());
     this.#sent.set(installationId, sent);
+  }
+
+  /**
+   * For a replica that is stopping: a write waiting for its slot, and any later one that would wait,
+   * throws PacedError, so the drain gives its subject back until the slot instead of holding the
+   * shutdown (and the claim) that long.
+   */
+  stop(): void {
+    this.#stopped = true;
+    for (const wake of this.#sleepers) wake();
+  }
+
+  #sleepUnlessStopped(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      this.#sleepers.add(wake);
+      void this.#sleep(ms).then(wake);
+    });
   }
 
   /** Makes every write `octokit` sends wait for the installation's slot. */

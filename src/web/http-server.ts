@@ -31,6 +31,9 @@ export async function startHttpServer(options: {
   timeouts: HttpTimeouts;
 }): Promise<StartedServer> {
   const { timeouts } = options;
+  // Responses not yet finished, so that a stop can tell their connections not to stay open.
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
   const server = createServer(
     {
       headersTimeout: timeouts.headersTimeoutMs,
@@ -41,6 +44,12 @@ export async function startHttpServer(options: {
       connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
     },
     (request, response) => {
+      inFlight.add(response);
+      response.once("close", () => {
+        inFlight.delete(response);
+        if (closing) server.closeIdleConnections();
+      });
+      if (closing) response.setHeader("connection", "close");
       const path = (request.url ?? "/").split("?")[0];
       const handler = options.routes[`${request.method} ${path}`];
       if (!handler) {
@@ -64,9 +73,13 @@ export async function startHttpServer(options: {
     server,
     url: `http://${host}:${port}`,
     // Node stops enforcing the timeouts once the server is closing, so a sender that stalled would
-    // hold the shutdown forever: requests still unfinished after one request timeout are cut.
+    // hold the shutdown forever: requests still unfinished after one request timeout are cut. A
+    // keep-alive connection with a request in flight would stay open for the keep-alive timeout after
+    // its answer (behind a load balancer, over a minute): its answer says `Connection: close` instead.
     close: () =>
       new Promise((resolve) => {
+        closing = true;
+        for (const response of inFlight) if (!response.headersSent) response.setHeader("connection", "close");
         const cut = setTimeout(() => server.closeAllConnections(), timeouts.requestTimeoutMs);
         server.close(() => {
           clearTimeout(cut);

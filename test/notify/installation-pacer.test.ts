@@ -36,6 +36,18 @@ describe("pacing of GitHub writes per installation", () => {
     expect(clock.now).toBe(60_000);
   });
 
+  it("when stopped, gives up a write waiting for its slot, and any later one that would wait, naming the slot", async () => {
+    const pacer = new InstallationPacer({ limits: [{ max: 1, perMs: 60_000 }] });
+    await pacer.take(1);
+    const slot = pacer.nextSlot(1);
+    const waiting = pacer.take(1);
+    pacer.stop();
+    await expect(waiting).rejects.toMatchObject({ name: "PacedError", until: slot });
+    await expect(pacer.take(1)).rejects.toMatchObject({ name: "PacedError", until: slot });
+    // An installation with a free slot still sends.
+    await pacer.take(2);
+  });
+
   it("holds an installation at 500 writes an hour even when no minute is full", async () => {
     const { clock, pacer } = pacerOnClock();
     for (let write = 0; write < 500; write += 1) {
