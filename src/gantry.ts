@@ -1,6 +1,9 @@
 import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import { createGantryApp } from "./app/index.ts";
 import { AuditLog } from "./audit/audit-log.ts";
+import { createCiModule } from "./ci/ci-module.ts";
+import type { CiService } from "./ci/ci-service.ts";
+import type { Executor } from "./ci/executors/executor.ts";
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { awsDeployTargets } from "./deploy/aws-targets.ts";
 import { Controller } from "./deploy/controller.ts";
@@ -45,6 +48,10 @@ export interface GantryOptions {
   inbox?: { leaseMs?: number; pollMs?: number };
   /** Time between two drift checks of every environment (default a minute). */
   driftCheckMs?: number;
+  /** Where test shards run; default: GANTRY_CI_EXECUTOR's. Tests pass an ECS executor on the emulator. */
+  ciExecutor?: Executor;
+  /** How often running shards are looked at (default a second). */
+  ciWatchMs?: number;
 }
 
 export interface RunningGantry {
@@ -52,6 +59,8 @@ export interface RunningGantry {
   store: Store;
   probot: Probot;
   controller: Controller;
+  /** Test runs; `ci.onTestsPassed(listener)` is told when a default-branch commit's gantry/test passes. */
+  ci: CiService;
   stop(): Promise<void>;
 }
 
@@ -82,15 +91,30 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor });
   const outbox = new GitHubOutbox(store);
+  let wakeDrain = () => {};
+  const ci = createCiModule({
+    env,
+    store,
+    outbox,
+    wakeDrain: () => wakeDrain(),
+    log,
+    privateKey: credentials.privateKey,
+    readerFor: (installationId) => probot.auth(installationId),
+    writerFor: octokitFor,
+    ...(options.ciExecutor ? { executor: options.ciExecutor } : {}),
+    ...(options.ciWatchMs === undefined ? {} : { watchMs: options.ciWatchMs }),
+  });
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
     sendDeployment: (changes) => notifier.apply(changes),
     sendCommand: commandSender(octokitFor),
+    sendCiRun: (runId) => ci.sendRun(runId),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
   });
+  wakeDrain = () => drain.wake();
   const observer = new DeploymentOutbox(outbox, () => drain.wake());
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
@@ -119,6 +143,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       createGantryApp({
         chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
         awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+        ci: { service: ci.service, store: ci.store, appId: credentials.appId },
       }),
   );
   // A change saved just before a crash, and so never recorded, is recorded now.
@@ -164,8 +189,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         log,
         onQueued: () => worker.wake(),
       }),
+      ...ci.routes,
     },
   });
+  ci.setServerUrl(http.url);
+  ci.service.start();
   log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH})`);
 
   return {
@@ -173,8 +201,10 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     store,
     probot,
     controller,
+    ci: ci.service,
     async stop() {
       await http.close();
+      await ci.stop();
       await worker.stop();
       await pruner.stop();
       await runner.stop();

@@ -1,0 +1,72 @@
+import type { Context } from "probot";
+import { z } from "zod";
+import { loadRepoConfig } from "../config/load-repo-config.ts";
+import type { CiConfig } from "../config/repo-config.ts";
+import { payloadFields } from "../inbox/invalid-payload.ts";
+import type { CiService } from "./ci-service.ts";
+import type { CiStore } from "./ci-store.ts";
+import { matchesGlob } from "./glob.ts";
+import { planShards, shardCount, weighFiles } from "./planner.ts";
+import { runSettings } from "./run-settings.ts";
+
+/** The fields of `push` the trigger uses. */
+const pushFields = z.object({
+  deleted: z.boolean().optional(),
+  ref: z.string().max(1024),
+  after: z.string().regex(/^[0-9a-f]{40}$/),
+  repository: z.object({ id: z.number().int().positive(), name: z.string().min(1).max(100), default_branch: z.string().min(1).max(255), owner: z.object({ login: z.string().min(1).max(100) }) }),
+  installation: z.object({ id: z.number().int().positive() }),
+});
+
+type Octokit = Context["octokit"];
+
+/**
+ * A push to the default branch, or to a branch with an open pull request, that the commit's `ci:`
+ * settings let through starts a test run: the commit's test files, weighed by their history on the
+ * default branch and split into shards. Reads only; the run's check runs leave through the outbox.
+ */
+export function ciOnPush(deps: { service: CiService; store: CiStore }) {
+  return async (context: Context<"push">): Promise<void> => {
+    const payload = payloadFields(pushFields, context);
+    if (payload.deleted || !payload.ref.startsWith("refs/heads/")) return;
+    const branch = payload.ref.slice("refs/heads/".length);
+    const at = context.repo();
+    const loaded = await loadRepoConfig(context.octokit, { ...at, ref: payload.after });
+    if (loaded.status !== "valid" || loaded.config.ci.tests === undefined) return;
+    const ci = loaded.config.ci;
+    if (!ci.branches.some((glob) => matchesGlob(branch, glob))) return;
+    const isDefault = branch === payload.repository.default_branch;
+    if (!isDefault && !(await hasOpenPullRequest(context.octokit, at, branch))) return;
+    const files = await testFiles(context.octokit, { ...at, sha: payload.after }, ci.tests!);
+    if (files.length === 0) return;
+    const shards = await plan(deps.store, payload.repository.id, files, ci);
+    await deps.service.startRun({
+      installationId: payload.installation.id,
+      owner: at.owner,
+      repo: at.repo,
+      repositoryId: payload.repository.id,
+      branch,
+      sha: payload.after,
+      defaultBranch: isDefault,
+      settings: JSON.stringify(runSettings(ci)),
+      shards,
+    });
+  };
+}
+
+async function plan(store: CiStore, repositoryId: number, files: string[], ci: CiConfig): Promise<string[][]> {
+  const weighed = weighFiles(files, await store.timingHistory(repositoryId, files), ci.newFileDuration);
+  const count = shardCount(weighed, ci.shards === "auto" ? { auto: { targetWallTimeMs: ci.targetWallTime, maxShards: ci.maxShards } } : ci.shards);
+  return planShards(weighed, count).map((shard) => shard.files);
+}
+
+async function hasOpenPullRequest(octokit: Octokit, at: { owner: string; repo: string }, branch: string): Promise<boolean> {
+  const { data } = await octokit.rest.pulls.list({ ...at, head: `${at.owner}:${branch}`, state: "open", per_page: 1 });
+  return data.length > 0;
+}
+
+/** The commit's files matching the glob, from one recursive tree read. */
+async function testFiles(octokit: Octokit, at: { owner: string; repo: string; sha: string }, glob: string): Promise<string[]> {
+  const { data } = await octokit.rest.git.getTree({ owner: at.owner, repo: at.repo, tree_sha: at.sha, recursive: "1" });
+  return data.tree.filter((entry) => entry.type === "blob" && entry.path !== undefined && matchesGlob(entry.path, glob)).map((entry) => entry.path!).sort();
+}
