@@ -36,6 +36,8 @@ export interface CiServiceOptions {
 
 /** A runner that ends without reporting is given this long for its report to land. */
 const REPORT_GRACE_MS = 5_000;
+/** A replica whose heartbeat is older than this is dead (as for deployments' leases): its local shards are queued again. */
+const REPLICA_STALE_MS = 15_000;
 /** Tokens outlive the shard's timeout by this much, for the report of a shard that ends at its limit. */
 const TOKEN_MARGIN_MS = 10 * 60_000;
 
@@ -69,10 +71,20 @@ export class CiService {
     this.wake();
   }
 
+  /** Stops dispatching; shards this replica runs itself go back to the queue for another replica (or this one's next start). */
   async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
     await this.#pass;
+    const { store, executor, instanceId } = this.#options;
+    if (!executor.perReplica) return;
+    for (const shard of await store.running(executor.name, instanceId)) {
+      if (await store.requeue(shard.id, shard.attempt)) await this.#changed(shard.run_id, await this.#installationOf(shard.run_id));
+    }
+  }
+
+  async #installationOf(runId: string): Promise<number> {
+    return Number((await this.#options.store.run(runId))?.installation_id ?? 0);
   }
 
   /** Dispatches and watches now: one pass at a time, and a wake during a pass queues one more. */
@@ -240,18 +252,22 @@ export class CiService {
     }
   }
 
-  /** Shards that ended without a report, or ran past their timeout, fail with the reason. */
+  /**
+   * Shards past their timeout fail (whichever replica started them); this replica's shards that
+   * ended without a report fail with the reason; a dead replica's shards go back to the queue.
+   */
   async #watch(): Promise<void> {
     const { store, executor, instanceId } = this.#options;
     const now = this.#now();
-    for (const shard of await store.running(executor.name, executor.perReplica ? instanceId : undefined)) {
+    for (const shard of await store.running(executor.name)) {
       const run = await store.run(shard.run_id);
       const timeoutMs = run ? parseRunSettings(run.settings).timeoutMs : 0;
       if (shard.started_at !== null && now > Number(shard.started_at) + timeoutMs) {
-        await this.#stop(shard);
+        if (!executor.perReplica || shard.owner === instanceId) await this.#stop(shard);
         await this.#fail(shard, `timed out after ${Math.round(timeoutMs / 1000)} s`);
         continue;
       }
+      if (executor.perReplica && shard.owner !== instanceId) continue;
       if (shard.handle === null) continue;
       const status = await executor.status(shard.handle).catch(() => ({ state: "running" }) as const);
       if (status.state === "running") continue;
@@ -261,9 +277,18 @@ export class CiService {
       if (latest?.status !== "running" || latest.attempt !== shard.attempt) continue;
       const reason =
         status.state === "unknown"
-          ? "the executor has no record of the shard (its replica restarted)"
+          ? "the executor has no record of the shard"
           : `the shard runner ended without reporting (exit code ${status.exitCode ?? "unknown"}${status.reason ? `: ${status.reason}` : ""})`;
       await this.#fail(shard, reason);
+    }
+    if (executor.perReplica) {
+      for (const shard of await store.orphans(executor.name, instanceId, now - REPLICA_STALE_MS)) {
+        if (await store.requeue(shard.id, shard.attempt)) {
+          this.#options.log.warn({ shard: shard.id, replica: shard.owner }, "ci: the replica running a shard stopped; queued again");
+          await this.#changed(shard.run_id, await this.#installationOf(shard.run_id));
+          this.wake();
+        }
+      }
     }
     if (now - this.#lastPrune > 3_600_000 && executor.pruneLogs) {
       this.#lastPrune = now;

@@ -247,6 +247,33 @@ export class CiStore {
     });
   }
 
+  /**
+   * Puts a running shard back in the queue under a new attempt (its runner's token no longer
+   * counts), keeping its check run: its replica stopped, so another runs it from the start.
+   */
+  async requeue(shardId: string, attempt: number): Promise<boolean> {
+    const requeued = await this.#db
+      .updateTable("ci_shards")
+      .set({ status: "queued", attempt: attempt + 1, queued_at: this.#now(), handle: null, owner: null, started_at: null })
+      .where("id", "=", shardId)
+      .where("attempt", "=", attempt)
+      .where("status", "=", "running")
+      .executeTakeFirst();
+    return Number(requeued.numUpdatedRows) === 1;
+  }
+
+  /** Running shards of an executor that runs them per replica, held by a replica other than `self` with no heartbeat since `liveSince`. */
+  orphans(executor: string, self: string, liveSince: number): Promise<CiShard[]> {
+    return this.#db
+      .selectFrom("ci_shards")
+      .selectAll()
+      .where("status", "=", "running")
+      .where("executor", "=", executor)
+      .where("owner", "!=", self)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom("replicas").select("instance_id").whereRef("replicas.instance_id", "=", "ci_shards.owner").where("replicas.heartbeat_at", ">=", liveSince))))
+      .execute();
+  }
+
   async shardByCheckRun(repositoryId: number, checkRunId: number): Promise<CiShard | undefined> {
     return this.#db
       .selectFrom("ci_shards")

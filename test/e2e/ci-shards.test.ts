@@ -2,6 +2,7 @@
 // executor runs the fixture project's real tests in shards, and the results come back as check runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallbackTokens } from "../../src/ci/callback-token.ts";
+import type { TestsPassed } from "../../src/ci/ci-service.ts";
 import { CALLBACK_SECRET, FAILING_STRINGS, SLOW_TEST, startCiWorld, type CiWorld } from "./ci-world.ts";
 import { eventually } from "./world.ts";
 
@@ -17,6 +18,8 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
   });
 
   it("runs a push to the default branch in two shards and reports green, within 2n + 4 GitHub writes", async () => {
+    const passed: TestsPassed[] = [];
+    world.gantry.ci.onTestsPassed((event) => void passed.push(event));
     const writesBefore = world.github.answered.filter((request) => request.path.includes("/check-runs") && request.method !== "GET").length;
     const sha = await world.push("main");
     const summary = await world.completed(sha, "gantry/test");
@@ -33,6 +36,8 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
     const writes = world.github.answered.filter((request) => request.path.includes("/check-runs") && request.method !== "GET").length - writesBefore - 1; // less gantry/config
     console.log(`GitHub writes for a run of 2 shards: ${writes}`);
     expect(writes).toBeLessThanOrEqual(2 * 2 + 4);
+    // The image step hears of it once.
+    expect(passed).toEqual([{ installationId: 2, owner: "acme", repo: "shop", repositoryId: world.repo.id, sha, branch: "main" }]);
   });
 
   it("fails the summary and annotates a failing test at its line, offering to re-run the failed shard", async () => {
@@ -65,6 +70,16 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
     expect(files(again.output.text)).toEqual(files(first.output.text));
     // The other shard was not run again.
     expect(world.checkRuns(sha).filter((run) => run.name === "gantry/test (1/2)")).toHaveLength(1);
+
+    // "Re-run all checks" runs both shards again, each with its files.
+    await world.rerequestSuite(sha);
+    const rerun = await eventually("every shard to run again", () => {
+      const runs = ["gantry/test (1/2)", "gantry/test (2/2)"].map((name) => world.checkRuns(sha).filter((run) => run.name === name).toSorted((a, b) => b.id - a.id));
+      return runs.every((all) => all.length >= 2 && all[0]!.status === "completed") ? runs.map((all) => all[0]!) : undefined;
+    }, 90_000);
+    expect(rerun.map((run) => run.conclusion)).toEqual(["success", "success"]);
+    expect(files(rerun[1]!.output.text)).toEqual(files(first.output.text));
+    expect((await world.completed(sha, "gantry/test")).conclusion).toBe("success");
   });
 
   it("cancels a branch's running shards when a newer push comes, and refuses forged, cross-shard and replayed callbacks", async () => {

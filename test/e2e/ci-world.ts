@@ -1,6 +1,7 @@
 // The local world for test shards: the GitHub emulator holding a copy of the fixture project
 // (test/fixtures/ci-project), and Gantry in-process running its shards on the given executor.
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { CiStore } from "../../src/ci/ci-store.ts";
 import type { Executor } from "../../src/ci/executors/executor.ts";
@@ -35,6 +36,16 @@ export const FAILING_STRINGS = "export const shout = (text) => text.toUpperCase(
 /** A test that waits until it is stopped (a shard still running when the next push comes). */
 export const SLOW_TEST = 'import test from "node:test";\n\ntest("waits", async () => {\n  await new Promise((resolve) => setTimeout(resolve, 120_000));\n});\n';
 
+/** A test that waits until stopped the first time it runs (it leaves `marker`), and passes after. */
+export function slowOnce(marker: string): string {
+  return `import { existsSync, writeFileSync } from "node:fs";\nimport test from "node:test";\n\ntest("slow once", async () => {\n  if (existsSync(${JSON.stringify(marker)})) return;\n  writeFileSync(${JSON.stringify(marker)}, "");\n  await new Promise((resolve) => setTimeout(resolve, 120_000));\n});\n`;
+}
+
+/** A test that fails the first time it runs (it leaves `marker`) and passes after: flaky. */
+export function flakyOnce(marker: string): string {
+  return `import { existsSync, writeFileSync } from "node:fs";\nimport assert from "node:assert/strict";\nimport test from "node:test";\n\ntest("sometimes", () => {\n  const ranBefore = existsSync(${JSON.stringify(marker)});\n  writeFileSync(${JSON.stringify(marker)}, "");\n  assert.ok(ranBefore, "fails on its first run");\n});\n`;
+}
+
 export interface CiWorld {
   github: GithubEmulator;
   gantry: RunningGantry;
@@ -47,24 +58,30 @@ export interface CiWorld {
   completed(sha: string, name: string): Promise<CheckRun>;
   rerequest(run: CheckRun, identifier?: string): Promise<void>;
   rerequestSuite(sha: string): Promise<void>;
+  /** Stops Gantry and starts another on the same store (a new instance id), as after a deploy or a crash. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startCiWorld(options: { executor?: Executor; env?: Record<string, string> } = {}): Promise<CiWorld> {
   const github = await startGithubEmulator();
   const repo = github.seedRepo({ owner: "acme", name: "shop", installationId: TEST_INSTALLATION_ID });
-  const gantry = await startTestGantry(
-    undefined,
-    { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_CI_CALLBACK_SECRET: CALLBACK_SECRET, GANTRY_CI_CONCURRENCY: "4", ...options.env },
-    { ciWatchMs: 200, ...(options.executor ? { ciExecutor: options.executor } : {}) },
-  );
+  const dataDir = mkdtempSync(join(tmpdir(), "gantry-ci-world-"));
+  let instances = 0;
+  const start = () =>
+    startTestGantry(
+      undefined,
+      { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_DATA_DIR: dataDir, GANTRY_INSTANCE_ID: `ci-world-${++instances}`, GANTRY_CI_CALLBACK_SECRET: CALLBACK_SECRET, GANTRY_CI_CONCURRENCY: "4", ...options.env },
+      { ciWatchMs: 200, ...(options.executor ? { ciExecutor: options.executor } : {}) },
+    );
+  let gantry = await start();
   const deliver = async (event: string, payload: unknown) => {
-    const delivery = await sendSignedWebhook({ url: `${gantry.url}${WEBHOOK_PATH}`, secret: TEST_WEBHOOK_SECRET, event, payload });
+    const delivery = await sendSignedWebhook({ url: `${world.gantry.url}${WEBHOOK_PATH}`, secret: TEST_WEBHOOK_SECRET, event, payload });
     if (delivery.status !== 202) throw new Error(`delivery refused: ${delivery.status} ${delivery.body}`);
   };
   let pushes = 0;
   const checkRuns = (sha: string) => [...repo.checkRuns.values()].filter((run) => run.headSha === sha && run.name.startsWith("gantry/test"));
-  return {
+  const world: CiWorld = {
     github,
     gantry,
     repo,
@@ -86,9 +103,16 @@ export async function startCiWorld(options: { executor?: Executor; env?: Record<
       ),
     rerequest: (run, identifier) => deliver("check_run", checkRunEvent(github.url, github.state, repo, run, identifier)),
     rerequestSuite: (sha) => deliver("check_suite", checkSuiteEvent(github.url, github.state, repo, sha)),
+    async restart() {
+      await gantry.stop();
+      gantry = await start();
+      world.gantry = gantry;
+      world.store = new CiStore(gantry.store);
+    },
     async close() {
       await gantry.stop();
       await github.close();
     },
   };
+  return world;
 }
