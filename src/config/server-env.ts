@@ -74,6 +74,8 @@ export const serverEnvSchema = z
       for (const name of ["GANTRY_CI_ECS_CLUSTER", "GANTRY_CI_ECS_TASK_DEFINITION", "GANTRY_CI_ECS_LOG_GROUP"] as const) {
         if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required when GANTRY_CI_EXECUTOR is ecs" });
       }
+      // Tasks call back from their own network: the address Gantry listens on is rarely the one they reach.
+      if (!env.GANTRY_PUBLIC_URL) ctx.addIssue({ code: "custom", path: ["GANTRY_PUBLIC_URL"], message: "is required when GANTRY_CI_EXECUTOR is ecs: the URL shard tasks reach Gantry at" });
     }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {
