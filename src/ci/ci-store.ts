@@ -205,7 +205,7 @@ export class CiStore {
 
   /**
    * Queues ended shards again with the same files and a new attempt (a new check run, a new token);
-   * the run gets a new summary and GitHub writes for the re-run: 2 per shard and 2 for the summary.
+   * the run gets GitHub writes for the re-run: 2 per shard, and 2 for a new summary when it had ended.
    */
   async rerun(runId: string, shardIds: readonly string[]): Promise<number> {
     if (shardIds.length === 0) return 0;
@@ -231,14 +231,15 @@ export class CiStore {
         .executeTakeFirst();
       const count = Number(requeued.numUpdatedRows);
       if (count === 0) return 0;
+      // A run still going keeps its summary (in progress on GitHub); an ended one gets a new summary.
+      const ended = (await trx.selectFrom("ci_runs").select("status").where("id", "=", runId).executeTakeFirst())?.status !== "running";
       await trx
         .updateTable("ci_runs")
         .set((eb) => ({
           status: "running",
           conclusion: null,
-          summary_check_run_id: null,
-          summary_sent: null,
-          write_budget: eb("write_budget", "+", 2 * count + 2),
+          ...(ended ? { summary_check_run_id: null, summary_sent: null } : {}),
+          write_budget: eb("write_budget", "+", 2 * count + (ended ? 2 : 0)),
           updated_at: now,
         }))
         .where("id", "=", runId)
