@@ -6,7 +6,7 @@ import { checkConfigOnPush } from "../config/check-config-on-push.ts";
 import type { CiService } from "../ci/ci-service.ts";
 import type { CiStore } from "../ci/ci-store.ts";
 import { ciCheckHandlers } from "../ci/on-check-events.ts";
-import { ciOnPush } from "../ci/on-push.ts";
+import { ciOnPullRequest, ciOnPush } from "../ci/on-push.ts";
 
 export interface GantryServices {
   /** Comment commands; absent until a deployment controller is wired in. */
@@ -24,6 +24,7 @@ export function createGantryApp(services: GantryServices = {}): ApplicationFunct
     if (services.ci) {
       const checks = ciCheckHandlers(services.ci);
       app.on("push", ciOnPush(services.ci));
+      app.on(["pull_request.opened", "pull_request.reopened"], ciOnPullRequest(services.ci));
       app.on("check_run.rerequested", checks.checkRunRerequested);
       app.on("check_run.requested_action", checks.checkRunRequestedAction);
       app.on("check_suite.rerequested", checks.checkSuiteRerequested);

@@ -30,28 +30,81 @@ export function ciOnPush(deps: { service: CiService; store: CiStore }) {
     const payload = payloadFields(pushFields, context);
     if (payload.deleted || !payload.ref.startsWith("refs/heads/")) return;
     const branch = payload.ref.slice("refs/heads/".length);
-    const at = context.repo();
-    const loaded = await loadRepoConfig(context.octokit, { ...at, ref: payload.after });
-    if (loaded.status !== "valid" || loaded.config.ci.tests === undefined) return;
-    const ci = loaded.config.ci;
-    if (!ci.branches.some((glob) => matchesGlob(branch, glob))) return;
     const isDefault = branch === payload.repository.default_branch;
-    if (!isDefault && !(await hasOpenPullRequest(context.octokit, at, branch))) return;
-    const files = await testFiles(context.octokit, { ...at, sha: payload.after }, ci.tests!);
-    if (files.length === 0) return;
-    const shards = await plan(deps.store, payload.repository.id, files, ci);
-    await deps.service.startRun({
+    await startRunFor(deps, context.octokit, {
+      ...context.repo(),
       installationId: payload.installation.id,
-      owner: at.owner,
-      repo: at.repo,
       repositoryId: payload.repository.id,
       branch,
       sha: payload.after,
-      defaultBranch: isDefault,
-      settings: JSON.stringify(runSettings(ci)),
-      shards,
+      isDefault,
+      hasPullRequest: (at) => hasOpenPullRequest(context.octokit, at, branch),
     });
   };
+}
+
+/** The fields of `pull_request.opened` / `reopened` the trigger uses. */
+const pullRequestFields = z.object({
+  pull_request: z.object({
+    head: z.object({ ref: z.string().min(1).max(255), sha: z.string().regex(/^[0-9a-f]{40}$/), repo: z.object({ id: z.number().int().positive() }).nullable() }),
+  }),
+  repository: z.object({ id: z.number().int().positive(), default_branch: z.string().min(1).max(255) }),
+  installation: z.object({ id: z.number().int().positive() }),
+});
+
+/**
+ * A pull request opened (or reopened) on a branch pushed before it: its head runs unless a run of
+ * that commit exists already. A head from a fork is left alone (its code is not the repository's).
+ */
+export function ciOnPullRequest(deps: { service: CiService; store: CiStore }) {
+  return async (context: Context<"pull_request.opened" | "pull_request.reopened">): Promise<void> => {
+    const payload = payloadFields(pullRequestFields, context);
+    const { head } = payload.pull_request;
+    if (head.repo?.id !== payload.repository.id) return;
+    if (await deps.store.latestRunForSha(payload.repository.id, head.sha)) return;
+    await startRunFor(deps, context.octokit, {
+      ...context.repo(),
+      installationId: payload.installation.id,
+      repositoryId: payload.repository.id,
+      branch: head.ref,
+      sha: head.sha,
+      isDefault: head.ref === payload.repository.default_branch,
+      hasPullRequest: async () => true,
+    });
+  };
+}
+
+interface RunRequest {
+  owner: string;
+  repo: string;
+  installationId: number;
+  repositoryId: number;
+  branch: string;
+  sha: string;
+  isDefault: boolean;
+  hasPullRequest: (at: { owner: string; repo: string }) => Promise<boolean>;
+}
+
+async function startRunFor(deps: { service: CiService; store: CiStore }, octokit: Octokit, request: RunRequest): Promise<void> {
+  const at = { owner: request.owner, repo: request.repo };
+  const loaded = await loadRepoConfig(octokit, { ...at, ref: request.sha });
+  if (loaded.status !== "valid" || loaded.config.ci.tests === undefined) return;
+  const ci = loaded.config.ci;
+  if (!ci.branches.some((glob) => matchesGlob(request.branch, glob))) return;
+  if (!request.isDefault && !(await request.hasPullRequest(at))) return;
+  const files = await testFiles(octokit, { ...at, sha: request.sha }, ci.tests!);
+  if (files.length === 0) return;
+  const shards = await plan(deps.store, request.repositoryId, files, ci);
+  await deps.service.startRun({
+    installationId: request.installationId,
+    ...at,
+    repositoryId: request.repositoryId,
+    branch: request.branch,
+    sha: request.sha,
+    defaultBranch: request.isDefault,
+    settings: JSON.stringify(runSettings(ci)),
+    shards,
+  });
 }
 
 async function plan(store: CiStore, repositoryId: number, files: string[], ci: CiConfig): Promise<string[][]> {

@@ -82,6 +82,14 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
     expect((await world.completed(sha, "gantry/test")).conclusion).toBe("success");
   });
 
+  it("runs nothing for a branch without a pull request, and runs its head once a pull request is opened", async () => {
+    const sha = await world.push("topic");
+    await eventually("the push to be processed", async () => ((await (await fetch(`${world.gantry.url}/healthz`)).json()) as { inbox: { pending: number } }).inbox.pending === 0 || undefined);
+    expect(await world.store.latestRunForSha(world.repo.id, sha)).toBeUndefined();
+    await world.openPullRequest(9, "topic");
+    expect((await world.completed(sha, "gantry/test")).conclusion).toBe("success");
+  });
+
   it("cancels a branch's running shards when a newer push comes, and refuses forged, cross-shard and replayed callbacks", async () => {
     world.github.seedPull(world.repo.fullName, { number: 7, user: "author", head: { ref: "feature", sha: "0".repeat(40) } });
     const slow = await world.push("feature", { "test/slow.test.mjs": SLOW_TEST });

@@ -8,7 +8,7 @@ import type { Executor } from "../../src/ci/executors/executor.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
 import { startTestGantry } from "../support/gantry.ts";
 import { TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
-import { checkRunEvent, checkSuiteEvent, pushEvent } from "../world/github/events.ts";
+import { checkRunEvent, checkSuiteEvent, pullRequestEvent, pushEvent } from "../world/github/events.ts";
 import { startGithubEmulator, type GithubEmulator } from "../world/github/emulator.ts";
 import type { CheckRun, Repo } from "../world/github/state.ts";
 import { sendSignedWebhook } from "../world/github/webhook.ts";
@@ -58,6 +58,8 @@ export interface CiWorld {
   completed(sha: string, name: string): Promise<CheckRun>;
   rerequest(run: CheckRun, identifier?: string): Promise<void>;
   rerequestSuite(sha: string): Promise<void>;
+  /** Opens pull request `number` from `branch` (its current head) and sends `pull_request.opened`. */
+  openPullRequest(number: number, branch: string): Promise<void>;
   /** Stops Gantry and starts another on the same store (a new instance id), as after a deploy or a crash. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -103,6 +105,10 @@ export async function startCiWorld(options: { executor?: Executor; env?: Record<
       ),
     rerequest: (run, identifier) => deliver("check_run", checkRunEvent(github.url, github.state, repo, run, identifier)),
     rerequestSuite: (sha) => deliver("check_suite", checkSuiteEvent(github.url, github.state, repo, sha)),
+    async openPullRequest(number, branch) {
+      github.seedPull(repo.fullName, { number, user: "author", head: { ref: branch, sha: repo.branches.get(branch)! } });
+      await deliver("pull_request", pullRequestEvent(github.url, repo, number));
+    },
     async restart() {
       await gantry.stop();
       gantry = await start();

@@ -1,6 +1,6 @@
 // Webhook payloads the GitHub emulator's state implies, built on real examples from
-// @octokit/webhooks-examples: a push, a check run re-requested or its button pressed, a check suite
-// re-requested. Send them with `sendSignedWebhook` (webhook.ts).
+// @octokit/webhooks-examples: a push, a pull request opened, a check run re-requested or its button
+// pressed, a check suite re-requested. Send them with `sendSignedWebhook` (webhook.ts).
 import { examplePayload } from "../../support/payloads.ts";
 import type { CheckRun, GithubState, Repo } from "./state.ts";
 import { repoView } from "./views.ts";
@@ -41,4 +41,25 @@ export function checkSuiteEvent(base: string, state: GithubState, repo: Repo, he
   if (id === undefined) throw new Error(`GitHub emulator: the app has no check suite on ${headSha}`);
   const payload = examplePayload<Payload & { check_suite: Payload }>("check_suite", (candidate) => candidate.action === "rerequested");
   return { ...payload, check_suite: { ...payload.check_suite, id, head_sha: headSha, app: app(state, payload.check_suite.app as Payload) }, repository: repository(base, repo, payload.repository) };
+}
+
+/** `pull_request.opened` of a pull request the emulator holds (its head in the same repository). */
+export function pullRequestEvent(base: string, repo: Repo, number: number): Payload {
+  const pull = repo.pulls.get(number);
+  if (!pull) throw new Error(`GitHub emulator: seed pull ${number} first`);
+  const payload = examplePayload<Payload & { pull_request: Payload }>("pull_request", (candidate) => candidate.action === "opened");
+  const repository = { ...repoView(base, repo), default_branch: repo.defaultBranch, owner: { ...((payload.repository as Payload).owner as Payload), login: repo.owner.login, id: repo.owner.id } };
+  return {
+    ...payload,
+    number,
+    pull_request: {
+      ...payload.pull_request,
+      number,
+      id: pull.id,
+      state: pull.state,
+      head: { ...(payload.pull_request.head as Payload), ref: pull.head.ref, sha: pull.head.sha, repo: repository },
+      base: { ...(payload.pull_request.base as Payload), ref: pull.base.ref, sha: pull.base.sha, repo: repository },
+    },
+    repository,
+  };
 }
