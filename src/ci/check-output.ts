@@ -4,7 +4,7 @@ import type { CheckRunState } from "../notify/github-states.ts";
 import type { CiRun, CiShard } from "./ci-store.ts";
 import { storedResultSchema, type StoredResult } from "./shard-report.ts";
 
-export const SUMMARY_CHECK_NAME = "gantry/test";
+const SUMMARY_CHECK_NAME = "gantry/test";
 export const RERUN_FAILED_ACTION = "rerun-failed";
 
 export interface DesiredCheck {
@@ -16,7 +16,7 @@ export interface DesiredCheck {
   key: string;
 }
 
-export function shardCheckName(shard: Pick<CiShard, "shard_index" | "shard_total">): string {
+function shardCheckName(shard: Pick<CiShard, "shard_index" | "shard_total">): string {
   return `${SUMMARY_CHECK_NAME} (${shard.shard_index}/${shard.shard_total})`;
 }
 

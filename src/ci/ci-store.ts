@@ -7,7 +7,7 @@ export type CiRun = Selectable<CiRunTable>;
 export type CiShard = Selectable<CiShardTable>;
 
 export const DEFAULT_BRANCH_PRIORITY = 2;
-export const BRANCH_PRIORITY = 1;
+const BRANCH_PRIORITY = 1;
 const TERMINAL: CiShardStatus[] = ["passed", "failed", "cancelled"];
 /** Durations kept per file for its median. */
 const HISTORY = 10;

@@ -3,7 +3,7 @@ import type { CiConfig } from "../config/repo-config.ts";
 import type { ShardJob } from "./shard-report.ts";
 
 /** What a run keeps of the commit's `ci:` settings, so a re-run runs as the first run did. */
-export const runSettingsSchema = z.object({
+const runSettingsSchema = z.object({
   command: z.string(),
   junit: z.string(),
   install: z.string().optional(),

@@ -5,7 +5,7 @@ import type { ShardJob } from "../shard-report.ts";
 import { runCommand } from "./run-tests.ts";
 
 /** The cache key: the install command and every lockfile's bytes; another lockfile is another key. */
-export function cacheKey(job: ShardJob, cwd: string): string {
+function cacheKey(job: ShardJob, cwd: string): string {
   const hash = createHash("sha256").update(job.install ?? "");
   for (const lockfile of job.lockfiles) {
     const path = join(cwd, lockfile);

@@ -6,7 +6,7 @@ import { globRegExp } from "../glob.ts";
 import { parseJUnit, type JUnitCase } from "./junit.ts";
 
 /** Quotes a path for `sh -c`: the files come from the repository, so none is trusted as shell text. */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
