@@ -180,7 +180,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     },
     routes: {
       "GET /healthz": async (_request, response) => {
-        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus(), outbox: { pending: await outbox.pendingCount() } });
+        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus(), outbox: { pending: await outbox.pendingCount() }, shards: await ci.store.counts() });
       },
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,

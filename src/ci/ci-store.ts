@@ -275,6 +275,18 @@ export class CiStore {
       .execute();
   }
 
+  /** Shards waiting for an executor and running, for /healthz. */
+  async counts(): Promise<{ queued: number; running: number }> {
+    const rows = await this.#db
+      .selectFrom("ci_shards")
+      .select((eb) => ["status", eb.fn.countAll<number>().as("count")])
+      .where("status", "in", ["queued", "running"])
+      .groupBy("status")
+      .execute();
+    const count = (status: string) => Number(rows.find((row) => row.status === status)?.count ?? 0);
+    return { queued: count("queued"), running: count("running") };
+  }
+
   async shardByCheckRun(repositoryId: number, checkRunId: number): Promise<CiShard | undefined> {
     return this.#db
       .selectFrom("ci_shards")

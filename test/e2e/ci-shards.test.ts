@@ -110,6 +110,7 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
     for (const token of [forged, crossShard, expired, tampered, ""]) expect((await post(a!.id, token)).status).toBe(401);
     expect((await fetch(`${world.gantry.url}/ci/job?shard=${a!.id}`, { headers: { authorization: `Bearer ${crossShard}` } })).status).toBe(401);
     expect((await world.store.shards(a!.run_id)).map((shard) => shard.status)).toEqual(["running", "running"]);
+    expect(((await (await fetch(`${world.gantry.url}/healthz`)).json()) as { shards: { running: number } }).shards.running).toBe(2);
 
     const newer = await world.push("feature");
     const cancelled = await world.completed(slow, "gantry/test");
