@@ -1,4 +1,5 @@
 // npm run bench: prints figures; compares each against a baseline measured in the same run.
+import { benchCi } from "./ci.ts";
 import { benchFuzz } from "./fuzz.ts";
 import { benchAwsLimits } from "./aws-limits.ts";
 import { benchIntake } from "./intake.ts";
@@ -17,5 +18,6 @@ await benchDeployTiming();
 await benchFuzz();
 await benchAwsLimits();
 await benchGithubWrites();
+await benchCi();
 console.log(`\nTracked figures written to ${benchResultsPath()}`);
 process.exit(0);

@@ -1,6 +1,9 @@
 import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import { createGantryApp } from "./app/index.ts";
 import { AuditLog } from "./audit/audit-log.ts";
+import { createCiModule } from "./ci/ci-module.ts";
+import type { CiService } from "./ci/ci-service.ts";
+import type { Executor } from "./ci/executors/executor.ts";
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { awsDeployTargets } from "./deploy/aws-targets.ts";
 import { Controller } from "./deploy/controller.ts";
@@ -47,6 +50,10 @@ export interface GantryOptions {
   inbox?: { leaseMs?: number; pollMs?: number };
   /** Time between two drift checks of every environment (default a minute). */
   driftCheckMs?: number;
+  /** Where test shards run; default: GANTRY_CI_EXECUTOR's. Tests pass an ECS executor on the emulator. */
+  ciExecutor?: Executor;
+  /** How often running shards are looked at (default a second). */
+  ciWatchMs?: number;
 }
 
 export interface RunningGantry {
@@ -60,6 +67,8 @@ export interface RunningGantry {
    * GANTRY_SHUTDOWN_TIMEOUT_MS); names what the bound cut short.
    */
   stop(timeoutMs?: number): Promise<StopOutcome>;
+  /** Test runs; `ci.onTestsPassed(listener)` is told when a default-branch commit's gantry/test passes. */
+  ci: CiService;
 }
 
 /** Composition root: store, Probot, controller, webhook inbox and HTTP server, started in that order. */
@@ -89,15 +98,30 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor });
   const outbox = new GitHubOutbox(store);
+  let wakeDrain = () => {};
+  const ci = createCiModule({
+    env,
+    store,
+    outbox,
+    wakeDrain: () => wakeDrain(),
+    log,
+    privateKey: credentials.privateKey,
+    readerFor: (installationId) => probot.auth(installationId),
+    writerFor: octokitFor,
+    ...(options.ciExecutor ? { executor: options.ciExecutor } : {}),
+    ...(options.ciWatchMs === undefined ? {} : { watchMs: options.ciWatchMs }),
+  });
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
     sendDeployment: (changes) => notifier.apply(changes),
     sendCommand: commandSender(octokitFor),
+    sendCiRun: (runId) => ci.sendRun(runId),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
   });
+  wakeDrain = () => drain.wake();
   const observer = new DeploymentOutbox(outbox, () => drain.wake());
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
@@ -126,6 +150,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       createGantryApp({
         chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
         awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+        ci: { service: ci.service, store: ci.store, appId: credentials.appId },
       }),
   );
   // A change saved just before a crash, and so never recorded, is recorded now.
@@ -164,7 +189,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     },
     routes: {
       "GET /healthz": async (_request, response) => {
-        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus(), outbox: { pending: await outbox.pendingCount() } });
+        sendJson(response, 200, { status: "ok", store: store.kind, inbox: await deliveries.countByStatus(), outbox: { pending: await outbox.pendingCount() }, shards: await ci.store.counts() });
       },
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
@@ -173,8 +198,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         log,
         onQueued: () => worker.wake(),
       }),
+      ...ci.routes,
     },
   });
+  ci.setServerUrl(http.url);
+  ci.service.start();
   log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH})`);
 
   return {
@@ -182,6 +210,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     store,
     probot,
     controller,
+    ci: ci.service,
     async stop(timeoutMs = env.GANTRY_SHUTDOWN_TIMEOUT_MS) {
       // A GitHub write waiting for its pacing slot goes back to the outbox rather than hold the stop.
       pacer.stop();
@@ -193,6 +222,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
           "inbox pruning": pruner.stop(),
           "deployment steps": runner.stop(),
           "drift checks": driftWatcher.stop(),
+          "test shards": ci.stop(),
           "GitHub outbox": drain.stop(),
         },
         timeoutMs,

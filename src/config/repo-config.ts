@@ -135,6 +135,41 @@ const requiredCheckSchema = z.union([
 ]);
 export type RequiredCheck = z.infer<typeof requiredCheckSchema>;
 
+const branchGlob = z.string().min(1).max(255).regex(/^[^\s~^:\\]+$/, "must be a branch name or a glob such as release/*");
+
+/**
+ * Test shards (src/ci). Runs only when `tests` names the test files. The command runs in the
+ * operator's executor (local processes or ECS tasks), never with Gantry's own credentials.
+ */
+const ciSchema = z
+  .strictObject({
+    /** Runs with the shard's test files appended as arguments, and must write JUnit XML to `junit`. */
+    command: z.string().min(1).max(4096).default("npm test"),
+    /** Glob of the test files, relative to the repository root, e.g. `test/**\/*.test.ts`; unset: no test shards. */
+    tests: z.string().min(1).max(1024).optional(),
+    /** Where the command writes its JUnit XML report(s): a file or a glob. */
+    junit: z.string().min(1).max(1024).default("junit.xml"),
+    /** A fixed number of shards, or `auto`: enough to reach `targetWallTime`, at most `maxShards`. */
+    shards: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
+    targetWallTime: duration.prefault("5m"),
+    maxShards: z.number().int().min(1).max(256).default(16),
+    /** Weight of a test file with no history on the default branch (default: the median of known files). */
+    newFileDuration: duration.optional(),
+    /** Branches whose pushes may start a run (globs); a branch other than the default also needs an open pull request. */
+    branches: z.array(branchGlob).max(100).default(["**"]),
+    /** Installs dependencies before the tests, once per lockfile hash (the cache keeps `cachePaths`). */
+    install: z.string().min(1).max(4096).optional(),
+    lockfiles: z.array(z.string().min(1).max(1024)).max(10).default(["package-lock.json"]),
+    cachePaths: z.array(z.string().min(1).max(1024)).max(10).default(["node_modules"]),
+    /** Each failing test file runs again this many times; a test that fails then passes is flaky. */
+    retries: z.number().int().min(0).max(3).default(1),
+    /** Tests flaky on at least this many commits run and are reported, but do not block; unset: none are quarantined. */
+    quarantineAfter: z.number().int().min(1).max(1000).optional(),
+    timeout: duration.prefault("30m"),
+    requiredChecks: z.array(requiredCheckSchema).default([]),
+  });
+export type CiConfig = z.output<typeof ciSchema>;
+
 const environmentSchema = z.strictObject({
   aws: awsSchema,
   ecs: z.strictObject({
@@ -171,14 +206,7 @@ const environmentSchema = z.strictObject({
 export const repoConfigSchema = z
   .strictObject({
     defaultEnvironment: z.string().optional(),
-    ci: z
-      .strictObject({
-        command: z.string().min(1).default("npm test"),
-        shards: z.number().int().min(1).max(256).default(1),
-        timeout: duration.prefault("30m"),
-        requiredChecks: z.array(requiredCheckSchema).default([]),
-      })
-      .prefault({}),
+    ci: ciSchema.prefault({}),
     build: z
       .strictObject({
         repository: z.string().regex(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/, "must be an ECR repository name"),

@@ -6,6 +6,10 @@ const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
 const awsAccountId = z.string().regex(/^\d{12}$/, "must list 12-digit AWS account ids, separated by commas");
 const positiveNumber = z.coerce.number().positive();
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) => value?.split(",").map((item) => item.trim()).filter((item) => item !== "") ?? []);
 
 /** Every environment variable Gantry reads; `.env.example` documents the same list. */
 export const serverEnvSchema = z
@@ -41,6 +45,24 @@ export const serverEnvSchema = z
     GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
     /** On SIGTERM or SIGINT, the longest wait for work in hand before leases are released and the process exits. */
     GANTRY_SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000),
+    /** Gantry's URL as shard runners and people reach it (callbacks, log links); default: where it listens. */
+    GANTRY_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s):// URL" }).optional(),
+    /** Signs the shard runners' callback tokens and log links; default: derived from the App's private key. */
+    GANTRY_CI_CALLBACK_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    GANTRY_CI_EXECUTOR: z.enum(["local", "ecs"]).default("local"),
+    /** Shards run at once by this replica (local) or in total (ecs). */
+    GANTRY_CI_CONCURRENCY: positiveInt.default(2),
+    GANTRY_CI_LOG_RETENTION_DAYS: positiveNumber.default(14),
+    GANTRY_CI_ECS_CLUSTER: z.string().min(1).optional(),
+    GANTRY_CI_ECS_TASK_DEFINITION: z.string().min(1).optional(),
+    GANTRY_CI_ECS_CONTAINER: z.string().min(1).default("ci"),
+    GANTRY_CI_ECS_SUBNETS: commaList,
+    GANTRY_CI_ECS_SECURITY_GROUPS: commaList,
+    /** The shard runner's command in the CI image. */
+    GANTRY_CI_ECS_RUNNER_COMMAND: z.string().min(1).default("node /opt/gantry/src/ci/runner/shard-runner.ts"),
+    /** The task definition's awslogs group and stream prefix, where shard logs are read from. */
+    GANTRY_CI_ECS_LOG_GROUP: z.string().min(1).optional(),
+    GANTRY_CI_ECS_LOG_STREAM_PREFIX: z.string().min(1).default("gantry-ci"),
   })
   .superRefine((env, ctx) => {
     if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
@@ -49,6 +71,13 @@ export const serverEnvSchema = z
         path: ["GANTRY_HTTP_HEADERS_TIMEOUT_MS"],
         message: "must not exceed GANTRY_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)",
       });
+    }
+    if (env.GANTRY_CI_EXECUTOR === "ecs") {
+      for (const name of ["GANTRY_CI_ECS_CLUSTER", "GANTRY_CI_ECS_TASK_DEFINITION", "GANTRY_CI_ECS_LOG_GROUP"] as const) {
+        if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required when GANTRY_CI_EXECUTOR is ecs" });
+      }
+      // Tasks call back from their own network: the address Gantry listens on is rarely the one they reach.
+      if (!env.GANTRY_PUBLIC_URL) ctx.addIssue({ code: "custom", path: ["GANTRY_PUBLIC_URL"], message: "is required when GANTRY_CI_EXECUTOR is ecs: the URL shard tasks reach Gantry at" });
     }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {

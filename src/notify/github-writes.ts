@@ -17,8 +17,14 @@ import type { CheckRunState, DeploymentState } from "./github-states.ts";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 type Repo = { owner: string; repo: string };
-type CheckRunUpdate = Partial<CheckRunState>;
-type CheckRunCreate = CheckRunUpdate & { name: string; head_sha: string; external_id?: string; details_url?: string };
+/** A button on a check run; GitHub sends `check_run.requested_action` with its identifier when pressed. */
+export interface CheckRunAction {
+  label: string;
+  description: string;
+  identifier: string;
+}
+type CheckRunUpdate = Partial<CheckRunState> & { details_url?: string; actions?: CheckRunAction[] };
+type CheckRunCreate = CheckRunUpdate & { name: string; head_sha: string; external_id?: string };
 interface DeploymentStatus {
   deployment_id: number;
   state: DeploymentState;

@@ -1,6 +1,7 @@
 import type { Logger } from "probot";
 import { deploymentViewSchema, type DeploymentView } from "../deploy/api.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
+import { z } from "zod";
 import { commandChangeSchema, type CommandChange } from "./command-writes.ts";
 import { decideRetry, limitedUntil } from "./github-retry.ts";
 import { InstallationPacer, PacedError } from "./installation-pacer.ts";
@@ -12,6 +13,8 @@ export interface OutboxDrainOptions {
   sendDeployment: (changes: DeploymentView[]) => Promise<void>;
   /** Sends a command's reactions and reply; `retried` when an earlier attempt may have reached GitHub. */
   sendCommand: (changes: CommandChange[], retried: boolean) => Promise<void>;
+  /** Brings a test run's check runs up to date with the store (src/ci/check-run-sync.ts). */
+  sendCiRun?: (runId: string) => Promise<void>;
   /** This replica's count of writes per installation against GitHub's limits (the same one that paces its Octokit). */
   pacer?: InstallationPacer;
   log: Logger;
@@ -79,12 +82,21 @@ export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubje
   });
 }
 
+/** A test run changed: its check runs are synced from the store, so the change carries only its id. */
+const ciRunChangeSchema = z.object({ runId: z.string() });
+
 /** Parses the claimed changes (throws when they do not) and returns the send for their kind. */
 function sender(options: OutboxDrainOptions, claim: ClaimedSubject): () => Promise<void> {
   const parsed = claim.changes.map((payload) => JSON.parse(payload) as unknown);
   if (claim.kind === "command") {
     const changes = parsed.map((change) => commandChangeSchema.parse(change));
     return () => options.sendCommand(changes, claim.attempts > 1);
+  }
+  if (claim.kind === "ci-run") {
+    const runIds = new Set(parsed.map((change) => ciRunChangeSchema.parse(change).runId));
+    return async () => {
+      for (const runId of runIds) await options.sendCiRun?.(runId);
+    };
   }
   const views = parsed.map((view) => deploymentViewSchema.parse(view));
   return () => options.sendDeployment(views);

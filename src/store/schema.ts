@@ -13,6 +13,10 @@ export interface Database {
   github_outbox: GitHubOutboxTable;
   github_outbox_changes: GitHubOutboxChangeTable;
   github_installations: GitHubInstallationTable;
+  ci_runs: CiRunTable;
+  ci_shards: CiShardTable;
+  ci_file_timings: CiFileTimingTable;
+  ci_flaky_tests: CiFlakyTestTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -172,8 +176,8 @@ export interface EnvironmentDriftTable {
   note: string | null;
 }
 
-/** `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment command. */
-export type OutboxKind = "deployment" | "command";
+/** `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment command; `ci-run`: a test run's check runs. */
+export type OutboxKind = "deployment" | "command" | "ci-run";
 
 /** An installation GitHub told to wait (Retry-After, or its primary limit spent): no replica writes for it before `blocked_until`. */
 export interface GitHubInstallationTable {
@@ -206,5 +210,75 @@ export interface GitHubOutboxChangeTable {
   priority: number;
   /** JSON, validated on read. */
   payload: string;
+  recorded_at: number;
+}
+
+export type CiRunStatus = "running" | "completed" | "cancelled";
+export type CiShardStatus = "queued" | "running" | "passed" | "failed" | "cancelled";
+
+/** One test run of a pushed commit (src/ci). */
+export interface CiRunTable {
+  id: string;
+  installation_id: number;
+  owner: string;
+  repo: string;
+  repository_id: number;
+  branch: string;
+  sha: string;
+  /** 1 on the repository's default branch: its shards go first, and its timings weigh later plans. */
+  default_branch: number;
+  status: CiRunStatus;
+  conclusion: string | null;
+  /** JSON of the run's settings from the commit's `.github/gantry.yml` (src/ci/run-settings.ts). */
+  settings: string;
+  summary_check_run_id: number | null;
+  /** The `gantry/test` state as last sent, so an unchanged one costs no request. */
+  summary_sent: string | null;
+  /** GitHub writes made for the run, and how many it may make (2n + 4 for n shards, more per re-run). */
+  github_writes: Generated<number>;
+  write_budget: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One shard of a run: its files are fixed at planning, so a re-run runs the same ones. */
+export interface CiShardTable {
+  id: string;
+  run_id: string;
+  shard_index: number;
+  shard_total: number;
+  /** JSON array of paths. */
+  files: string;
+  status: CiShardStatus;
+  /** Bumped at each re-run: a callback token is signed for one attempt. */
+  attempt: number;
+  /** Default-branch shards go ahead when executors are saturated. */
+  priority: number;
+  queued_at: number;
+  executor: string | null;
+  /** The executor's id of the running shard (a process id, a task ARN). */
+  handle: string | null;
+  /** The replica that started it. */
+  owner: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  /** JSON of the runner's report (src/ci/shard-report.ts), once in. */
+  result: string | null;
+  check_run_id: number | null;
+  check_sent: string | null;
+}
+
+export interface CiFileTimingTable {
+  repository_id: number;
+  path: string;
+  duration_ms: number;
+  recorded_at: number;
+}
+
+export interface CiFlakyTestTable {
+  repository_id: number;
+  /** `path::test name`. */
+  test_id: string;
+  sha: string;
   recorded_at: number;
 }

@@ -68,4 +68,14 @@ describe("server environment", () => {
     const env = parseServerEnv({ APP_ID: "42", PRIVATE_KEY_PATH: "/nonexistent/key.pem", WEBHOOK_SECRET: "s" });
     expect(() => appCredentials(env)).toThrow(/^PRIVATE_KEY_PATH cannot be read/);
   });
+
+  it("needs the ECS executor's cluster, task definition, log group and public URL, and never echoes the callback secret", () => {
+    expect(() => parseServerEnv({ GANTRY_CI_EXECUTOR: "ecs" })).toThrow(/^GANTRY_CI_ECS_CLUSTER is required when GANTRY_CI_EXECUTOR is ecs/);
+    const ecs = { GANTRY_CI_EXECUTOR: "ecs", GANTRY_CI_ECS_CLUSTER: "ci", GANTRY_CI_ECS_TASK_DEFINITION: "gantry-ci", GANTRY_CI_ECS_LOG_GROUP: "/gantry/ci" };
+    expect(() => parseServerEnv(ecs)).toThrow(/^GANTRY_PUBLIC_URL is required when GANTRY_CI_EXECUTOR is ecs/);
+    const env = parseServerEnv({ ...ecs, GANTRY_PUBLIC_URL: "https://gantry.example.com", GANTRY_CI_ECS_SUBNETS: "subnet-a, subnet-b" });
+    expect(env.GANTRY_CI_ECS_SUBNETS).toEqual(["subnet-a", "subnet-b"]);
+    expect(env.GANTRY_CI_ECS_SECURITY_GROUPS).toEqual([]);
+    expect(() => parseServerEnv({ GANTRY_CI_CALLBACK_SECRET: "short-secret" })).toThrow(/^GANTRY_CI_CALLBACK_SECRET must be at least 32 characters$/);
+  });
 });

@@ -128,11 +128,11 @@ describe("webhook intake", () => {
     await until(async () => (await gantry.store.db.selectFrom("webhook_deliveries").select("status").executeTakeFirst())?.status === "done");
   });
 
-  it("answers /healthz with the store kind, inbox counts and GitHub writes waiting in the outbox", async () => {
+  it("answers /healthz with the store kind, inbox counts, GitHub writes waiting in the outbox and test shards", async () => {
     const gantry = await startTestGantry(() => {});
     running.push(gantry);
     const response = await fetch(`${gantry.url}/healthz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "ok", store: "sqlite", inbox: { pending: 0, done: 0, dead: 0 }, outbox: { pending: 0 } });
+    expect(await response.json()).toEqual({ status: "ok", store: "sqlite", inbox: { pending: 0, done: 0, dead: 0 }, outbox: { pending: 0 }, shards: { queued: 0, running: 0 } });
   });
 });

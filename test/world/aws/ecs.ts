@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { behaviourFromManifest } from "../sample-service/behaviour.ts";
 import type { Ecr } from "./ecr.ts";
+import type { CloudWatchLogs } from "./logs.ts";
 import { randomHex } from "./ids.ts";
 import { startProcess, stopAll, type ContainerProcess } from "./processes.ts";
 import { AwsError, epochSeconds } from "./protocols.ts";
@@ -20,6 +21,7 @@ interface ContainerDefinition {
   command?: string[];
   environment?: KeyValue[];
   workingDirectory?: string;
+  logConfiguration?: { logDriver?: string; options?: Record<string, string> };
   portMappings?: { containerPort?: number; hostPort?: number; protocol?: string }[];
   [key: string]: unknown;
 }
@@ -118,6 +120,7 @@ export interface EcsDeps {
   accountId: string;
   ecr: Ecr;
   targetGroup(arn: string): TargetGroup | undefined;
+  logs: CloudWatchLogs;
 }
 
 const SAMPLE_SERVER = fileURLToPath(new URL("../sample-service/server.ts", import.meta.url));
@@ -373,7 +376,7 @@ export class Ecs {
     if (command?.length) {
       // A single string is a shell line; a list is argv, as Docker treats CMD.
       const [file, ...args] = command.length === 1 ? ["sh", "-c", command[0] as string] : command;
-      this.#run(task, startProcess(file as string, args, { env, cwd: container.workingDirectory }));
+      this.#run(task, startProcess(file as string, args, { env, cwd: container.workingDirectory, ...this.#awslogs(task, container) }));
       return;
     }
     const manifest = this.#deps.ecr.resolveImageUri(container.image ?? "");
@@ -400,6 +403,15 @@ export class Ecs {
       this.#deps.targetGroup(lb.targetGroupArn ?? "")?.register("127.0.0.1", port);
       task.targetGroupArns.push(lb.targetGroupArn ?? "");
     }
+  }
+
+  /** The awslogs driver: each output line to `<group>` / `<stream-prefix>/<container>/<task id>`. */
+  #awslogs(task: Task, container: ContainerDefinition): { onOutput?: (line: string) => void } {
+    const options = container.logConfiguration?.logDriver === "awslogs" ? container.logConfiguration.options : undefined;
+    const group = options?.["awslogs-group"];
+    if (!group) return {};
+    const stream = `${options["awslogs-stream-prefix"] ?? "ecs"}/${container.name}/${task.arn.split("/").pop()}`;
+    return { onOutput: (line) => this.#deps.logs.append(group, stream, line) };
   }
 
   #run(task: Task, proc: ContainerProcess): void {

@@ -1,5 +1,5 @@
-// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch, ECR and
-// STS on one loopback endpoint for the real @aws-sdk clients.
+// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch, CloudWatch
+// Logs, ECR and STS on one loopback endpoint for the real @aws-sdk clients.
 import type { AddressInfo } from "node:net";
 import type { SampleBehaviour } from "../sample-service/behaviour.ts";
 import { CloudWatch } from "./cloudwatch.ts";
@@ -7,6 +7,7 @@ import { Ecr, ecrHandlers } from "./ecr.ts";
 import { Ecs, type CircuitBreaker, type DeploymentControllerType } from "./ecs.ts";
 import { Elbv2 } from "./elbv2.ts";
 import { Faults } from "./faults.ts";
+import { CloudWatchLogs } from "./logs.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
 import { createEmulatorServer, type EmulatedCall } from "./server.ts";
 import { AWS_RATE_LIMITS, RateLimits, type BucketRule } from "./rate-limits.ts";
@@ -54,6 +55,8 @@ export interface AwsEmulator {
   pushSampleImage(tag: string, behaviour: SampleBehaviour): Promise<{ digest: string; imageUri: string }>;
   /** Sets what CreateService would have: a service's deployment controller and circuit breaker. */
   configureService(cluster: string, service: string, settings: { deploymentController?: DeploymentControllerType; circuitBreaker?: CircuitBreaker }): void;
+  /** Creates an empty cluster (as CreateCluster would), e.g. for one-off tasks such as CI shards; returns its ARN. */
+  createCluster(name: string): string;
   /** Stops listeners, health checks and every task process. */
   close(): Promise<void>;
 }
@@ -66,7 +69,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const cloudwatch = new CloudWatch(clock.metrics);
   const ecr = new Ecr(accountId, region);
   const elb = new Elbv2(region, accountId, cloudwatch, clock);
-  const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
+  const logs = new CloudWatchLogs();
+  const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn), logs });
   const calls: EmulatedCall[] = [];
   const credentials = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" };
   const sts = new Sts(accountId, credentials.accessKeyId);
@@ -78,6 +82,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
       elbv2: elb.handlers(),
       cloudwatch: { GetMetricData: (i: Parameters<CloudWatch["getMetricData"]>[0]) => cloudwatch.getMetricData(i) },
       sts: { AssumeRole: (i: Parameters<Sts["assumeRole"]>[0], caller: string) => sts.assumeRole(i, caller) },
+      logs: logs.handlers(),
     },
     faults,
     calls,
@@ -110,6 +115,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
       return world;
     },
     configureService: (cluster, service, settings) => ecs.configureService(cluster, service, settings),
+    createCluster: (name) => ecs.createCluster(name),
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
     async close() {
       server.closeAllConnections();

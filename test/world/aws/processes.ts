@@ -2,6 +2,7 @@
 // stopping it also stops whatever it spawned; all are killed when the emulator closes or the
 // parent process exits.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 
 export interface ContainerProcess {
   readonly pid: number | undefined;
@@ -30,7 +31,7 @@ const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGKILL: 9, SI
 export function startProcess(
   command: string,
   args: string[],
-  opts: { env: Record<string, string>; cwd?: string; keepStdinOpen?: boolean },
+  opts: { env: Record<string, string>; cwd?: string; keepStdinOpen?: boolean; onOutput?: (line: string) => void },
 ): ContainerProcess {
   // stdin stays a pipe for the sample service: it exits when the pipe closes, so even a
   // SIGKILLed emulator leaves no orphans behind.
@@ -38,8 +39,13 @@ export function startProcess(
     env: { ...process.env, ...opts.env },
     cwd: opts.cwd,
     detached: true,
-    stdio: [opts.keepStdinOpen ? "pipe" : "ignore", "ignore", "ignore"],
+    stdio: [opts.keepStdinOpen ? "pipe" : "ignore", opts.onOutput ? "pipe" : "ignore", opts.onOutput ? "pipe" : "ignore"],
   });
+  if (opts.onOutput) {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", opts.onOutput);
+    }
+  }
   live.add(child);
   const exited = new Promise<number>((resolve) => {
     child.once("error", () => {

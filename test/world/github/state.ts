@@ -43,7 +43,10 @@ export interface CheckRun {
   startedAt: string | null;
   completedAt: string | null;
   output: { title: string | null; summary: string | null; text: string | null; annotations: unknown[] };
+  /** Requested actions: buttons that send `check_run.requested_action`. */
+  actions: Array<{ label: string; description: string; identifier: string }>;
   appId: number;
+  checkSuiteId: number;
 }
 
 export interface DeploymentStatus {
@@ -88,6 +91,8 @@ export interface Repo {
   pulls: Map<number, Pull>;
   comments: Map<number, Comment>;
   checkRuns: Map<number, CheckRun>;
+  /** Check suite id per `appId:headSha`. */
+  checkSuites: Map<string, number>;
   deployments: Map<number, Deployment>;
 }
 
@@ -169,6 +174,7 @@ export function seedRepo(state: GithubState, seed: SeedRepo): Repo {
     pulls: new Map(),
     comments: new Map(),
     checkRuns: new Map(),
+    checkSuites: new Map(),
     deployments: new Map(),
   };
   state.repos.set(fullName.toLowerCase(), repo);

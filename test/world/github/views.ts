@@ -91,7 +91,7 @@ export function checkRunView(base: string, repo: Repo, run: CheckRun, app: Recor
       annotations_count: run.output.annotations.length,
       annotations_url: `${url}/annotations`,
     },
-    check_suite: { id: run.id },
+    check_suite: { id: run.checkSuiteId },
     app,
     pull_requests: [],
     url,

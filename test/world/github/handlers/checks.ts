@@ -13,6 +13,7 @@ interface CheckRunBody {
   started_at?: string;
   completed_at?: string;
   output?: { title?: string; summary?: string; text?: string; annotations?: unknown[] };
+  actions?: Array<{ label: string; description: string; identifier: string }>;
 }
 
 function view(ctx: Ctx, repo: Repo, run: CheckRun): Record<string, unknown> {
@@ -26,6 +27,7 @@ function apply(run: CheckRun, body: CheckRunBody): void {
   if (body.external_id !== undefined) run.externalId = body.external_id;
   if (body.details_url !== undefined) run.detailsUrl = body.details_url;
   if (body.started_at !== undefined) run.startedAt = body.started_at;
+  if (body.actions !== undefined) run.actions = body.actions;
   if (body.status !== undefined) run.status = body.status;
   if (body.conclusion !== undefined) {
     run.conclusion = body.conclusion;
@@ -39,6 +41,17 @@ function apply(run: CheckRun, body: CheckRunBody): void {
     const { annotations = [], ...rest } = body.output;
     run.output = { ...run.output, ...rest, annotations: [...run.output.annotations, ...annotations] };
   }
+}
+
+/** GitHub keeps one check suite per app and commit; an app's check runs on a commit belong to it. */
+function checkSuiteOf(ctx: Ctx, repo: Repo, headSha: string): number {
+  const key = `${ctx.state.appId}:${headSha}`;
+  let id = repo.checkSuites.get(key);
+  if (id === undefined) {
+    id = ctx.state.nextId();
+    repo.checkSuites.set(key, id);
+  }
+  return id;
 }
 
 export const checkHandlers: Record<string, Handler> = {
@@ -58,7 +71,9 @@ export const checkHandlers: Record<string, Handler> = {
       startedAt: now(),
       completedAt: null,
       output: { title: null, summary: null, text: null, annotations: [] },
+      actions: [],
       appId: ctx.state.appId,
+      checkSuiteId: checkSuiteOf(ctx, repo, headSha),
     };
     apply(run, body);
     repo.checkRuns.set(run.id, run);

@@ -1,4 +1,4 @@
-// Repository contents (how Probot reads `.github/gantry.yml`) and commit tarballs.
+// Repository contents (how Probot reads `.github/gantry.yml`), commit trees and tarballs.
 import { createHash } from "node:crypto";
 import { type Ctx, type Handler, HttpError, found, repoOf } from "../http.ts";
 import { type Repo, resolveRef } from "../state.ts";
@@ -50,6 +50,25 @@ export const contentHandlers: Record<string, Handler> = {
     if (children.size === 0) throw new HttpError(404, "Not Found");
     const entries = [...children].map(([name, type]) => entryView(ctx, repo, ref, prefix + name, type, files.get(prefix + name)));
     return { status: 200, data: entries };
+  },
+  "git/get-tree": (ctx) => {
+    const repo = repoOf(ctx);
+    const sha = found(resolveRef(repo, ctx.params.tree_sha));
+    const files = found(repo.commits.get(sha));
+    const recursive = ctx.query.get("recursive") !== null;
+    const dirs = new Set<string>();
+    for (const path of files.keys()) {
+      const parts = path.split("/");
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+    }
+    const entries = [
+      ...[...dirs].map((path) => ({ path, mode: "040000", type: "tree", sha: createHash("sha1").update(`tree:${path}`).digest("hex") })),
+      ...[...files].map(([path, content]) => ({ path, mode: "100644", type: "blob", sha: blobSha(content), size: content.length })),
+    ]
+      .filter((entry) => recursive || !entry.path.includes("/"))
+      .toSorted((a, b) => a.path.localeCompare(b.path))
+      .map((entry) => ({ ...entry, url: `${ctx.baseUrl}/repos/${repo.fullName}/git/${entry.type === "tree" ? "trees" : "blobs"}/${entry.sha}` }));
+    return { status: 200, data: { sha, url: `${ctx.baseUrl}/repos/${repo.fullName}/git/trees/${sha}`, truncated: false, tree: entries } };
   },
   "repos/download-tarball-archive": (ctx) => {
     const repo = repoOf(ctx);
