@@ -23,6 +23,9 @@ import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
 import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
 import { outboxDrain } from "./notify/outbox-drain.ts";
 import { GitHubOutbox } from "./notify/outbox-store.ts";
+import { slackReceiver, slackSender, slackSettings } from "./slack/slack-app.ts";
+import { SlackOutbox, type TestFailureNotice } from "./slack/slack-outbox.ts";
+import type { DeploymentObserver } from "./deploy/api.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -52,6 +55,11 @@ export interface RunningGantry {
   store: Store;
   probot: Probot;
   controller: Controller;
+  /**
+   * Posts a failing `gantry/test` of a default-branch commit to Slack, once per commit, through the
+   * outbox (never waits on Slack); does nothing while Slack is off.
+   */
+  postTestFailure(notice: TestFailureNotice): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,16 +90,27 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor });
   const outbox = new GitHubOutbox(store);
+  const slack = slackSettings(env);
+  if (!slack) log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to post deployment messages and take approvals from Slack");
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
     sendDeployment: (changes) => notifier.apply(changes),
     sendCommand: commandSender(octokitFor),
+    ...(slack ? { sendSlack: slackSender({ settings: slack, store, notifications, log }) } : {}),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
   });
-  const observer = new DeploymentOutbox(outbox, () => drain.wake());
+  const githubObserver = new DeploymentOutbox(outbox, () => drain.wake());
+  const slackOutbox = slack ? new SlackOutbox(outbox, store, () => drain.wake()) : null;
+  // Each change is recorded for GitHub and, when it has a channel, for Slack: two inserts, no call out.
+  const observer: DeploymentObserver = {
+    async deploymentChanged(view) {
+      await githubObserver.deploymentChanged(view);
+      await slackOutbox?.deploymentChanged(view);
+    },
+  };
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
   const targetsFor =
@@ -144,6 +163,19 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   pruner.start();
 
+  const slackRoutes = slack
+    ? slackReceiver({
+        settings: slack,
+        store,
+        controller,
+        viewOf: (id) => deployments.view(id),
+        audit,
+        appOctokit: () => probot.auth(),
+        octokitFor: (installationId) => probot.auth(installationId),
+        appId: credentials.appId,
+        log,
+      })
+    : {};
   const http = await startHttpServer({
     port: env.PORT,
     host: env.HOST,
@@ -164,15 +196,17 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         log,
         onQueued: () => worker.wake(),
       }),
+      ...slackRoutes,
     },
   });
-  log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH})`);
+  log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH}, Slack: ${slack ? "on" : "off"})`);
 
   return {
     url: http.url,
     store,
     probot,
     controller,
+    postTestFailure: (notice) => slackOutbox?.postTestFailure(notice) ?? Promise.resolve(),
     async stop() {
       await http.close();
       await worker.stop();
