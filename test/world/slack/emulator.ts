@@ -2,7 +2,7 @@
 // poster of signed interactive payloads to a Slack receiver.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type BlockAction, blockActionsPayload, postSigned } from "./interactive.ts";
+import { type BlockAction, blockActionsPayload, postSigned, postSignedForm, type SlashCommand, slashCommandForm } from "./interactive.ts";
 import { METHODS, type SlackResult } from "./methods.ts";
 import { type SlackUser, type SlackWorkspace, createWorkspace } from "./state.ts";
 
@@ -26,6 +26,8 @@ export interface SlackEmulator {
   seedUser(user: { name: string; email: string; realName?: string; id?: string }): SlackUser;
   seedChannel(name: string): string;
   postBlockAction(receiverUrl: string, signingSecret: string, action: BlockAction): Promise<{ status: number; body: string }>;
+  /** A signed slash command, as Slack posts it when a user types it; answers to its response URL are recorded as `response_url` calls. */
+  postSlashCommand(receiverUrl: string, signingSecret: string, command: SlashCommand): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,10 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     postBlockAction: (receiverUrl, signingSecret, action) => {
       const payload = blockActionsPayload(action, ws, `${url}/response/${ws.nextId("R")}`);
       return postSigned(receiverUrl, signingSecret, payload, action.timestamp ?? Math.floor(Date.now() / 1000));
+    },
+    postSlashCommand: (receiverUrl, signingSecret, command) => {
+      const form = slashCommandForm(command, ws, `${url}/response/${ws.nextId("R")}`);
+      return postSignedForm(receiverUrl, signingSecret, form, command.timestamp ?? Math.floor(Date.now() / 1000));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
