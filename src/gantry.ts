@@ -201,20 +201,27 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH}, Slack: ${slack ? "on" : "off"})`);
 
+  let stopping: Promise<void> | undefined;
   return {
     url: http.url,
     store,
     probot,
     controller,
     postTestFailure: (notice) => slackOutbox?.postTestFailure(notice) ?? Promise.resolve(),
-    async stop() {
-      await http.close();
-      await worker.stop();
-      await pruner.stop();
-      await runner.stop();
-      await driftWatcher.stop();
-      await drain.stop();
-      await store.close();
+    stop() {
+      // Once: a test or a signal may ask twice.
+      stopping ??= stopAll();
+      return stopping;
     },
   };
+
+  async function stopAll(): Promise<void> {
+    await http.close();
+    await worker.stop();
+    await pruner.stop();
+    await runner.stop();
+    await driftWatcher.stop();
+    await drain.stop();
+    await store.close();
+  }
 }
