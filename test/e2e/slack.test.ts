@@ -6,6 +6,7 @@ import { AuditLog } from "../../src/audit/audit-log.ts";
 import { TERMINAL_PHASES, type DeploymentView, type Phase, type RepoRef } from "../../src/deploy/api.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
 import { randomSha } from "../support/deploy-world.ts";
+import { startLoad } from "../support/load.ts";
 import { TEST_INSTALLATION_ID } from "../support/probot.ts";
 import { SIGNED_IN_HEADER } from "../world/github/oauth.ts";
 import { startSlackEmulator, type SlackEmulator } from "../world/slack/emulator.ts";
@@ -154,8 +155,10 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
       [`slack:${users.bob!.id}`, "refused", "identity"],
     ]);
 
+    // The canary needs requests to be judged.
+    const load = startLoad(e.world.listeners.production.url, 100);
     expect(await answerAfter(() => click("alice", "gantry_approve", waiting.id))).toContain("@alice approved");
-    const done = await until(sha, ["cooling", "succeeded"]);
+    const done = await until(sha, ["cooling", "succeeded"]).finally(() => load.stop());
     expect(done.approval?.by.map((approval) => approval.by)).toEqual(["alice"]);
     await e.outboxSettled();
     // One message, posted once and updated in place through the whole canary; its buttons gave way to who approved.
