@@ -63,6 +63,12 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
     expect((await act()).status).toBe(200);
     return eventually("an answer through the response URL", () => responses()[before]);
   };
+  /** Every GitHub and Slack write the running Gantry queued has been sent. */
+  const outboxSettled = () =>
+    eventually("the outbox to empty", async () => {
+      const health = (await (await fetch(endpoint("/healthz"))).json()) as { outbox: { pending: number } };
+      return health.outbox.pending === 0 ? true : undefined;
+    });
   const auditCount = async () => (await new AuditLog(gantry.store).recent(FULL_NAME, { limit: 500 })).length;
   const until = async (sha: string, phases: Phase[]) => {
     const stops = new Set<Phase>([...phases, ...TERMINAL_PHASES, "paused"]);
@@ -160,7 +166,7 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
     expect(await answerAfter(() => click("alice", "gantry_approve", waiting.id))).toContain("@alice approved");
     const done = await until(sha, ["cooling", "succeeded"]).finally(() => load.stop());
     expect(done.approval?.by.map((approval) => approval.by)).toEqual(["alice"]);
-    await e.outboxSettled();
+    await outboxSettled();
     // One message, posted once and updated in place through the whole canary; its buttons gave way to who approved.
     expect(postsOf(sha)).toHaveLength(1);
     expect(slack.calls.filter((call) => call.method === "chat.update").length).toBeGreaterThanOrEqual(4);
@@ -168,4 +174,94 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
     expect(JSON.stringify(message!.blocks)).toContain("Approved by @alice");
     expect(actionIds(sha)).not.toContain("gantry_approve");
   }, 120_000);
+
+  it("Roll back from Slack puts the listener's weights back on the old colour, and the message follows in place", async () => {
+    e.commitConfig({ slack: { channel: "#deploys" }, keepWarm: "60s" });
+    const sha = randomSha();
+    await e.readyPullRequest(2, sha, { version: "v3" });
+    const load = startLoad(e.world.listeners.production.url, 100);
+    try {
+      await e.comment(2, "writer", "/deploy production");
+      const live = await until(sha, ["cooling"]);
+      const before = await e.liveWeights();
+      expect(before[live.liveColour!]).toBe(0);
+      await eventually("the Roll back button", () => (actionIds(sha).includes("gantry_rollback") ? true : undefined));
+
+      expect(await answerAfter(() => click("bob", "gantry_rollback", live.id))).toContain("not linked to a GitHub user");
+      expect(await answerAfter(() => click("carol", "gantry_rollback", live.id))).toMatch(/refused by the \*permission\* gate/);
+      expect((await until(sha, ["cooling"])).phase).toBe("cooling");
+
+      expect(await answerAfter(() => click("alice", "gantry_rollback", live.id))).toContain("@alice is rolling back production");
+      const rolledBack = await until(sha, ["rolled-back"]);
+      expect(rolledBack.reason).toBe("rollback requested by @alice: from Slack");
+      expect((await e.liveWeights())[live.liveColour!]).toBe(100);
+    } finally {
+      await load.stop();
+    }
+    await outboxSettled();
+    expect(postsOf(sha)).toHaveLength(1);
+    const [message] = messagesOf(sha);
+    expect(message!.text).toContain("Rolled back");
+    expect(JSON.stringify(message!.blocks)).toContain("rollback requested by @alice: from Slack");
+    expect(actionIds(sha)).toEqual([]);
+  }, 120_000);
+
+  it("an approval that waits past its timeout cancels the deployment and lets the environment go", async () => {
+    e.commitConfig({ slack: { channel: "#deploys" }, approval: { required: true, timeout: "2s" } });
+    const sha = randomSha();
+    await e.readyPullRequest(3, sha, { version: "v4" });
+    const weights = await e.liveWeights();
+    await e.comment(3, "writer", "/deploy production");
+    await until(sha, ["awaiting-approval"]);
+    const cancelled = await until(sha, ["aborted"]);
+    expect(cancelled.reason).toBe("cancelled: no approval within the approval timeout (2 s)");
+    const [status] = await gantry.controller.status(REPO);
+    expect(status!.lock).toBeNull();
+    expect(status!.running).toBeNull();
+    expect(await e.liveWeights()).toEqual(weights);
+    await outboxSettled();
+    expect(actionIds(sha)).toEqual([]);
+    expect(await answerAfter(() => click("alice", "gantry_approve", cancelled.id))).toContain("is aborted; /approve does not apply now");
+  }, 120_000);
+
+  it("an approval wait survives a restart: the next Gantry takes the click and the deployment goes on", async () => {
+    e.commitConfig({ slack: { channel: "#deploys" }, approval: { required: true, timeout: "5m" } });
+    const sha = randomSha();
+    await e.readyPullRequest(4, sha, { version: "v5" });
+    await e.comment(4, "writer", "/deploy production");
+    const waiting = await until(sha, ["awaiting-approval"]);
+    await outboxSettled();
+
+    const next = await e.startReplica("slack-b");
+    await e.gantry.stop();
+    gantry = next;
+    expect((await until(sha, ["awaiting-approval"])).id).toBe(waiting.id);
+    const load = startLoad(e.world.listeners.production.url, 100);
+    try {
+      expect(await answerAfter(() => click("alice", "gantry_approve", waiting.id))).toContain("@alice approved");
+      await until(sha, ["cooling", "succeeded"]);
+    } finally {
+      await load.stop();
+    }
+    await eventually("the Slack message to show it live", () => (messagesOf(sha)[0]?.text.includes("Live") || messagesOf(sha)[0]?.text.includes("Deployed") ? true : undefined));
+    expect(postsOf(sha)).toHaveLength(1);
+  }, 120_000);
+
+  it("/gantry status shows a linked reader what runs where, and refuses an unlinked user", async () => {
+    const shown = await answerAfter(() => command("carol", "status acme/web production"));
+    expect(shown).toMatch(/^\*acme\/web\*\n• \*production\*: `[0-9a-f]{7}` live, traffic /);
+    expect(await answerAfter(() => command("bob", "status acme/web"))).toContain("not linked to a GitHub user");
+    expect(await answerAfter(() => command("alice", "status acme/nowhere"))).toContain("not installed on acme/nowhere");
+  });
+
+  it("posts a failing gantry/test of a default-branch commit once per commit", async () => {
+    const sha = randomSha();
+    const notice = { repo: { owner: OWNER, repo: NAME }, sha, branch: "main", channel: "#deploys", summary: "3 of 412 tests failed in shard 2/4", checkRunUrl: null };
+    await gantry.postTestFailure(notice);
+    await outboxSettled();
+    await gantry.postTestFailure({ ...notice, summary: "a rerun failed too" });
+    await outboxSettled();
+    expect(postsOf(sha)).toHaveLength(1);
+    expect(messagesOf(sha)[0]!.text).toBe(`gantry/test failed on main of ${FULL_NAME} at ${sha.slice(0, 7)}`);
+  });
 });
