@@ -18,8 +18,13 @@ export interface SlackCall {
   result: SlackResult;
 }
 
+/** A Slack in trouble: every Web API call is refused this way until lifted. */
+export type SlackFault = { rateLimitedSeconds: number } | { status: number };
+
 export interface SlackEmulator {
   url: string;
+  /** Refuses every Web API call (429 with Retry-After, or an HTTP error) until called with null; refused calls are recorded too. */
+  refuse(fault: SlackFault | null): void;
   token: string;
   workspace: SlackWorkspace;
   calls: SlackCall[];
@@ -50,6 +55,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
   const ws = createWorkspace(opts.token ?? "xoxb-gantry-test");
   const calls: SlackCall[] = [];
+  let fault: SlackFault | null = null;
 
   function call(method: string, authorization: string | undefined, args: Record<string, unknown>): SlackResult {
     const impl = METHODS[method];
@@ -72,6 +78,14 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         return;
       }
       const method = /^\/api\/([\w.]+)$/.exec(path)?.[1];
+      if (method && fault) {
+        const limited = "rateLimitedSeconds" in fault ? fault.rateLimitedSeconds : undefined;
+        const result = { ok: false, error: limited === undefined ? "service_unavailable" : "ratelimited" };
+        calls.push({ method, args, result });
+        const headers = { "content-type": "application/json; charset=utf-8", ...(limited === undefined ? {} : { "retry-after": String(limited) }) };
+        res.writeHead("status" in fault ? fault.status : 429, headers).end(JSON.stringify(result));
+        return;
+      }
       const result = method ? call(method, req.headers.authorization, args) : { ok: false, error: "unknown_method" };
       calls.push({ method: method ?? path, args, result });
       // Slack reports method errors in the body with HTTP 200.
@@ -86,6 +100,9 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
   return {
     url,
     token: ws.token,
+    refuse: (next) => {
+      fault = next;
+    },
     workspace: ws,
     calls,
     seedUser: (u) => {
