@@ -45,6 +45,7 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
     e.github.seedPermission(FULL_NAME, "writer", "write");
     e.github.seedPermission(FULL_NAME, "alice", "write");
     e.github.seedPermission(FULL_NAME, "carol", "read");
+    e.github.seedPermission(FULL_NAME, "reviewer", "write");
   }, 60_000);
   afterAll(async () => {
     await e?.close();
@@ -128,8 +129,8 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
     expect(reused.status).toBe(410);
   });
 
-  it("waits for approval, refuses each click that may not approve, saying why, and goes on at an approver's click", async () => {
-    e.commitConfig({ slack: { channel: "#deploys" }, approval: { required: true, count: 1, timeout: "5m" } });
+  it("waits for two approvals, refuses each click that may not approve, saying why, and goes on at /approve in the PR plus an approver's click", async () => {
+    e.commitConfig({ slack: { channel: "#deploys" }, approval: { required: true, count: 2, timeout: "5m" } });
     const sha = randomSha();
     await e.readyPullRequest(1, sha, { version: "v2" });
     await e.comment(1, "writer", "/deploy production");
@@ -161,17 +162,25 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
       [`slack:${users.bob!.id}`, "refused", "identity"],
     ]);
 
+    // /approve on the pull request counts as one of the two; the message shows who and waits for one more.
+    const approve = await e.comment(1, "reviewer", "/approve production");
+    await eventually("the PR's answer to /approve", () => ([...e.repo.comments.values()].find((comment) => comment.body.startsWith("✅ Approval counted"))?.body));
+    expect([...e.repo.comments.values()].some((comment) => comment.body.includes("waits for 1 more approval") && comment.body.includes(`reply-to ${approve.comment.id}`))).toBe(true);
+    await eventually("the Slack message to show the first approval", () => (JSON.stringify(messagesOf(sha)[0]?.blocks).includes("Needs 1 more approval") ? true : undefined));
+    expect(JSON.stringify(messagesOf(sha)[0]!.blocks)).toContain("approved by @reviewer");
+    expect((await gantry.controller.history(REPO)).find((deployment) => deployment.id === waiting.id)!.phase).toBe("awaiting-approval");
+
     // The canary needs requests to be judged.
     const load = startLoad(e.world.listeners.production.url, 100);
     expect(await answerAfter(() => click("alice", "gantry_approve", waiting.id))).toContain("@alice approved");
     const done = await until(sha, ["cooling", "succeeded"]).finally(() => load.stop());
-    expect(done.approval?.by.map((approval) => approval.by)).toEqual(["alice"]);
+    expect(done.approval?.by.map((approval) => approval.by)).toEqual(["reviewer", "alice"]);
     await outboxSettled();
     // One message, posted once and updated in place through the whole canary; its buttons gave way to who approved.
     expect(postsOf(sha)).toHaveLength(1);
     expect(slack.calls.filter((call) => call.method === "chat.update").length).toBeGreaterThanOrEqual(4);
     const [message] = messagesOf(sha);
-    expect(JSON.stringify(message!.blocks)).toContain("Approved by @alice");
+    expect(JSON.stringify(message!.blocks)).toMatch(/Approved by @reviewer at [^,]+, @alice at /);
     expect(actionIds(sha)).not.toContain("gantry_approve");
   }, 120_000);
 
