@@ -24,13 +24,18 @@ export class SlackSendError extends Error {
   }
 }
 
+/** Errors Slack answers in the body that say "try again", unlike `channel_not_found` or `invalid_auth`. */
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set(["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"]);
+
 function asSendError(error: unknown): SlackSendError {
   const failure = error as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number; message?: string };
   switch (failure.code) {
     case "slack_webapi_rate_limited_error":
       return new SlackSendError("Slack rate-limited the call", 429, failure.retryAfter ?? 30);
-    case "slack_webapi_platform_error":
-      return new SlackSendError(`Slack refused the call: ${failure.data?.error ?? "unknown error"}`, 400);
+    case "slack_webapi_platform_error": {
+      const reason = failure.data?.error ?? "unknown error";
+      return new SlackSendError(`Slack refused the call: ${reason}`, TRANSIENT_ERRORS.has(reason) ? 503 : 400);
+    }
     case "slack_webapi_http_error":
       return new SlackSendError(`Slack answered HTTP ${failure.statusCode ?? "?"}`, failure.statusCode);
     default:
