@@ -1,7 +1,7 @@
 // npm run bench: prints figures; compares each against a baseline measured in the same run.
 import { benchFuzz } from "./fuzz.ts";
 import { benchAwsLimits } from "./aws-limits.ts";
-import { benchWebhookAck } from "./webhook-ack.ts";
+import { benchIntake } from "./intake.ts";
 import { benchJudge } from "./judge.ts";
 import { benchGithubWrites } from "./github-writes.ts";
 import { benchRollback } from "./rollback.ts";
@@ -9,7 +9,7 @@ import { benchConfigCheck } from "./config-check.ts";
 import { benchDeployTiming } from "./deploy-timing.ts";
 import { benchResultsPath } from "./results.ts";
 
-await benchWebhookAck();
+await benchIntake();
 benchJudge();
 await benchRollback();
 await benchConfigCheck();

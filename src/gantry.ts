@@ -12,6 +12,7 @@ import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
+import { intakePressure } from "./inbox/intake-pressure.ts";
 import { receivedEvent } from "./inbox/invalid-payload.ts";
 import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
@@ -23,7 +24,7 @@ import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
 import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
 import { outboxDrain } from "./notify/outbox-drain.ts";
 import { GitHubOutbox } from "./notify/outbox-store.ts";
-import { slackReceiver, slackSender, slackSettings } from "./slack/slack-app.ts";
+import { slackSettings } from "./slack/settings.ts";
 import { SlackOutbox, type TestFailureNotice } from "./slack/slack-outbox.ts";
 import type { DeploymentObserver } from "./deploy/api.ts";
 import { openStore, type Store } from "./store/open-store.ts";
@@ -92,12 +93,14 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const outbox = new GitHubOutbox(store);
   const slack = slackSettings(env);
   if (!slack) log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to post deployment messages and take approvals from Slack");
+  // Bolt is loaded only when Slack is on: a Gantry without Slack does not hold it.
+  const slackApp = slack ? await import("./slack/slack-app.ts") : null;
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
     sendDeployment: (changes) => notifier.apply(changes),
     sendCommand: commandSender(octokitFor),
-    ...(slack ? { sendSlack: slackSender({ settings: slack, store, notifications, log }) } : {}),
+    ...(slack && slackApp ? { sendSlack: slackApp.slackSender({ settings: slack, store, notifications, log }) } : {}),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
@@ -147,9 +150,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   drain.start();
 
   const deliveries = new DeliveryStore(store);
+  const budget = new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 });
   const worker = inboxWorker({
     deliveries,
     log,
+    intakeBusy: intakePressure(budget),
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
     ...options.inbox,
@@ -163,8 +168,9 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   pruner.start();
 
-  const slackRoutes = slack
-    ? slackReceiver({
+  const slackRoutes =
+    slack && slackApp
+    ? slackApp.slackReceiver({
         settings: slack,
         store,
         controller,
@@ -192,7 +198,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
       [`POST ${env.WEBHOOK_PATH}`]: webhookIntake({
         secret: credentials.webhookSecret,
         deliveries,
-        budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
+        budget,
         log,
         onQueued: () => worker.wake(),
       }),

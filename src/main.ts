@@ -1,6 +1,7 @@
 import { appCredentials, parseServerEnv, ServerEnvError } from "./config/server-env.ts";
 import { startGantry } from "./gantry.ts";
 import { boundedLog } from "./log/bounded-log.ts";
+import { releaseStartupMemory } from "./memory/release-startup-memory.ts";
 import { startSetupMode } from "./web/setup-mode.ts";
 
 try {
@@ -18,6 +19,7 @@ try {
     await startSetupMode(env, log);
   } else {
     const gantry = await startGantry({ env, credentials, log });
+    releaseStartupMemory();
     const shutdown = async (signal: string) => {
       log.info(`${signal}: finishing deliveries in hand, then stopping`);
       await gantry.stop();

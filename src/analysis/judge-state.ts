@@ -21,6 +21,8 @@ export const judgeStateSchema = z.object({
   control: judgedSampleSchema,
   /** This step's canary answers in windows whose median was slower than the control's p99 with margin, and in all windows compared. */
   slowAnswers: z.number().int().min(0).default(0),
+  /** Of those, answers in windows whose median was several times beyond that margin. */
+  severelySlowAnswers: z.number().int().min(0).default(0),
   timedAnswers: z.number().int().min(0).default(0),
 });
 export type JudgeState = z.infer<typeof judgeStateSchema>;

@@ -31,6 +31,14 @@ const ROUTING_BUDGET_SHARE = 0.25;
  * from a canary as fast as the control is a chance well under one in ten thousand.
  */
 const SLOW_MIN_ANSWERS = 2;
+/**
+ * A window whose median is this many times beyond the tolerated latency is evidence enough with a
+ * single answer: a canary as fast as the control answers beyond 4 × (1.5 × control's p99) far less
+ * than once in a thousand, even with a heavy tail, and only the first answers of a step can make up
+ * the half of them the rule also asks for. At a few requests per look, waiting for a second answer
+ * is what left a slow canary exposed longest.
+ */
+const SEVERELY_SLOW_FACTOR = 4;
 /** A p99 over fewer responses is just the slowest one or two. */
 const P99_LATENCY_MIN_RESPONSES = 100;
 /** In the watch, old-colour requests over the same time that make a silent new colour a failure rather than a quiet hour. */
@@ -51,6 +59,7 @@ export function startJudging(previous: JudgeState | null, since: number, setting
     canary: EMPTY,
     control: EMPTY,
     slowAnswers: 0,
+    severelySlowAnswers: 0,
     timedAnswers: 0,
   };
 }
@@ -69,10 +78,14 @@ const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === nu
 
 const latencyLimit = (controlMs: number, settings: AnalysisSettings) => Math.max(controlMs * settings.maxP99Ratio, controlMs + settings.minP99Increase);
 
-/** Whether the canary's median in this window was slower than the control's p99 beyond the tolerance; null when either is unknown. */
-function slowWindow(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): boolean | null {
+/**
+ * How far the canary's median in this window was beyond the control's p99 with its tolerance:
+ * `no`, `slow`, or `severely` (SEVERELY_SLOW_FACTOR times the limit); null when either is unknown.
+ */
+function slowWindow(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): "no" | "slow" | "severely" | null {
   if (canary.p50Ms === null || control.p99Ms === null || canary.responses === 0) return null;
-  return canary.p50Ms > latencyLimit(control.p99Ms, settings);
+  const limit = latencyLimit(control.p99Ms, settings);
+  return canary.p50Ms > SEVERELY_SLOW_FACTOR * limit ? "severely" : canary.p50Ms > limit ? "slow" : "no";
 }
 
 function latencyFailure(canary: WindowSample, control: WindowSample, settings: AnalysisSettings): string | null {
@@ -115,7 +128,8 @@ export function judge(previous: JudgeState, look: Look, settings: AnalysisSettin
     judgedUntil: look.windowEnd,
     canary: totals(previous.canary, canaryWindow),
     control: totals(previous.control, controlWindow),
-    slowAnswers: previous.slowAnswers + (slow === true ? canary.responses : 0),
+    slowAnswers: previous.slowAnswers + (slow === "slow" || slow === "severely" ? canary.responses : 0),
+    severelySlowAnswers: previous.severelySlowAnswers + (slow === "severely" ? canary.responses : 0),
     timedAnswers: previous.timedAnswers + (slow === null ? 0 : canary.responses),
   };
 
@@ -145,7 +159,7 @@ export function judge(previous: JudgeState, look: Look, settings: AnalysisSettin
   if (!concurrent && state.canary.requests === 0 && state.control.requests >= WATCH_MIN_CONTROL_REQUESTS) {
     return verdict("fail", `the new colour recorded no request while the old one served ${state.control.requests} over the same time before promotion`);
   }
-  if (state.slowAnswers >= SLOW_MIN_ANSWERS && 2 * state.slowAnswers >= state.timedAnswers) {
+  if ((state.slowAnswers >= SLOW_MIN_ANSWERS || state.severelySlowAnswers > 0) && 2 * state.slowAnswers >= state.timedAnswers) {
     return verdict("fail", `canary is slow: ${state.slowAnswers} of its ${state.timedAnswers} answers this step came in windows whose median exceeded control's p99 beyond the ${settings.maxP99Ratio}× / +${ms(settings.minP99Increase)} tolerance`);
   }
   const latency = latencyFailure(canary, control, settings);

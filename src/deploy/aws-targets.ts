@@ -1,12 +1,11 @@
-import { CloudWatchMetrics } from "../analysis/cloudwatch-metrics.ts";
-import { awsClientsFor, type AwsClientOptions } from "../aws/clients.ts";
+import type { MetricsSource } from "../analysis/metrics-source.ts";
+import type { AwsClientOptions } from "../aws/clients.ts";
 import { roleOutsideAccounts, type AwsAccountIds } from "../config/aws-accounts.ts";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
-import { EcrRegistry } from "../images/ecr-registry.ts";
-import { listenerBaseUrl } from "../traffic/alb-listener.ts";
-import { AlbRouter } from "../traffic/alb-router.ts";
+import type { ImageRegistry } from "../images/registry.ts";
+import type { TrafficRouter } from "../traffic/router.ts";
 import type { RepoRef } from "./api.ts";
-import { EcsFleet } from "./ecs-fleet.ts";
+import type { ServiceFleet } from "./fleet.ts";
 import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
 const MINUTE_MS = 60_000;
@@ -20,6 +19,9 @@ export interface AwsTargetOptions extends Omit<AwsClientOptions, "requestTimeout
  * The real adapters for an environment. Clients are built once per repository and environment
  * config (ticks run every few seconds) and carry the session of the environment's role, assumed for
  * that repository. The endpoint and Gantry's identity are the server's, never the repository's.
+ *
+ * The AWS SDK is loaded at the first AWS call, not at start-up: it is the largest part of Gantry's
+ * memory, and a replica that only takes webhooks, or a server with nothing to deploy, never needs it.
  */
 export function awsDeployTargets(options: AwsTargetOptions = {}): DeployTargetsFactory {
   const cache = new Map<string, DeployTargets>();
@@ -35,32 +37,58 @@ export function awsDeployTargets(options: AwsTargetOptions = {}): DeployTargetsF
     const key = JSON.stringify([repo.id, repo.owner, repo.repo, environmentName, environment]);
     let targets = cache.get(key);
     if (!targets) {
-      targets = build(repo, environmentName, environment, options);
+      const clientOptions = { ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(options.credentials ? { credentials: options.credentials } : {}) };
+      targets = loadedOnFirstCall(
+        async () => (await import("./aws-adapters.ts")).buildAwsTargets(repo, environmentName, environment, clientOptions),
+        environment.listeners.test !== undefined,
+      );
       cache.set(key, targets);
     }
     return targets;
   };
 }
 
-function build(repo: RepoRef, environmentName: string, environment: EnvironmentConfig, options: AwsTargetOptions): DeployTargets {
-  const clients = awsClientsFor(environment.aws, { repository: repo, environment: environmentName }, {
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
-  const { targetGroups, listeners, ecs } = environment;
-  const testListener = listeners.test;
+// Every method of each adapter interface, so the compiler says when one is added and not forwarded.
+const routerMethods: Record<keyof TrafficRouter, true> = { getWeights: true, setWeights: true, verifyWeights: true };
+const fleetMethods: Record<keyof ServiceFleet, true> = { describe: true, registerRevision: true, update: true, targetHealth: true, targetGroupTiming: true };
+const metricsMethods: Record<keyof MetricsSource, true> = { sample: true };
+const registryMethods: Record<keyof ImageRegistry, true> = { resolve: true };
+
+/** Targets whose adapters are built by `load` when one of their methods is first called. */
+function loadedOnFirstCall(load: () => Promise<DeployTargets>, hasTestListener: boolean): DeployTargets {
+  let loading: Promise<DeployTargets> | undefined;
+  const real = () => {
+    // A failed load (a module that could not be read) is tried again at the next call.
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
   return {
-    router: new AlbRouter({ elbv2: clients.elbv2, arn: listeners.production, targetGroups }),
-    ...(testListener
+    router: forwarded(async () => (await real()).router, routerMethods),
+    ...(hasTestListener
       ? {
           testListener: {
-            router: new AlbRouter({ elbv2: clients.elbv2, arn: testListener, targetGroups }),
-            baseUrl: () => listenerBaseUrl(clients.elbv2, testListener),
+            router: forwarded(async () => (await real()).testListener!.router, routerMethods),
+            baseUrl: async () => (await real()).testListener!.baseUrl(),
           },
         }
       : {}),
-    fleet: new EcsFleet({ ecs: clients.ecs, elbv2: clients.elbv2, cluster: ecs.cluster, services: ecs.services, targetGroups }),
-    metrics: new CloudWatchMetrics({ cloudwatch: clients.cloudwatch, elbv2: clients.elbv2 }),
-    registry: new EcrRegistry({ ecr: clients.ecr }),
+    fleet: forwarded(async () => (await real()).fleet, fleetMethods),
+    metrics: forwarded(async () => (await real()).metrics, metricsMethods),
+    registry: forwarded(async () => (await real()).registry, registryMethods),
   };
+}
+
+/** An adapter each of whose methods waits for the real one and calls it (all are async). */
+function forwarded<T extends object>(real: () => Promise<T>, methods: Record<keyof T, true>): T {
+  const entries = Object.keys(methods).map((name) => [
+    name,
+    async (...args: unknown[]) => {
+      const target = await real();
+      return (target[name as keyof T] as (...callArgs: unknown[]) => unknown).apply(target, args);
+    },
+  ]);
+  return Object.fromEntries(entries) as T;
 }

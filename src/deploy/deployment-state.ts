@@ -23,6 +23,8 @@ export const deploymentStateSchema = z.object({
   idleTaskDefinitionArn: z.string().nullable(),
   step: z.number().int().min(0),
   phaseStartedAt: z.number(),
+  /** During warm-up: the last look that saw fewer of the idle colour's targets registered than tasks wanted (null: none yet). */
+  warmRegisteredAfter: z.number().nullable().default(null),
   /** When the current step's weights were verified; its bake and analysis run from here. */
   stepStartedAt: z.number().nullable(),
   extensions: z.number().int().min(0),
@@ -101,6 +103,7 @@ export function initialState(options: {
     idleTaskDefinitionArn: null,
     step: 0,
     phaseStartedAt: now,
+    warmRegisteredAfter: null,
     stepStartedAt: null,
     extensions: 0,
     weights: null,

@@ -99,9 +99,10 @@ export class EcsFleet implements ServiceFleet {
 
   async targetHealth(colour: Colour): Promise<TargetHealthSummary> {
     const out = await this.#o.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: this.#o.targetGroups[colour] }));
+    const all = out.TargetHealthDescriptions ?? [];
     // Draining targets are leaving and get no new requests: they are not part of what must be healthy.
-    const targets = (out.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State !== "draining");
-    return { healthy: targets.filter((t) => t.TargetHealth?.State === "healthy").length, total: targets.length };
+    const targets = all.filter((t) => t.TargetHealth?.State !== "draining");
+    return { healthy: targets.filter((t) => t.TargetHealth?.State === "healthy").length, total: targets.length, draining: all.length - targets.length };
   }
 
   targetGroupTiming(colour: Colour): Promise<TargetGroupTiming> {

@@ -17,7 +17,10 @@ export interface ServiceState {
 
 export interface TargetHealthSummary {
   healthy: number;
+  /** Targets not draining. */
   total: number;
+  /** Targets leaving the group. */
+  draining: number;
 }
 
 /** What AWS makes a colour's targets wait for, as its target group is set (ms of AWS's clock). */

@@ -1,17 +1,71 @@
-// How long to wait before looking again while nothing is expected to change soon. A target turns
-// healthy only after several health checks (on AWS's defaults 5 × 30 s), so polling a warming
-// service every few seconds spends the account's API budget for nothing: the wait grows with the
-// time already spent, up to a cap, and every deployment of an account stays within AWS's rate limits.
+// How long to wait before looking at a warming colour again. A target turns healthy only after
+// several health checks (on AWS's defaults 5 × 30 s), so polling every few seconds from the start
+// spends the account's API budget for nothing; but once the target group can have passed its checks,
+// a slow poll lets the colour sit healthy and unused. So: rare looks while tasks start and until the
+// earliest moment the new targets can be healthy, then the fast poll, slowing only for targets that
+// take much longer than that (an app slow to listen fails its first checks).
+import type { TargetGroupTiming } from "./fleet.ts";
 import type { ControllerTiming } from "./tick-context.ts";
 
 /** The longest wait between two looks at a warming service: one AWS default health-check interval. */
 export const MAX_WARM_POLL_MS = 30_000;
-/** The wait is this fraction of the time spent so far. */
+/** While nothing is expected to change, the wait is this fraction of the time spent so far. */
 const GROWTH = 1 / 4;
 /** And never more than this share of the warm-up timeout, so a timeout is noticed close to when it passes. */
 const TIMEOUT_SHARE = 1 / 20;
 
-export function warmPollMs(timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">, elapsedMs: number): number {
-  const cap = Math.max(timing.pollMs, Math.min(MAX_WARM_POLL_MS, timing.warmTimeoutMs * TIMEOUT_SHARE));
-  return Math.round(Math.min(cap, Math.max(timing.pollMs, elapsedMs * GROWTH)));
+/** What one look at the warming colour saw, in ms since its warm-up began. */
+export interface WarmLook {
+  elapsedMs: number;
+  desiredCount: number;
+  /** Targets of the colour's group that are not draining: registered, in their checks, healthy or unhealthy. */
+  registered: number;
+  healthy: number;
+  /** Targets leaving the group (tasks being replaced), which ECS waits for before it calls the service steady. */
+  draining: number;
+  /** The last look that saw fewer targets registered than desired tasks (0: the start of the warm-up). */
+  registeredAfterMs: number;
+}
+
+/** Past the earliest healthy moment, the wait is this fraction of the time since, so a target that took longer (an app slow to listen, failed first checks) costs a few looks, not one every poll. */
+const LATE_GROWTH = 1 / 16;
+
+/** The backoff while nothing is expected soon: a quarter of the time spent, between the poll interval and the cap. */
+export function backoffMs(timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">, elapsedMs: number): number {
+  return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, elapsedMs * GROWTH)));
+}
+
+function capMs(timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">): number {
+  return Math.max(timing.pollMs, Math.min(MAX_WARM_POLL_MS, timing.warmTimeoutMs * TIMEOUT_SHARE));
+}
+
+/**
+ * The earliest the registered targets can all be healthy: the last of them registered after
+ * `registeredAfterMs`, and its first check comes at the earliest right then, so it passes its last
+ * one `healthyThreshold − 1` intervals later.
+ */
+export function earliestHealthyMs(look: Pick<WarmLook, "registeredAfterMs">, group: Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs">): number {
+  return look.registeredAfterMs + (group.healthyThreshold - 1) * group.healthCheckIntervalMs;
+}
+
+/**
+ * The wait before the next look. `group` (the target group's health-check settings) is read only
+ * while registered targets are not yet healthy.
+ */
+export async function warmPollMs(
+  timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">,
+  look: WarmLook,
+  group: () => Promise<Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs">>,
+): Promise<number> {
+  // Tasks still starting (placement, image pull): nothing to time it by.
+  if (look.registered < look.desiredCount) return backoffMs(timing, look.elapsedMs);
+  if (look.healthy < look.registered) {
+    const sinceEarliest = look.elapsedMs - earliestHealthyMs(look, await group());
+    const waitMs = sinceEarliest < 0 ? -sinceEarliest : sinceEarliest * LATE_GROWTH;
+    return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, waitMs)));
+  }
+  // All healthy and nothing draining: ECS calls the service steady any moment.
+  if (look.draining === 0) return timing.pollMs;
+  // Replaced tasks draining for the deregistration delay.
+  return backoffMs(timing, look.elapsedMs);
 }

@@ -6,7 +6,7 @@ import { smokeTest } from "./phases/smoke.ts";
 import { nextStep, shift } from "./phases/shift.ts";
 import { promote, startCooling, watch } from "./phases/promote.ts";
 import { cool, restore, waitForApproval, waitForPerson } from "./phases/finish.ts";
-import { moveTo, rollBack, stayIn, type TickContext, type Transition } from "./tick-context.ts";
+import { LeaseLost, moveTo, rollBack, stayIn, type TickContext, type Transition } from "./tick-context.ts";
 
 type PhaseStep = (deployment: Deployment, context: TickContext) => Promise<Transition> | Transition;
 
@@ -30,11 +30,27 @@ const PHASE_STEPS: Partial<Record<Phase, PhaseStep>> = {
 export async function tick(deployment: Deployment, context: TickContext): Promise<Transition> {
   const action = deployment.pendingAction;
   const acted = action ? applyAction(deployment, context, action) : undefined;
-  if (acted) return { ...acted, consumed: action };
+  if (acted) return restoreAtOnce(deployment, { ...acted, consumed: action }, context);
   const step = PHASE_STEPS[deployment.phase];
   if (!step) throw new Error(`deployment ${deployment.id} is ${deployment.phase}; nothing to do`);
   const transition = await step(deployment, context);
-  return action ? { ...transition, consumed: action } : transition;
+  return restoreAtOnce(deployment, action ? { ...transition, consumed: action } : transition, context);
+}
+
+/**
+ * A decision to roll back restores traffic in the same tick: waiting for the next claim would put a
+ * save, a report and a claim between the decision and the weights. If restoring fails here, the
+ * decision is saved as it stands and the next tick restores (retried and counted as usual).
+ */
+async function restoreAtOnce(deployment: Deployment, transition: Transition, context: TickContext): Promise<Transition> {
+  if (transition.phase !== "rolling-back" || deployment.phase === "rolling-back") return transition;
+  try {
+    const restored = await restore({ ...deployment, phase: "rolling-back", state: transition.state }, context);
+    return { ...restored, consumed: transition.consumed };
+  } catch (error) {
+    if (error instanceof LeaseLost) throw error;
+    return transition;
+  }
 }
 
 const BEFORE_TRAFFIC: ReadonlySet<Phase> = new Set(["preparing", "warming", "smoke-testing", "awaiting-approval"]);

@@ -20,15 +20,22 @@ export class BodyBudget {
   readonly #limits: BodyBudgetLimits;
   #bodies = 0;
   #bytes = 0;
+  #opened = 0;
 
   constructor(limits: BodyBudgetLimits) {
     this.#limits = limits;
+  }
+
+  /** Bodies taken in since start-up: how the intake's recent traffic is told. */
+  get bodiesOpened(): number {
+    return this.#opened;
   }
 
   /** A slot for a body announced as `declaredBytes` long (0 when unknown), or undefined when full. */
   open(declaredBytes: number): BodySlot | undefined {
     if (this.#bodies >= this.#limits.maxBodies || this.#bytes + declaredBytes > this.#limits.maxBytes) return undefined;
     this.#bodies += 1;
+    this.#opened += 1;
     this.#bytes += declaredBytes;
     let held = declaredBytes;
     let open = true;

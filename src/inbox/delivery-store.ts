@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DeliveryStatus } from "../store/schema.ts";
+import { GroupCommit } from "../store/group-commit.ts";
 import type { Store } from "../store/open-store.ts";
 
 export interface IncomingDelivery {
@@ -7,6 +8,14 @@ export interface IncomingDelivery {
   event: string;
   payload: string;
 }
+
+export type RecordOutcome = "queued" | "duplicate";
+
+/**
+ * Deliveries stored in one transaction at most. The intake's body budget (32 bodies by default)
+ * usually bounds a batch first; this keeps a statement's parameters well under SQLite's limit.
+ */
+const MAX_DELIVERIES_PER_COMMIT = 256;
 
 export interface ClaimedDelivery extends IncomingDelivery {
   attempts: number;
@@ -17,30 +26,51 @@ export interface ClaimedDelivery extends IncomingDelivery {
 export class DeliveryStore {
   readonly #store: Store;
   readonly #now: () => number;
+  readonly #inserts: GroupCommit<IncomingDelivery, RecordOutcome>;
 
   constructor(store: Store, now: () => number = Date.now) {
     this.#store = store;
     this.#now = now;
+    this.#inserts = new GroupCommit({ commit: (deliveries) => this.#insert(deliveries), maxBatch: MAX_DELIVERIES_PER_COMMIT });
   }
 
-  /** Stores a delivery once; a redelivery of the same id is reported as a duplicate and changes nothing. */
-  async record(delivery: IncomingDelivery): Promise<"queued" | "duplicate"> {
+  /**
+   * Stores a delivery once; a redelivery of the same id is reported as a duplicate and changes
+   * nothing. Resolves only once the delivery is committed: concurrent deliveries share the commit,
+   * and when it fails, every one of them is rejected and none is stored.
+   */
+  record(delivery: IncomingDelivery): Promise<RecordOutcome> {
+    return this.#inserts.submit(delivery);
+  }
+
+  /** One statement for the whole batch, so it is stored all or nothing. */
+  async #insert(deliveries: IncomingDelivery[]): Promise<RecordOutcome[]> {
+    // The first of several with one id in a batch is the one stored; the others are its duplicates.
+    const firsts = new Map<string, number>();
+    deliveries.forEach((delivery, index) => {
+      if (!firsts.has(delivery.id)) firsts.set(delivery.id, index);
+    });
     const now = this.#now();
     const inserted = await this.#store.db
       .insertInto("webhook_deliveries")
-      .values({
-        ...delivery,
-        received_at: now,
-        status: "pending",
-        next_attempt_at: now,
-        claim_token: null,
-        last_error: null,
-        processed_at: null,
-      })
+      .values(
+        [...firsts.values()].map((index) => deliveries[index]!).map(({ id, event, payload }) => ({
+          id,
+          event,
+          payload,
+          received_at: now,
+          status: "pending" as const,
+          next_attempt_at: now,
+          claim_token: null,
+          last_error: null,
+          processed_at: null,
+        })),
+      )
       .onConflict((conflict) => conflict.column("id").doNothing())
       .returning("id")
-      .executeTakeFirst();
-    return inserted ? "queued" : "duplicate";
+      .execute();
+    const queued = new Set(inserted.map((row) => row.id));
+    return deliveries.map((delivery, index) => (firsts.get(delivery.id) === index && queued.has(delivery.id) ? "queued" : "duplicate"));
   }
 
   /**

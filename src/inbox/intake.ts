@@ -3,7 +3,7 @@ import { verify } from "@octokit/webhooks-methods";
 import type { Logger } from "probot";
 import { refuseRequest } from "../web/refuse-request.ts";
 import type { BodyBudget, BodySlot } from "./body-budget.ts";
-import type { DeliveryStore } from "./delivery-store.ts";
+import type { DeliveryStore, RecordOutcome } from "./delivery-store.ts";
 
 /** GitHub caps webhook payloads at 25 MB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
@@ -60,7 +60,15 @@ export function webhookIntake(options: IntakeOptions) {
         return reply(response, 401, "signature does not match; check WEBHOOK_SECRET against the GitHub App settings");
       }
       if (!isJson(payload)) return reply(response, 400, "payload is not JSON; set the webhook content type to application/json");
-      const outcome = await options.deliveries.record({ id, event, payload });
+      let outcome: RecordOutcome;
+      try {
+        outcome = await options.deliveries.record({ id, event, payload });
+      } catch (error) {
+        // The commit holding this delivery failed, so none of its batch is stored: say so, and GitHub
+        // (or whoever redelivers) sends it again.
+        log.error({ ...context, err: error }, "webhook not stored: the inbox commit failed");
+        return reply(response, 503, "the delivery could not be stored; nothing was kept, send it again", { "retry-after": String(RETRY_AFTER_SECONDS) });
+      }
       if (outcome === "queued") options.onQueued();
       reply(response, 202, outcome);
     } finally {
@@ -113,6 +121,6 @@ function readBody(request: IncomingMessage, slot: BodySlot): Promise<BodyOutcome
   });
 }
 
-function reply(response: ServerResponse, status: number, message: string): void {
-  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ status, message }));
+function reply(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify({ status, message }));
 }

@@ -14,7 +14,18 @@ export interface InboxWorkerOptions {
   /** How long a claimed delivery stays invisible to other claimers. */
   leaseMs?: number;
   pollMs?: number;
+  /**
+   * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). New
+   * deliveries are then not started, for up to `MAX_DEFERRAL_MS` at a time: GitHub waits on the
+   * acknowledgement, while processing can come a moment later, so under a burst the intake gets the
+   * CPU and the inbox absorbs the rest.
+   */
+  intakeBusy?: () => boolean;
+  now?: () => number;
 }
+
+/** The longest the worker waits for the intake to go quiet before it starts a delivery anyway. */
+export const MAX_DEFERRAL_MS = 1_000;
 
 /** An error kept with a delivery can quote its payload; the store keeps this much of it. */
 const MAX_STORED_ERROR_CHARS = 2_000;
@@ -29,12 +40,23 @@ export function retryDelayMs(attempts: number, random: () => number = Math.rando
 export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDelivery> {
   const { deliveries, log, maxAttempts } = options;
   const leaseMs = options.leaseMs ?? 120_000;
+  let deferredSince: number | undefined;
+  const deferred = () => {
+    if (!options.intakeBusy?.()) return false;
+    const now = (options.now ?? Date.now)();
+    deferredSince ??= now;
+    return now - deferredSince < MAX_DEFERRAL_MS;
+  };
   return new ClaimLoop({
     name: "inbox",
     log,
     concurrency: options.concurrency,
     pollMs: options.pollMs ?? 500,
-    claim: () => deliveries.claimNext(leaseMs),
+    async claim() {
+      if (deferred()) return undefined;
+      deferredSince = undefined;
+      return deliveries.claimNext(leaseMs);
+    },
     async handle(delivery) {
       const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, size: Buffer.byteLength(delivery.payload) };
       if (delivery.attempts > maxAttempts) {

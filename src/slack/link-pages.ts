@@ -5,7 +5,7 @@ import { authorizeUrl, githubUserOf, type GitHubOAuthClient } from "./github-oau
 import type { SlackIdentities } from "./identity-store.ts";
 
 export const LINK_PATH = "/slack/link";
-export const LINK_CALLBACK_PATH = "/slack/link/callback";
+import { LINK_CALLBACK_PATH } from "./settings.ts";
 const CONFIRM_PATH = "/slack/link/confirm";
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

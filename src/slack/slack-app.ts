@@ -3,49 +3,22 @@ import type { Logger } from "probot";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { Octokit } from "../commands/github.ts";
 import { PermissionCache } from "../commands/permission-cache.ts";
-import type { ServerEnv } from "../config/server-env.ts";
 import type { DeploymentController, DeploymentView } from "../deploy/api.ts";
 import type { DeploymentNotifications } from "../notify/notification-store.ts";
 import type { Store } from "../store/open-store.ts";
 import type { Routes } from "../web/http-server.ts";
 import { handleClick, type ClickAct } from "./authorise-click.ts";
-import type { GitHubOAuthClient } from "./github-oauth.ts";
 import { readIdentityFile } from "./identity-file.ts";
 import { SlackIdentities } from "./identity-store.ts";
-import { LINK_CALLBACK_PATH, linkPages } from "./link-pages.ts";
+import { linkPages } from "./link-pages.ts";
 import { ACTION } from "./message-blocks.ts";
 import { slackChangeSchema } from "./slack-outbox.ts";
 import { SlackMessageSender } from "./slack-sender.ts";
+import type { SlackSettings } from "./settings.ts";
 import { answerSlashCommand } from "./slash-command.ts";
 
 /** Where Slack posts: the request URLs of the Slack app's settings (events, slash commands, interactivity). */
 export const SLACK_ENDPOINTS = ["/slack/events", "/slack/commands", "/slack/actions"] as const;
-
-export interface SlackSettings {
-  signingSecret: string;
-  botToken: string;
-  apiUrl: string;
-  githubWebUrl: string;
-  /** Linking through GitHub's user authorisation; absent: only the operator's file links people. */
-  oauth: GitHubOAuthClient | undefined;
-  identitiesFile: string | undefined;
-}
-
-/** Slack's settings, or null when Slack is off (no signing secret and bot token). */
-export function slackSettings(env: ServerEnv): SlackSettings | null {
-  if (!env.SLACK_SIGNING_SECRET || !env.SLACK_BOT_TOKEN) return null;
-  const oauth =
-    env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET && env.GANTRY_PUBLIC_URL
-      ? {
-          clientId: env.GITHUB_CLIENT_ID,
-          clientSecret: env.GITHUB_CLIENT_SECRET,
-          webUrl: env.GITHUB_WEB_URL,
-          apiUrl: env.GITHUB_API_URL,
-          redirectUri: new URL(LINK_CALLBACK_PATH, env.GANTRY_PUBLIC_URL).href,
-        }
-      : undefined;
-  return { signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, githubWebUrl: env.GITHUB_WEB_URL, oauth, identitiesFile: env.GANTRY_SLACK_IDENTITIES_FILE };
-}
 
 export interface SlackDependencies {
   settings: SlackSettings;

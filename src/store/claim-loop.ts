@@ -18,6 +18,8 @@ export class ClaimLoop<T> {
   readonly #options: ClaimLoopOptions<T>;
   #running = false;
   #wakeUp: (() => void) | undefined;
+  /** A wake that came while the loop was claiming, not sleeping: the next sleep is skipped. */
+  #woken = false;
   #loop: Promise<void> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
 
@@ -40,16 +42,20 @@ export class ClaimLoop<T> {
   }
 
   wake(): void {
-    this.#wakeUp?.();
+    if (this.#wakeUp) this.#wakeUp();
+    else this.#woken = true;
   }
 
   async #run(): Promise<void> {
     while (this.#running) {
+      this.#woken = false;
       const claimed = this.#inFlight.size < this.#options.concurrency ? await this.#claim() : undefined;
       if (claimed !== undefined) {
         this.#track(this.#options.handle(claimed));
         continue;
       }
+      // Work recorded while the claim ran (a request, a finished tick) may have been missed by it.
+      if (this.#woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.#options.pollMs);
         this.#wakeUp = () => {

@@ -2,7 +2,6 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Kysely, PostgresDialect, sql, type Dialect, type SelectQueryBuilder } from "kysely";
 import { Migrator } from "kysely/migration";
-import pg from "pg";
 import { migrations } from "./migrations/index.ts";
 import { nodeSqliteDialect } from "./node-sqlite-dialect.ts";
 import type { Database } from "./schema.ts";
@@ -30,16 +29,7 @@ const INT8_OID = 20;
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const kind: StoreKind = options.databaseUrl ? "postgres" : "sqlite";
-  const dialect: Dialect = options.databaseUrl
-    ? new PostgresDialect({
-        pool: new pg.Pool({
-          connectionString: options.databaseUrl,
-          max: 10,
-          // Epoch milliseconds fit a double exactly; pg would otherwise hand back strings.
-          types: { getTypeParser: (oid, format) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) },
-        }),
-      })
-    : nodeSqliteDialect(sqliteFile(options.dataDir));
+  const dialect: Dialect = options.databaseUrl ? await postgresDialect(options.databaseUrl) : nodeSqliteDialect(sqliteFile(options.dataDir));
   const db = new Kysely<Database>({ dialect });
   try {
     await migrate(db, kind);
@@ -53,6 +43,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     lockForClaim: (query) => (kind === "postgres" ? (query.forUpdate().skipLocked() as typeof query) : query),
     close: () => db.destroy(),
   };
+}
+
+async function postgresDialect(databaseUrl: string): Promise<Dialect> {
+  // The driver is loaded only for PostgreSQL: the embedded store does without its memory.
+  const { default: pg } = await import("pg");
+  return new PostgresDialect({
+    pool: new pg.Pool({
+      connectionString: databaseUrl,
+      max: 10,
+      // Epoch milliseconds fit a double exactly; pg would otherwise hand back strings.
+      types: { getTypeParser: (oid, format) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) },
+    }),
+  });
 }
 
 function sqliteFile(dataDir: string): string {

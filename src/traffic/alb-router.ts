@@ -40,18 +40,24 @@ export class AlbRouter implements TrafficRouter {
     return weightsOf(forwardAction(await this.#actions(), this.#arn), this.#groups, this.#arn);
   }
 
-  async setWeights(weights: Weights, deadline?: Deadline): Promise<void> {
+  async setWeights(weights: Weights, deadline?: Deadline): Promise<Weights> {
     if (weights.blue + weights.green !== 100) throw new Error(`weights must add up to 100, got ${weights.blue}/${weights.green}`);
     const operation = this.#isRule ? "ModifyRule" : "ModifyListener";
     const current = await this.#actions(deadline);
     const forward = forwardAction(current, this.#arn);
-    const actions = current.map((action) => (action === forward ? this.#reweighted(action, weights) : keepSecret(action)));
+    const reweighted = this.#reweighted(forward, weights);
+    // Already so (a repeated tick, or one resumed after a crash): nothing to send.
+    if (sameGroups(forward, reweighted)) return weightsOf(forward, this.#groups, this.#arn);
+    const actions = current.map((action) => (action === forward ? reweighted : keepSecret(action)));
     // Options taken after the read: the write gets only the time that is left.
     const options = boundBy(deadline, `${operation} to blue ${weights.blue}% / green ${weights.green}%`);
     try {
       // Everything else of the listener or rule (port, certificates, conditions) is left out, so it stays.
-      if (this.#isRule) await this.#elbv2.send(new ModifyRuleCommand({ RuleArn: this.#arn, Actions: actions }), options);
-      else await this.#elbv2.send(new ModifyListenerCommand({ ListenerArn: this.#arn, DefaultActions: actions }), options);
+      // AWS answers with the listener or rule as changed: that answer is the read-back.
+      const reported = this.#isRule
+        ? (await this.#elbv2.send(new ModifyRuleCommand({ RuleArn: this.#arn, Actions: actions }), options)).Rules?.[0]?.Actions
+        : (await this.#elbv2.send(new ModifyListenerCommand({ ListenerArn: this.#arn, DefaultActions: actions }), options)).Listeners?.[0]?.DefaultActions;
+      return weightsOf(forwardAction(reported ?? (await this.#actions(deadline)), this.#arn), this.#groups, this.#arn);
     } catch (err) {
       const { name, message } = err as Error;
       throw new Error(`${operation} on ${this.#arn} to blue ${weights.blue}% / green ${weights.green}% was rejected: ${name}: ${message}`, {
@@ -125,6 +131,13 @@ function weightsOf(action: Action, groups: Record<Colour, string>, arn: string):
   if (total === 0) throw new Error(`${arn} forwards no traffic to the blue or the green target group`);
   const bluePercent = Math.round((blue * 100) / total);
   return { blue: bluePercent, green: 100 - bluePercent };
+}
+
+/** Whether two forward actions send to the same groups with the same weights, in any order. */
+function sameGroups(a: Action, b: Action): boolean {
+  const groups = (action: Action) =>
+    JSON.stringify((action.ForwardConfig?.TargetGroups ?? [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }]).map((g) => `${g.TargetGroupArn} ${g.Weight ?? 1}`).sort());
+  return groups(a) === groups(b);
 }
 
 function isOurs(arn: string | undefined, groups: Record<Colour, string>): boolean {

@@ -86,10 +86,18 @@ describe("judge: failures the load balancer sees", () => {
   });
 
   it("fails a canary that answers, but slowly, against the control's latency, once two answers say so", () => {
-    const slow = (answers: number) => ({ canary: { ...healthy(answers), p50Ms: 1000, p99Ms: 1020 }, control: healthy(95) });
+    // Control's p99 is 120 ms: beyond 180 ms (1.5×) is slow, beyond 4 × 180 ms severely slow.
+    const slow = (answers: number, p50Ms = 400) => ({ canary: { ...healthy(answers), p50Ms, p99Ms: p50Ms + 20 }, control: healthy(95) });
     const { verdicts, last } = looks([slow(1), slow(1), slow(4)], 0.05);
     expect(verdicts.map((v) => v.decision)).toEqual(["inconclusive", "fail"]);
     expect(last.reason).toMatch(/^canary is slow: 2 of its 2 answers this step came in windows whose median exceeded control's p99/);
+    // A second late (1 s against 120 ms) is clear from its first answer: one look, not two.
+    const severely = looks([slow(1, 1000), slow(1, 1000)], 0.05);
+    expect(severely.verdicts.map((v) => v.decision)).toEqual(["fail"]);
+    expect(severely.last.reason).toMatch(/^canary is slow: 1 of its 1 answers/);
+    // One such answer after several fast ones is not a slow canary.
+    const late = looks([{ canary: healthy(3), control: healthy(95) }, slow(1, 1000)], 0.05);
+    expect(late.verdicts.map((v) => v.decision)).not.toContain("fail");
     // Slower within the tolerance (1.5× or +50 ms of control's p99) is not slow.
     const within = looks(Array.from({ length: 5 }, () => ({ canary: { ...healthy(5), p50Ms: 170 }, control: healthy(95) })), 0.05);
     expect(within.verdicts.map((v) => v.decision)).not.toContain("fail");

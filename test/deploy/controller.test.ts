@@ -56,6 +56,9 @@ describe("deployment controller on the local world, with real traffic", () => {
     expect(failing.control.errors).toBe(0);
     expect(done.reason).toBe(failing.reason);
     expect(done.timeToRestoreMs).toBeGreaterThanOrEqual(0);
+    // The failed verdict and the restore are one tick: nothing is saved, reported or claimed between them.
+    const firstRollingBack = env.observer.changes.find((change) => change.id === id && change.phase === "rolling-back")!;
+    expect({ weights: firstRollingBack.weights, restored: firstRollingBack.timeToRestoreMs !== null }).toEqual({ weights: { blue: 100, green: 0 }, restored: true });
     // Clients saw errors only from the bad version, at the canary's share, and none after the restore.
     expect(stats.byVersion.v1!.failed).toBe(0);
     expect(Object.keys(stats.failures)).toEqual(["500 from v3-bad"]);

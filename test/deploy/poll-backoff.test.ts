@@ -1,26 +1,77 @@
 import { describe, expect, it } from "vitest";
 import { isThrottling } from "../../src/aws/throttling.ts";
-import { MAX_WARM_POLL_MS, warmPollMs } from "../../src/deploy/poll-backoff.ts";
+import { backoffMs, MAX_WARM_POLL_MS, warmPollMs, type WarmLook } from "../../src/deploy/poll-backoff.ts";
 import { DEFAULT_TIMING } from "../../src/deploy/runner.ts";
 
+/** AWS's default health checks: 5 passes, 30 s apart. */
+const AWS_GROUP = { healthyThreshold: 5, healthCheckIntervalMs: 30_000 };
+const group = async () => AWS_GROUP;
+const look = (over: Partial<WarmLook>): WarmLook => ({ elapsedMs: 0, desiredCount: 2, registered: 0, healthy: 0, draining: 0, registeredAfterMs: 0, ...over });
+
 describe("the warm-up poll", () => {
-  it("starts at the poll interval and backs off toward one health-check interval", () => {
-    expect(warmPollMs(DEFAULT_TIMING, 0)).toBe(DEFAULT_TIMING.pollMs);
-    expect(warmPollMs(DEFAULT_TIMING, 40_000)).toBe(10_000);
+  it("backs off while tasks start, from the poll interval toward one health-check interval", async () => {
+    expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 0 }), group)).toBe(DEFAULT_TIMING.pollMs);
+    expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 40_000, registered: 1 }), group)).toBe(10_000);
     // Capped at one health-check interval, and at a twentieth of the start allowance (300 s: 15 s).
-    expect(warmPollMs(DEFAULT_TIMING, 10 * 60_000)).toBe(Math.min(MAX_WARM_POLL_MS, DEFAULT_TIMING.warmTimeoutMs / 20));
-    expect(warmPollMs({ pollMs: 2_000, warmTimeoutMs: 600_000 }, 10 * 60_000)).toBe(MAX_WARM_POLL_MS);
+    expect(backoffMs(DEFAULT_TIMING, 10 * 60_000)).toBe(Math.min(MAX_WARM_POLL_MS, DEFAULT_TIMING.warmTimeoutMs / 20));
+    expect(backoffMs({ pollMs: 2_000, warmTimeoutMs: 600_000 }, 10 * 60_000)).toBe(MAX_WARM_POLL_MS);
+    expect(backoffMs({ pollMs: 100, warmTimeoutMs: 30_000 }, 60_000)).toBe(1_500);
+    expect(backoffMs({ pollMs: 2_000, warmTimeoutMs: 10_000 }, 60_000)).toBe(2_000);
   });
 
-  it("looks often enough to notice a short warm-up timeout", () => {
-    expect(warmPollMs({ pollMs: 100, warmTimeoutMs: 30_000 }, 60_000)).toBe(1_500);
-    expect(warmPollMs({ pollMs: 2_000, warmTimeoutMs: 10_000 }, 60_000)).toBe(2_000);
+  it("once the targets are in their checks, waits until they can first be healthy, then polls fast, slowing for targets that take much longer", async () => {
+    // Registered after 20 s: the fifth check can pass 4 intervals later, at 140 s.
+    const checking = (elapsedMs: number) => look({ elapsedMs, registered: 2, registeredAfterMs: 20_000 });
+    expect(await warmPollMs(DEFAULT_TIMING, checking(30_000), group)).toBe(15_000); // the cap: a twentieth of the start allowance
+    expect(await warmPollMs(DEFAULT_TIMING, checking(135_000), group)).toBe(5_000);
+    expect(await warmPollMs(DEFAULT_TIMING, checking(139_000), group)).toBe(DEFAULT_TIMING.pollMs);
+    expect(await warmPollMs(DEFAULT_TIMING, checking(170_000), group)).toBe(DEFAULT_TIMING.pollMs);
+    // An app that failed its first checks: a sixteenth of the time past the earliest.
+    expect(await warmPollMs(DEFAULT_TIMING, checking(300_000), group)).toBe(10_000);
   });
 
-  it("over a warm-up at AWS's default health checks, spends a fraction of the fixed poll's calls", () => {
-    let looks = 0;
-    for (let t = 0; t < 180_000; t += warmPollMs(DEFAULT_TIMING, t)) looks++;
-    expect(looks).toBeLessThan(180_000 / DEFAULT_TIMING.pollMs / 4);
+  it("polls fast once every target is healthy and ECS has only to call the service steady; backs off while old tasks drain", async () => {
+    expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2 }), group)).toBe(DEFAULT_TIMING.pollMs);
+    expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2, draining: 2 }), group)).toBe(15_000);
+  });
+
+  it("reads the target group's settings only while targets are in their checks", async () => {
+    let reads = 0;
+    const counted = async () => {
+      reads++;
+      return AWS_GROUP;
+    };
+    await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 10_000 }), counted);
+    await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2 }), counted);
+    expect(reads).toBe(0);
+    await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 40_000, registered: 2 }), counted);
+    expect(reads).toBe(1);
+  });
+
+  it("over warm-ups at AWS's default health checks, sees the colour healthy within a poll interval, with a fraction of the fixed poll's looks", async () => {
+    // Tasks register 5–60 s in; the app listens 0–60 s after that; the first passing check comes 0–30 s later, the fifth 4 intervals after it.
+    for (const registeredAt of [5_000, 23_000, 60_000]) {
+      for (const listening of [0, 60_000]) {
+        for (const phase of [0, 7_000, 29_000]) {
+          const healthyAt = registeredAt + listening + phase + 4 * AWS_GROUP.healthCheckIntervalMs;
+          let t = 0;
+          let registeredAfterMs = 0;
+          let looks = 0;
+          for (;;) {
+            looks++;
+            const registered = t >= registeredAt ? 2 : 0;
+            if (registered < 2) registeredAfterMs = t;
+            const healthy = t >= healthyAt ? 2 : 0;
+            if (healthy === 2) break;
+            t += await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: t, registered, healthy, registeredAfterMs }), group);
+          }
+          // Within a poll of turning healthy when on time; within about a sixteenth of the time past the earliest when the app was late.
+          const pastEarliest = healthyAt - (registeredAfterMs + 4 * AWS_GROUP.healthCheckIntervalMs);
+          expect(t - healthyAt).toBeLessThanOrEqual(Math.max(DEFAULT_TIMING.pollMs, pastEarliest / 15));
+          expect(looks).toBeLessThan(healthyAt / DEFAULT_TIMING.pollMs / 2);
+        }
+      }
+    }
   });
 });
 

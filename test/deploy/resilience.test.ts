@@ -192,8 +192,11 @@ describe("deployment controller under faults and people's commands, with real tr
       expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: "aborted", reason: "aborted by @alice: wrong branch" });
       expect(done.timeToRestoreMs).not.toBeNull();
       expect(await liveWeights()).toEqual({ blue: 100, green: 0 });
-      expect(greenShifts()).toEqual([10, 0]);
+      expect(greenShifts()).toEqual([5, 0]);
       expect(stats.failed).toBe(0);
+      // The tick that takes the request restores the weights before anything is saved or reported.
+      const firstRollingBack = env.observer.changes.find((change) => change.id === id && change.phase === "rolling-back")!;
+      expect({ weights: firstRollingBack.weights, restored: firstRollingBack.timeToRestoreMs !== null }).toEqual({ weights: { blue: 100, green: 0 }, restored: true });
     });
 
     it("pauses a canary at 1 request per second instead of passing or failing it; /promote continues it", async () => {

@@ -37,6 +37,16 @@ describe("AlbRouter on a listener", () => {
     expect(calls.filter((c) => c.command.startsWith("Modify")).map((c) => c.command)).toEqual(["ModifyListenerCommand", "ModifyListenerCommand"]);
   });
 
+  it("returns the weights AWS answers the change with, and sends nothing when the listener already has them", async () => {
+    const router = production();
+    const calls = recordCalls(t.aws.elbv2);
+    expect(await router.setWeights({ blue: 95, green: 5 })).toEqual({ blue: 95, green: 5 });
+    // A repeated or resumed tick: read, found as wanted, not changed again.
+    expect(await router.setWeights({ blue: 95, green: 5 })).toEqual({ blue: 95, green: 5 });
+    expect(calls.map((c) => c.command)).toEqual(["DescribeListenersCommand", "ModifyListenerCommand", "DescribeListenersCommand"]);
+    expect(await router.getWeights()).toEqual({ blue: 95, green: 5 });
+  });
+
   it("keeps the rest of the action: its order and, as AWS reports it, its stickiness", async () => {
     const arn = t.world.listeners.production.arn;
     const { blue, green } = t.world.targetGroups;

@@ -20,8 +20,8 @@ export async function finalCheck(deployment: Deployment, context: TickContext): 
   if (await context.supersededBy(deployment)) {
     return moveTo(deployment, context, deployment.phase, { finalCheck: { at, found, repaired: false, skipped: "a newer deployment owns the traffic" } });
   }
-  await context.targets.router.setWeights(final, await context.guard());
-  if (!(await context.targets.router.verifyWeights(final))) {
+  const reported = await context.targets.router.setWeights(final, await context.guard());
+  if (reported.blue !== final.blue || reported.green !== final.green) {
     throw new Error(`the load balancer does not report the final weights just set again (blue ${final.blue}%, green ${final.green}%)`);
   }
   return moveTo(deployment, context, deployment.phase, { finalCheck: { at, found, repaired: true, skipped: null } });

@@ -13,7 +13,8 @@ export async function restore(deployment: Deployment, context: TickContext): Pro
   const weights = weightsOn(live, 100);
   let timeToRestoreMs = state.timeToRestoreMs;
   if (timeToRestoreMs === null) {
-    await ensureWeights(context, weights);
+    // Every millisecond here is traffic still on the colour being left.
+    await ensureWeights(context, weights, { urgent: true });
     timeToRestoreMs = context.now() - (state.decidedAt ?? context.now());
     // Persist the restore before scaling down: a crash here must not measure it again.
     return stayIn(deployment, context, 0, { weights, timeToRestoreMs });

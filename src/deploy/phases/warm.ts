@@ -1,6 +1,6 @@
 import type { TargetGroupTiming } from "../fleet.ts";
 import type { Deployment } from "../deployment-state.ts";
-import { warmPollMs } from "../poll-backoff.ts";
+import { warmPollMs, type WarmLook } from "../poll-backoff.ts";
 import { liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "../tick-context.ts";
 
 /**
@@ -49,5 +49,16 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
       );
     }
   }
-  return stayIn(deployment, context, warmPollMs(context.timing, waited));
+  const { phaseStartedAt } = deployment.state;
+  const registeredAfter = health.total < service.desiredCount ? context.now() : Math.max(phaseStartedAt, deployment.state.warmRegisteredAfter ?? phaseStartedAt);
+  const look: WarmLook = {
+    elapsedMs: waited,
+    desiredCount: service.desiredCount,
+    registered: health.total,
+    healthy: health.healthy,
+    draining: health.draining,
+    registeredAfterMs: registeredAfter - phaseStartedAt,
+  };
+  const waitMs = await warmPollMs(context.timing, look, () => fleet.targetGroupTiming(idle));
+  return stayIn(deployment, context, waitMs, { warmRegisteredAfter: registeredAfter });
 }
