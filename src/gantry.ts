@@ -170,18 +170,18 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
 
   const slackRoutes =
     slack && slackApp
-    ? slackApp.slackReceiver({
-        settings: slack,
-        store,
-        controller,
-        viewOf: (id) => deployments.view(id),
-        audit,
-        appOctokit: () => probot.auth(),
-        octokitFor: (installationId) => probot.auth(installationId),
-        appId: credentials.appId,
-        log,
-      })
-    : {};
+      ? slackApp.slackReceiver({
+          settings: slack,
+          store,
+          controller,
+          viewOf: (id) => deployments.view(id),
+          audit,
+          appOctokit: () => probot.auth(),
+          octokitFor: (installationId) => probot.auth(installationId),
+          appId: credentials.appId,
+          log,
+        })
+      : {};
   const http = await startHttpServer({
     port: env.PORT,
     host: env.HOST,
