@@ -81,8 +81,11 @@ describe.each(storeBackends)("Slack messages through the outbox, store on $name"
     // Recording never waits on Slack: the changes queue while it refuses.
     await messages.deploymentChanged(view("shifting", 3_000));
     await messages.deploymentChanged(view("cooling", 4_000));
-    const held = await store.db.selectFrom("github_installations").selectAll().where("installation_id", "=", SLACK_LANE).executeTakeFirst();
-    expect(held?.reason).toContain("rate-limited");
+    // The drain holds the lane once it has read Slack's answer.
+    const held = await eventually("Slack's lane to be held", () =>
+      store.db.selectFrom("github_installations").selectAll().where("installation_id", "=", SLACK_LANE).executeTakeFirst(),
+    );
+    expect(held.reason).toContain("rate-limited");
     slack.refuse(null);
     await settled();
     expect(posts()).toHaveLength(1);
