@@ -28,6 +28,9 @@ import { recordMissedChanges } from "./notify/outbox-catch-up.ts";
 import { outboxDrain } from "./notify/outbox-drain.ts";
 import { GitHubOutbox } from "./notify/outbox-store.ts";
 import { settleWithin, type StopOutcome } from "./lifecycle/shutdown.ts";
+import { slackSettings } from "./slack/settings.ts";
+import { SlackOutbox, type TestFailureNotice } from "./slack/slack-outbox.ts";
+import type { DeploymentObserver } from "./deploy/api.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -69,6 +72,11 @@ export interface RunningGantry {
   stop(timeoutMs?: number): Promise<StopOutcome>;
   /** Test runs; `ci.onTestsPassed(listener)` is told when a default-branch commit's gantry/test passes. */
   ci: CiService;
+  /**
+   * Posts a failing `gantry/test` of a default-branch commit to Slack, once per commit, through the
+   * outbox (never waits on Slack); does nothing while Slack is off.
+   */
+  postTestFailure(notice: TestFailureNotice): Promise<void>;
 }
 
 /** Composition root: store, Probot, controller, webhook inbox and HTTP server, started in that order. */
@@ -111,18 +119,31 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     ...(options.ciExecutor ? { executor: options.ciExecutor } : {}),
     ...(options.ciWatchMs === undefined ? {} : { watchMs: options.ciWatchMs }),
   });
+  const slack = slackSettings(env);
+  if (!slack) log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to post deployment messages and take approvals from Slack");
+  // Bolt is loaded only when Slack is on: a Gantry without Slack does not hold it.
+  const slackApp = slack ? await import("./slack/slack-app.ts") : null;
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
     sendDeployment: (changes) => notifier.apply(changes),
     sendCommand: commandSender(octokitFor),
     sendCiRun: (runId) => ci.sendRun(runId),
+    ...(slack && slackApp ? { sendSlack: slackApp.slackSender({ settings: slack, store, notifications, log }) } : {}),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
   });
   wakeDrain = () => drain.wake();
-  const observer = new DeploymentOutbox(outbox, () => drain.wake());
+  const githubObserver = new DeploymentOutbox(outbox, () => drain.wake());
+  const slackOutbox = slack ? new SlackOutbox(outbox, store, () => drain.wake()) : null;
+  // Each change is recorded for GitHub and, when it has a channel, for Slack: two inserts, no call out.
+  const observer: DeploymentObserver = {
+    async deploymentChanged(view) {
+      await githubObserver.deploymentChanged(view);
+      await slackOutbox?.deploymentChanged(view);
+    },
+  };
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
   const targetsFor =
@@ -178,6 +199,20 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   pruner.start();
 
+  const slackRoutes =
+    slack && slackApp
+      ? slackApp.slackReceiver({
+          settings: slack,
+          store,
+          controller,
+          viewOf: (id) => deployments.view(id),
+          audit,
+          appOctokit: () => probot.auth(),
+          octokitFor: (installationId) => probot.auth(installationId),
+          appId: credentials.appId,
+          log,
+        })
+      : {};
   const http = await startHttpServer({
     port: env.PORT,
     host: env.HOST,
@@ -199,39 +234,48 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         onQueued: () => worker.wake(),
       }),
       ...ci.routes,
+      ...slackRoutes,
     },
   });
   ci.setServerUrl(http.url);
   ci.service.start();
-  log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH})`);
+  log.info(`Gantry listening on ${http.url} (store: ${store.kind}, webhooks: ${env.WEBHOOK_PATH}, Slack: ${slack ? "on" : "off"})`);
 
+  let stopping: Promise<StopOutcome> | undefined;
   return {
     url: http.url,
     store,
     probot,
     controller,
     ci: ci.service,
-    async stop(timeoutMs = env.GANTRY_SHUTDOWN_TIMEOUT_MS) {
-      // A GitHub write waiting for its pacing slot goes back to the outbox rather than hold the stop.
-      pacer.stop();
-      // All at once: the listener closes (requests in flight finish) while each loop ends its work in hand.
-      const unfinished = await settleWithin(
-        {
-          "webhook server": http.close(),
-          inbox: worker.stop(),
-          "inbox pruning": pruner.stop(),
-          "deployment steps": runner.stop(),
-          "drift checks": driftWatcher.stop(),
-          "test shards": ci.stop(),
-          "GitHub outbox": drain.stop(),
-        },
-        timeoutMs,
-        log,
-      );
-      // A step still running at the bound loses its lease now, so another replica continues at once.
-      if (unfinished.length > 0) await runner.letGo();
-      await store.close();
-      return { unfinished };
+    postTestFailure: (notice) => slackOutbox?.postTestFailure(notice) ?? Promise.resolve(),
+    stop(timeoutMs = env.GANTRY_SHUTDOWN_TIMEOUT_MS) {
+      // Once: a test or a signal may ask twice.
+      stopping ??= stopAll(timeoutMs);
+      return stopping;
     },
   };
+
+  async function stopAll(timeoutMs: number): Promise<StopOutcome> {
+    // A GitHub write waiting for its pacing slot goes back to the outbox rather than hold the stop.
+    pacer.stop();
+    // All at once: the listener closes (requests in flight finish) while each loop ends its work in hand.
+    const unfinished = await settleWithin(
+      {
+        "webhook server": http.close(),
+        inbox: worker.stop(),
+        "inbox pruning": pruner.stop(),
+        "deployment steps": runner.stop(),
+        "drift checks": driftWatcher.stop(),
+        "test shards": ci.stop(),
+        "GitHub outbox": drain.stop(),
+      },
+      timeoutMs,
+      log,
+    );
+    // A step still running at the bound loses its lease now, so another replica continues at once.
+    if (unfinished.length > 0) await runner.letGo();
+    await store.close();
+    return { unfinished };
+  }
 }

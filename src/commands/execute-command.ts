@@ -251,6 +251,10 @@ async function act(context: ActContext, command: ActCommand, environment: string
         const running = `deployment \`${deployment.id.slice(0, 8)}\` of \`${shortSha(deployment.sha)}\`, ${describePhase(deployment)}`;
         return accepted(`rollback already running: deployment ${deployment.id}`, `↩️ A rollback is already running in ${environment}: ${running}. Nothing more was asked.`);
       }
+      if (result.approvalsMissing !== undefined) {
+        const waiting = `${result.approvalsMissing} more approval${result.approvalsMissing === 1 ? "" : "s"}`;
+        return accepted(`approval of deployment ${deployment.id} counted; ${waiting} needed`, `✅ Approval counted: the deployment of \`${shortSha(deployment.sha)}\` to ${environment} waits for ${waiting}.`);
+      }
       const summary = `${DONE[command.name]} ${environment}: deployment of \`${shortSha(deployment.sha)}\` by @${deployment.requestedBy}, now ${describePhase(deployment)}.`;
       return accepted(`${command.name} of deployment ${deployment.id}`, `✅ ${summary}`);
     }

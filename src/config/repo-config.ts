@@ -189,8 +189,19 @@ const environmentSchema = z.strictObject({
   postPromotionWatch: duration.prefault("5m"),
   deployers: accessSchema.prefault({}),
   approval: z
-    .strictObject({ required: z.boolean().default(false), users: z.array(githubLogin).default([]), teams: z.array(teamSlug).default([]) })
+    .strictObject({
+      required: z.boolean().default(false),
+      /** Who may approve, by GitHub login or team; empty: anyone who may deploy (never the requester). */
+      users: z.array(githubLogin).default([]),
+      teams: z.array(teamSlug).default([]),
+      /** Distinct people who must approve. */
+      count: z.number().int().min(1).max(10).default(1),
+      /** A deployment that waits longer for its approvals is cancelled and the environment let go. */
+      timeout: duration.prefault("24h"),
+    })
     .prefault({}),
+  /** Where this environment's deployment messages go; default: the top-level `slack.channel`. */
+  slack: z.strictObject({ channel: z.string().min(1) }).optional(),
   /** Environments that must already run the same commit (enforced order). */
   requires: z.array(z.string()).default([]),
   /** Pull-request gates for deploys to this environment. */

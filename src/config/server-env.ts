@@ -63,6 +63,18 @@ export const serverEnvSchema = z
     /** The task definition's awslogs group and stream prefix, where shard logs are read from. */
     GANTRY_CI_ECS_LOG_GROUP: z.string().min(1).optional(),
     GANTRY_CI_ECS_LOG_STREAM_PREFIX: z.string().min(1).default("gantry-ci"),
+    /** Slack is on when both are set: Bolt checks every request against the signing secret. */
+    SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+    SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be a bot token (xoxb-...)").optional(),
+    /** Slack's Web API; a local world's emulator in tests. */
+    SLACK_API_URL: z.url({ protocol: /^https?$/ }).default("https://slack.com/api/"),
+    /** The GitHub App's OAuth client (its settings page): `/gantry link` completes GitHub's user authorisation with it. */
+    GITHUB_CLIENT_ID: z.string().min(1).optional(),
+    GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+    /** GitHub's web host, where people authorise the app (GitHub Enterprise Server or an emulator). */
+    GITHUB_WEB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"),
+    /** An operator's YAML file of Slack user id → GitHub login, read at start-up; it overrides links people made with /gantry link. */
+    GANTRY_SLACK_IDENTITIES_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
@@ -78,6 +90,17 @@ export const serverEnvSchema = z
       }
       // Tasks call back from their own network: the address Gantry listens on is rarely the one they reach.
       if (!env.GANTRY_PUBLIC_URL) ctx.addIssue({ code: "custom", path: ["GANTRY_PUBLIC_URL"], message: "is required when GANTRY_CI_EXECUTOR is ecs: the URL shard tasks reach Gantry at" });
+    }
+    if ((env.SLACK_SIGNING_SECRET === undefined) !== (env.SLACK_BOT_TOKEN === undefined)) {
+      const missing = env.SLACK_SIGNING_SECRET === undefined ? "SLACK_SIGNING_SECRET" : "SLACK_BOT_TOKEN";
+      ctx.addIssue({ code: "custom", path: [missing], message: "is required with the other Slack setting: set both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or neither" });
+    }
+    if ((env.GITHUB_CLIENT_ID === undefined) !== (env.GITHUB_CLIENT_SECRET === undefined)) {
+      const missing = env.GITHUB_CLIENT_ID === undefined ? "GITHUB_CLIENT_ID" : "GITHUB_CLIENT_SECRET";
+      ctx.addIssue({ code: "custom", path: [missing], message: "is required with the other one: /gantry link needs the App's OAuth client id and secret" });
+    }
+    if (env.GITHUB_CLIENT_ID !== undefined && env.GANTRY_PUBLIC_URL === undefined) {
+      ctx.addIssue({ code: "custom", path: ["GANTRY_PUBLIC_URL"], message: "is required with GITHUB_CLIENT_ID: GitHub sends people back to it after they authorise the app" });
     }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {
@@ -115,7 +138,7 @@ export function parseServerEnv(source: Record<string, string | undefined>): Serv
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? "environment");
   const given = source[name];
-  const shown = given === undefined || /KEY|SECRET|DATABASE_URL/.test(name) ? "" : ` (got "${given}")`;
+  const shown = given === undefined || /KEY|SECRET|TOKEN|DATABASE_URL/.test(name) ? "" : ` (got "${given}")`;
   throw new ServerEnvError(`${name} ${issue.message}${shown}`);
 }
 

@@ -120,6 +120,10 @@ export const driftViewSchema = z.object({
 });
 export type DriftView = z.infer<typeof driftViewSchema>;
 
+/** One person's approval of a deployment: their GitHub login, and when. */
+export const approvalSchema = z.object({ by: z.string(), at: z.number() });
+export type Approval = z.infer<typeof approvalSchema>;
+
 export const deploymentViewSchema = z.object({
   id: z.string(),
   repo: repoRefSchema,
@@ -144,6 +148,10 @@ export const deploymentViewSchema = z.object({
   drift: driftViewSchema.nullable().optional(),
   /** While cooling: when the old colour, kept warm for a fast rollback, is scaled down. */
   warmUntil: z.number().nullable(),
+  /** For an environment that needs approval: how many, who approved so far, and until when it waits (while awaiting). */
+  approval: z.object({ required: z.number().int().min(1), by: z.array(approvalSchema), until: z.number().nullable() }).nullable().optional(),
+  /** Where its Slack message goes; null or absent: no Slack message. */
+  slackChannel: z.string().nullable().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });
@@ -184,7 +192,14 @@ export interface ActionRequest {
 }
 
 export type ActionResult =
-  | { ok: true; deployment: DeploymentView; /** A rollback was already under way: nothing new was asked. */ alreadyRunning?: boolean }
+  | {
+      ok: true;
+      deployment: DeploymentView;
+      /** A rollback was already under way: nothing new was asked. */
+      alreadyRunning?: boolean;
+      /** An approval counted, with more still needed: the deployment keeps waiting. */
+      approvalsMissing?: number;
+    }
   | { ok: false; reason: string };
 
 export interface LockView {

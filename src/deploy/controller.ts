@@ -74,7 +74,8 @@ export class Controller implements DeploymentController {
     const drift = await this.#drifts.find(request.repo, request.environment);
     const open = drift?.resolution === null ? drift : undefined;
     if (open && !request.force) return { outcome: "refused", reason: driftRefusal(open) };
-    const result = await this.#create(request, environment, request.config.build?.repository ?? null, { fastPath: request.fastPath ?? false });
+    const slackChannel = environment.slack?.channel ?? request.config.slack?.channel ?? null;
+    const result = await this.#create(request, environment, request.config.build?.repository ?? null, { fastPath: request.fastPath ?? false, slackChannel });
     if (!open || result.outcome === "refused") return result;
     const note = `deployed ${request.sha.slice(0, 7)} over it with --force (deployment ${result.deployment.id})`;
     const forced = await this.#drifts.resolve(request.repo, request.environment, { kind: "forced", by: request.requestedBy, note });
@@ -86,7 +87,7 @@ export class Controller implements DeploymentController {
     request: Omit<StartRequest, "config">,
     environment: EnvironmentConfig,
     buildRepository: string | null,
-    path: { fastPath: boolean; rollbackOf?: string },
+    path: { fastPath: boolean; rollbackOf?: string; slackChannel: string | null },
   ): Promise<StartResult> {
     if (!buildRepository) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
     let targets: DeployTargets;
@@ -113,6 +114,7 @@ export class Controller implements DeploymentController {
       pullRequest: request.pullRequest,
       state: initialState({ repositoryId: request.repo.id, environment, buildRepository, image, now, ...path }),
       pendingAction: null,
+      approvals: [],
       nextTickAt: now,
       fence: 0,
       createdAt: now,
@@ -137,8 +139,22 @@ export class Controller implements DeploymentController {
     return existing && { outcome: existing.phase === "queued" ? "queued" : "started", deployment: toView(existing) };
   }
 
-  approve(request: ActionRequest): Promise<ActionResult> {
-    return this.#request("approve", request);
+  /**
+   * Counts a person's approval; once the environment's `approval.count` distinct people have approved,
+   * asks the deployment to go on. Who may approve is the gates' business, not the controller's.
+   */
+  async approve(request: ActionRequest): Promise<ActionResult> {
+    const target = request.id === undefined ? await this.#deployments.holderOf(request.repo, request.environment) : await this.#named("approve", request, request.id);
+    if (typeof target === "string") return { ok: false, reason: target };
+    if (!target) return { ok: false, reason: await this.#nothingRunning("approve", request) };
+    if (target.phase !== "awaiting-approval") return this.#ask("approve", target, request);
+    const approvals = await this.#deployments.addApproval(target.id, { by: request.by, at: this.#deployments.now });
+    if (!approvals) return { ok: false, reason: `the deployment of ${target.sha.slice(0, 7)} to ${request.environment} no longer awaits approval` };
+    const missing = (target.state.environment.approval.count ?? 1) - approvals.length;
+    if (missing <= 0) return this.#ask("approve", target, request);
+    const view = (await this.#deployments.view(target.id))!;
+    await this.#observer.deploymentChanged(view);
+    return { ok: true, deployment: view, approvalsMissing: missing };
   }
 
   promote(request: ActionRequest): Promise<ActionResult> {
@@ -198,7 +214,7 @@ export class Controller implements DeploymentController {
       },
       live.state.environment,
       live.state.buildRepository,
-      { fastPath: true, rollbackOf: live.id },
+      { fastPath: true, rollbackOf: live.id, slackChannel: live.state.slackChannel },
     );
     return result.outcome === "refused" ? { ok: false, reason: result.reason } : { ok: true, deployment: result.deployment };
   }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { judgeStateSchema } from "../analysis/judge-state.ts";
 import type { EnvironmentConfig } from "../config/repo-config.ts";
 import type { ResolvedImage } from "../images/registry.ts";
-import { phaseSchema, repoRefSchema, verdictSchema, weightsSchema, type DeploymentView, type DriftView } from "./api.ts";
+import { approvalSchema, phaseSchema, repoRefSchema, verdictSchema, weightsSchema, type DeploymentView, type DriftView } from "./api.ts";
 
 const colourSchema = z.enum(["blue", "green"]);
 
@@ -33,6 +33,8 @@ export const deploymentStateSchema = z.object({
   /** The judge's running evidence over the whole deployment; null before the first look. */
   judge: judgeStateSchema.nullable().default(null),
   approvedBy: z.string().nullable(),
+  /** The Slack channel its message goes to (the environment's, else the repository's); null: none. */
+  slackChannel: z.string().nullable().default(null),
   /** The phase a `paused` deployment resumes into on /promote. */
   pausedFrom: z.enum(["shifting", "watching"]).nullable(),
   reason: z.string().nullable(),
@@ -69,6 +71,8 @@ export const deploymentSchema = z.object({
   pullRequest: z.number().int().nullable(),
   state: deploymentStateSchema,
   pendingAction: pendingActionSchema.nullable(),
+  /** Approvals collected while awaiting approval, one per person. */
+  approvals: z.array(approvalSchema),
   nextTickAt: z.number(),
   fence: z.number().int(),
   createdAt: z.number(),
@@ -84,6 +88,7 @@ export function initialState(options: {
   rollbackOf?: string;
   image: ResolvedImage;
   now: number;
+  slackChannel?: string | null;
 }): DeploymentState {
   const { repositoryId, environment, buildRepository, fastPath, image, now } = options;
   return {
@@ -105,6 +110,7 @@ export function initialState(options: {
     verdicts: [],
     judge: null,
     approvedBy: null,
+    slackChannel: options.slackChannel ?? null,
     pausedFrom: null,
     reason: null,
     rollbackOutcome: null,
@@ -136,7 +142,19 @@ export function toView(deployment: Deployment, drift?: DriftView): DeploymentVie
     timeToRestoreMs: state.timeToRestoreMs,
     drift: drift ?? null,
     warmUntil: deployment.phase === "cooling" ? state.phaseStartedAt + state.environment.keepWarm : null,
+    approval: approvalView(deployment),
+    slackChannel: state.slackChannel,
     createdAt: deployment.createdAt,
     updatedAt: Math.max(deployment.updatedAt, driftChangedAt),
   };
+}
+
+/** How many approvals a deployment needs, who gave them, and until when it waits; null when it needs none. */
+function approvalView(deployment: Deployment): DeploymentView["approval"] {
+  const { approval } = deployment.state.environment;
+  if (!approval.required || deployment.state.fastPath) return null;
+  // Configs stored before count and timeout existed: one approval, no deadline.
+  const required = approval.count ?? 1;
+  const until = deployment.phase === "awaiting-approval" && approval.timeout !== undefined ? deployment.state.phaseStartedAt + approval.timeout : null;
+  return { required, by: deployment.approvals, until };
 }

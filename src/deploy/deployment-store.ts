@@ -1,7 +1,8 @@
 import { sql, type ExpressionBuilder, type Selectable } from "kysely";
+import { z } from "zod";
 import type { Store } from "../store/open-store.ts";
 import type { Database, DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
-import { TERMINAL_PHASES, type DeploymentView, type LockView, type Phase, type RepoRef } from "./api.ts";
+import { approvalSchema, TERMINAL_PHASES, type Approval, type DeploymentView, type LockView, type Phase, type RepoRef } from "./api.ts";
 import {
   deploymentStateSchema,
   pendingActionSchema,
@@ -253,6 +254,29 @@ export class DeploymentStore {
   }
 
   /** Records what a person asked for and makes the deployment due now; false when it already ended. */
+  /**
+   * Adds a person's approval to a deployment awaiting approval (once per person, whatever the case of
+   * their login), with a compare-and-set on the list so two approvals at once both count. Returns the
+   * approvals now recorded, or undefined when the deployment no longer awaits approval.
+   */
+  async addApproval(id: string, approval: Approval): Promise<Approval[] | undefined> {
+    for (;;) {
+      const row = await this.#store.db.selectFrom("deployments").select(["approvals", "phase"]).where("id", "=", id).executeTakeFirst();
+      if (!row || row.phase !== "awaiting-approval") return undefined;
+      const before = row.approvals ? z.array(approvalSchema).parse(JSON.parse(row.approvals)) : [];
+      if (before.some((given) => given.by.toLowerCase() === approval.by.toLowerCase())) return before;
+      const after = [...before, approval];
+      const result = await this.#store.db
+        .updateTable("deployments")
+        .set({ approvals: JSON.stringify(after) })
+        .where("id", "=", id)
+        .where("phase", "=", "awaiting-approval")
+        .where((eb) => (row.approvals === null ? eb("approvals", "is", null) : eb("approvals", "=", row.approvals)))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) return after;
+    }
+  }
+
   async requestAction(id: string, action: PendingAction): Promise<boolean> {
     const result = await this.#store.db
       .updateTable("deployments")
@@ -442,6 +466,7 @@ function fromRow(row: Selectable<DeploymentTable>): Deployment {
     pullRequest: row.pull_request,
     state,
     pendingAction: row.pending_action ? pendingActionSchema.parse(JSON.parse(row.pending_action)) : null,
+    approvals: row.approvals ? z.array(approvalSchema).parse(JSON.parse(row.approvals)) : [],
     nextTickAt: row.next_tick_at,
     fence: row.fence,
     createdAt: row.created_at,

@@ -5,7 +5,7 @@ import { warm } from "./phases/warm.ts";
 import { smokeTest } from "./phases/smoke.ts";
 import { nextStep, shift } from "./phases/shift.ts";
 import { promote, startCooling, watch } from "./phases/promote.ts";
-import { cool, restore, waitForPerson } from "./phases/finish.ts";
+import { cool, restore, waitForApproval, waitForPerson } from "./phases/finish.ts";
 import { LeaseLost, moveTo, rollBack, stayIn, type TickContext, type Transition } from "./tick-context.ts";
 
 type PhaseStep = (deployment: Deployment, context: TickContext) => Promise<Transition> | Transition;
@@ -17,7 +17,7 @@ const PHASE_STEPS: Partial<Record<Phase, PhaseStep>> = {
   preparing: prepare,
   warming: warm,
   "smoke-testing": smokeTest,
-  "awaiting-approval": waitForPerson,
+  "awaiting-approval": waitForApproval,
   shifting: shift,
   paused: waitForPerson,
   promoting: promote,

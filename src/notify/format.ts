@@ -50,3 +50,18 @@ export function describeDrift(drift: DriftView): string {
   if (drift.resolution === null) return `${found}; deploys wait for \`/ack-drift ${drift.environment}\``;
   return `${found}; ${drift.resolution} by @${drift.resolvedBy}${drift.note ? `: ${drift.note}` : ""}`;
 }
+
+/**
+ * Who approved, and while it waits, how many more and until when, with how to approve: one line for
+ * the status comment (Slack shows the same through its buttons).
+ */
+export function describeApproval(view: Pick<DeploymentView, "approval" | "phase" | "environment">): string {
+  const approval = view.approval;
+  if (!approval) return "not needed";
+  const given = approval.by.map((approver) => `@${approver.by}`).join(", ");
+  if (view.phase !== "awaiting-approval") return given ? `approved by ${given}` : "not given";
+  const missing = approval.required - approval.by.length;
+  const so = given ? ` (so far: ${given})` : "";
+  const until = approval.until === null ? "" : ` until ${utcTime(approval.until)}`;
+  return `⏳ waiting${until} for ${missing} more approval${missing === 1 ? "" : "s"}${so}: \`/approve ${view.environment}\` here, or Approve in Slack`;
+}

@@ -40,6 +40,11 @@ export class DeploymentNotifications implements CommandLinks {
       .execute();
   }
 
+  /** The row of a deployment, if GitHub has been written to for it yet (Slack's message links to what it holds). */
+  async find(deploymentId: string): Promise<NotificationRow | undefined> {
+    return this.#store.db.selectFrom("deployment_notifications").selectAll().where("deployment_id", "=", deploymentId).executeTakeFirst();
+  }
+
   async update(deploymentId: string, changes: Updateable<NotificationRow>): Promise<void> {
     await this.#store.db.updateTable("deployment_notifications").set(changes).where("deployment_id", "=", deploymentId).execute();
   }

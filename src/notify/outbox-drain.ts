@@ -15,6 +15,8 @@ export interface OutboxDrainOptions {
   sendCommand: (changes: CommandChange[], retried: boolean) => Promise<void>;
   /** Brings a test run's check runs up to date with the store (src/ci/check-run-sync.ts). */
   sendCiRun?: (runId: string) => Promise<void>;
+  /** Sends a Slack subject's changes (raw JSON, parsed by the Slack module); absent while Slack is off. */
+  sendSlack?: (subject: string, changes: unknown[]) => Promise<void>;
   /** This replica's count of writes per installation against GitHub's limits (the same one that paces its Octokit). */
   pacer?: InstallationPacer;
   log: Logger;
@@ -88,6 +90,11 @@ const ciRunChangeSchema = z.object({ runId: z.string() });
 /** Parses the claimed changes (throws when they do not) and returns the send for their kind. */
 function sender(options: OutboxDrainOptions, claim: ClaimedSubject): () => Promise<void> {
   const parsed = claim.changes.map((payload) => JSON.parse(payload) as unknown);
+  if (claim.kind === "slack") {
+    const { sendSlack } = options;
+    if (!sendSlack) throw new Error("Slack is off: its messages cannot be sent");
+    return () => sendSlack(claim.key, parsed);
+  }
   if (claim.kind === "command") {
     const changes = parsed.map((change) => commandChangeSchema.parse(change));
     return () => options.sendCommand(changes, claim.attempts > 1);

@@ -1,5 +1,5 @@
 import type { DeploymentView, Verdict } from "../deploy/api.ts";
-import { describeDrift, describePhase, describeWeights, shortSha } from "./format.ts";
+import { describeApproval, describeDrift, describePhase, describeWeights, shortSha } from "./format.ts";
 
 export interface StatusLinks {
   checkRun: string | null;
@@ -22,6 +22,7 @@ export function renderStatusComment(view: DeploymentView, links: StatusLinks): s
     ["traffic", describeWeights(view.weights, view.liveColour)],
     ["image", view.imageDigest ? `\`${view.imageDigest}\`` : "resolving"],
     ["requested by", `@${view.requestedBy}`],
+    ...(view.approval ? [["approval", describeApproval(view)]] : []),
     ...(view.reason ? [["why it stopped", view.reason]] : []),
     ...(view.timeToRestoreMs !== null ? [["time to restore", `${(view.timeToRestoreMs / 1000).toFixed(1)} s`]] : []),
     ...(view.drift ? [["drift", describeDrift(view.drift)]] : []),

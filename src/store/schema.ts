@@ -17,6 +17,9 @@ export interface Database {
   ci_shards: CiShardTable;
   ci_file_timings: CiFileTimingTable;
   ci_flaky_tests: CiFlakyTestTable;
+  slack_identities: SlackIdentityTable;
+  slack_link_requests: SlackLinkRequestTable;
+  slack_messages: SlackMessageTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -135,6 +138,8 @@ export interface DeploymentTable {
   updated_at: number;
   /** The comment command that created the deployment (`comment:<id>`), so a retried command finds it. */
   idempotency_key: Generated<string | null>;
+  /** JSON `Approval[]` collected so far; written by the API only (compare-and-set), never by a tick. */
+  approvals: Generated<string | null>;
 }
 
 export interface EnvironmentLockTable {
@@ -176,8 +181,12 @@ export interface EnvironmentDriftTable {
   note: string | null;
 }
 
-/** `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment command; `ci-run`: a test run's check runs. */
-export type OutboxKind = "deployment" | "command" | "ci-run";
+/**
+ * `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment
+ * command; `ci-run`: a test run's check runs; `slack`: a Slack message (a deployment's, or a failing
+ * test run's).
+ */
+export type OutboxKind = "deployment" | "command" | "ci-run" | "slack";
 
 /** An installation GitHub told to wait (Retry-After, or its primary limit spent): no replica writes for it before `blocked_until`. */
 export interface GitHubInstallationTable {
@@ -281,4 +290,39 @@ export interface CiFlakyTestTable {
   test_id: string;
   sha: string;
   recorded_at: number;
+}
+
+/** A Slack user linked to a GitHub user through GitHub's user authorisation (`/gantry link`). */
+export interface SlackIdentityTable {
+  slack_user_id: string;
+  slack_team_id: string;
+  github_login: string;
+  github_id: number;
+  linked_at: number;
+}
+
+/** A one-time `/gantry link` URL: stored by the hash of its token, used once, within minutes. */
+export interface SlackLinkRequestTable {
+  token_hash: string;
+  slack_user_id: string;
+  slack_team_id: string;
+  slack_user_name: string;
+  expires_at: number;
+  /** The GitHub user who authorised the app, before they confirm the link. */
+  github_login: string | null;
+  github_id: number | null;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** The Slack message Gantry keeps for a subject (`deployment:<id>`, `test:<repo>@<sha>`): posted once, then updated. */
+export interface SlackMessageTable {
+  subject: string;
+  channel: string;
+  ts: string;
+  /** The message as last sent (JSON of text and blocks), so an unchanged one costs no call. */
+  body: string;
+  /** `updatedAt` of the last deployment view sent: an older view is skipped. */
+  view_updated_at: number | null;
+  posted_at: number;
 }

@@ -84,7 +84,9 @@ async function untilServing(url: string): Promise<void> {
  * `driftCheckMs`: how often Gantry's drift watcher looks at the listener (its default is a minute).
  * `databaseUrl`: PostgreSQL instead of SQLite, so replicas can share it.
  */
-export async function startE2eWorld(options: { driftCheckMs?: number; databaseUrl?: string } = {}): Promise<E2eWorld> {
+export async function startE2eWorld(
+  options: { driftCheckMs?: number; databaseUrl?: string; /** More server variables, given the GitHub emulator (its URL). */ env?: (github: GithubEmulator) => Record<string, string> } = {},
+): Promise<E2eWorld> {
   // The default deregistration delay (5 s, left as soon as a target is idle): a shorter one cuts
   // requests still in flight to a colour being scaled down on a busy machine, which clients see as 502s.
   const aws = await startAwsEmulator({ healthCheckIntervalMs: 100 });
@@ -100,9 +102,9 @@ export async function startE2eWorld(options: { driftCheckMs?: number; databaseUr
   };
   commitConfig();
 
-  const { databaseUrl, ...gantryOptions } = options;
+  const { databaseUrl, env, ...gantryOptions } = options;
   const startOne = (instanceId: string) =>
-    startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_INSTANCE_ID: instanceId, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }, {
+    startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_INSTANCE_ID: instanceId, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...env?.(github) }, {
       deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
       timing: FAST_TIMING,
       ...gantryOptions,

@@ -21,7 +21,7 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
 }
 
 describe("modules loaded by a Gantry that has deployed nothing", () => {
-  it("include Probot and the store, and neither the AWS SDK nor the PostgreSQL driver, after it has taken and processed a webhook", async () => {
+  it("include Probot and the store, and neither the AWS SDK, the PostgreSQL driver nor Slack's Bolt, after it has taken and processed a webhook", async () => {
     const modulesFile = join(mkdtempSync(join(tmpdir(), "gantry-modules-")), "loaded.txt");
     const child = spawn(process.execPath, ["--import", "./test/fixtures/record-loaded-modules.ts", "src/main.ts"], {
       // Only Gantry's own settings: no AWS or database variables from the test runner's environment.
@@ -53,6 +53,8 @@ describe("modules loaded by a Gantry that has deployed nothing", () => {
     expect(packages("kysely").length).toBeGreaterThan(0);
     expect(loaded.filter((url) => url.includes("/node_modules/@aws-sdk/"))).toEqual([]);
     expect(packages("pg")).toEqual([]);
+    // Slack is off without its settings: Bolt is not loaded either.
+    expect(loaded.filter((url) => url.includes("/node_modules/@slack/"))).toEqual([]);
     expect(loaded.filter((url) => url.endsWith("/src/deploy/aws-adapters.ts"))).toEqual([]);
   });
 });

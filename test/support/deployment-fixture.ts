@@ -32,6 +32,7 @@ export function deploymentFixture(options: { id: string; sha: string; phase: Pha
     pullRequest: null,
     state: { ...initialState({ repositoryId: REPO.id, environment: OFFLINE_ENVIRONMENT, buildRepository: "web", image, now: 0, ...rollback }), ...options.state },
     pendingAction: options.pendingAction ?? null,
+    approvals: [],
     nextTickAt: options.nextTickAt ?? 0,
     fence: 1,
     createdAt: 0,

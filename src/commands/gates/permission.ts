@@ -25,6 +25,11 @@ export async function hasWriteAccess(octokit: Octokit, permissions: PermissionCa
   return !belowWrite(await roleOf(octokit, permissions, repo, login));
 }
 
+/** Whether `login` may read the repository: what `/gantry status` in Slack asks before showing it. */
+export async function hasReadAccess(octokit: Octokit, permissions: PermissionCache, repo: RepoRef, login: string): Promise<boolean> {
+  return (RANK[await roleOf(octokit, permissions, repo, login)] ?? 0) >= RANK.read!;
+}
+
 /** The commenter's permission on the repository is at least the environment's `deployers.permission`. */
 export const permissionGate: Gate = {
   name: "permission",

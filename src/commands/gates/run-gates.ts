@@ -10,6 +10,7 @@ import { forkGate } from "./fork.ts";
 import type { Gate, GateContext, Refusal } from "./gate.ts";
 import { openPullRequestGate } from "./open-pull-request.ts";
 import { permissionGate } from "./permission.ts";
+import { unmovedHeadGate } from "./unmoved-head.ts";
 import { upToDateGate } from "./up-to-date.ts";
 
 /**
@@ -32,7 +33,8 @@ export function gatesFor(command: CommandName, environment: EnvironmentConfig): 
         ],
       };
     case "approve":
-      return { actor: [permissionGate, approversGate], commit: [] };
+      // The approval is of the deployed commit: re-checked against the pull request's head when given.
+      return { actor: [permissionGate, approversGate, unmovedHeadGate], commit: [] };
     case "rollback":
     case "promote":
     case "abort":

@@ -1,5 +1,5 @@
 import type { Deployment } from "../deployment-state.ts";
-import { ensureWeights, liveAndIdle, moveTo, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
+import { ensureWeights, liveAndIdle, moveTo, rollBack, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /**
  * Traffic back to the colour that was serving, in one verified call, then the new colour scaled to
@@ -47,3 +47,21 @@ export function waitForPerson(deployment: Deployment, context: TickContext): Tra
   return stayIn(deployment, context, context.timing.idleMs);
 }
 
+
+/**
+ * Waits for the environment's approvals (counted by the API; the last one asks the deployment to go
+ * on) until the approval timeout, then cancels it: the new colour is scaled down and the environment
+ * let go. The deadline is the phase's start in the store, so a restart neither resets nor loses it.
+ */
+export function waitForApproval(deployment: Deployment, context: TickContext): Transition {
+  const { timeout } = deployment.state.environment.approval;
+  // Configs stored before the timeout existed wait as they did: until a person acts.
+  if (timeout === undefined) return waitForPerson(deployment, context);
+  const waited = context.now() - deployment.state.phaseStartedAt;
+  if (waited >= timeout) {
+    const given = deployment.approvals.length;
+    const got = given === 0 ? "no approval" : `${given} of ${deployment.state.environment.approval.count ?? 1} approvals`;
+    return rollBack(deployment, context, "aborted", `cancelled: ${got} within the approval timeout (${Math.round(timeout / 1000)} s)`);
+  }
+  return stayIn(deployment, context, Math.min(context.timing.idleMs, timeout - waited));
+}

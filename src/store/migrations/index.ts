@@ -9,6 +9,8 @@ import { environmentDrift } from "./0007-environment-drift.ts";
 import { inboxRetention } from "./0008-inbox-retention.ts";
 import { githubPacing } from "./0009-github-pacing.ts";
 import { ciRuns } from "./0010-ci-runs.ts";
+import { slack } from "./0013-slack.ts";
+import { deploymentApprovals } from "./0014-deployment-approvals.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -25,4 +27,6 @@ export const migrations: Record<string, Migration> = {
   "0008_inbox_retention": inboxRetention,
   "0009_github_pacing": githubPacing,
   "0010_ci_runs": ciRuns,
+  "0013_slack": slack,
+  "0014_deployment_approvals": deploymentApprovals,
 };

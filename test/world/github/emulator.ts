@@ -12,6 +12,8 @@ import { deploymentHandlers } from "./handlers/deployments.ts";
 import { issueHandlers } from "./handlers/issues.ts";
 import { pullHandlers } from "./handlers/pulls.ts";
 import { type Handler, HttpError, type Reply } from "./http.ts";
+import { DEFAULT_OAUTH_CLIENT, oauthFlow, type OAuthClient } from "./oauth.ts";
+import { userView } from "./views.ts";
 import { shapeResponse } from "./shape.ts";
 import * as state from "./state.ts";
 import { type WebhookDelivery, sendSignedWebhook } from "./webhook.ts";
@@ -24,6 +26,8 @@ export interface GithubEmulatorOptions {
   webhookSecret?: string;
   /** Answer 500 (and record it) when a response would not match GitHub's description. Default true. */
   checkResponses?: boolean;
+  /** The App's OAuth client, for the user authorisation flow (`/login/oauth/...`). */
+  oauthClient?: OAuthClient;
 }
 
 /** One API request as the emulator answered it (epoch ms), for tests of how Gantry copes with a slow GitHub. */
@@ -47,6 +51,8 @@ export interface GithubEmulator {
    */
   refuseWrites(limit: { retryAfterSeconds: number } | null): void;
   state: state.GithubState;
+  /** The App's OAuth client the web flow accepts. */
+  oauthClient: OAuthClient;
   /** Responses that did not match GitHub's description (answered with 500 instead). */
   violations: string[];
   seedRepo(seed: state.SeedRepo): state.Repo;
@@ -69,6 +75,11 @@ const HANDLERS: Record<string, Handler> = {
   ...contentHandlers,
   ...checkHandlers,
   ...deploymentHandlers,
+  "users/get-authenticated": (ctx) => {
+    const user = ctx.userLogin === undefined ? undefined : ctx.state.users.get(ctx.userLogin.toLowerCase());
+    if (!user) throw new HttpError(403, "Resource not accessible by integration");
+    return { status: 200, data: userView(ctx.baseUrl, user) };
+  },
 };
 
 /** Operations a GitHub App calls with its JWT rather than an installation token. */
@@ -102,21 +113,25 @@ function paginate(reply: Reply, url: URL, baseUrl: string): Reply {
 export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Promise<GithubEmulator> {
   const appSlug = opts.appSlug ?? "gantry";
   const st = state.createState(opts.appId ?? 1, appSlug);
+  const oauthClient = opts.oauthClient ?? DEFAULT_OAUTH_CLIENT;
+  const oauth = oauthFlow(st, oauthClient);
   const violations: string[] = [];
   const answered: AnsweredRequest[] = [];
   let latencyMs = 0;
   let writeLimit: { retryAfterSeconds: number } | null = null;
   let baseUrl = "";
 
-  function authorise(opId: string, header: string | undefined): number | undefined {
+  function authorise(opId: string, header: string | undefined): { installationId?: number; userLogin?: string } {
     const [, credential = ""] = /^(?:token|bearer)\s+(.+)$/i.exec(header ?? "") ?? [];
+    const userLogin = oauth.userTokens.get(credential);
+    if (userLogin !== undefined) return { userLogin };
     if (JWT_OPERATIONS.has(opId)) {
       if (!JWT.test(credential)) throw new HttpError(401, "A JSON web token could not be decoded");
-      return undefined;
+      return {};
     }
     const installationId = st.tokens.get(credential);
     if (installationId === undefined) throw new HttpError(401, "Bad credentials");
-    return installationId;
+    return { installationId };
   }
 
   function route(method: string, url: URL, req: IncomingMessage, text: string): Reply {
@@ -124,7 +139,7 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
     if (!op) throw new HttpError(404, "Not Found");
     const handler = HANDLERS[op.operationId];
     if (!handler) throw new HttpError(501, `The GitHub emulator does not implement ${op.operationId}`);
-    const installationId = authorise(op.operationId, req.headers.authorization);
+    const { installationId, userLogin } = authorise(op.operationId, req.headers.authorization);
     if (writeLimit && method !== "GET" && !JWT_OPERATIONS.has(op.operationId)) {
       const error = new HttpError(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.");
       return { status: error.status, data: error.data, headers: { "retry-after": String(writeLimit.retryAfterSeconds) } };
@@ -133,7 +148,7 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
     if (problems.some((p) => p.endsWith("request body is not JSON"))) throw new HttpError(400, "Problems parsing JSON");
     if (problems.length > 0) throw new HttpError(422, `Invalid request.\n\n${problems.join("\n")}`);
     const body = (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
-    const ctx = { params: op.params, query: url.searchParams, body, headers: req.headers, state: st, baseUrl, installationId };
+    const ctx = { params: op.params, query: url.searchParams, body, headers: req.headers, state: st, baseUrl, installationId, userLogin };
     return paginate(handler(ctx), url, baseUrl);
   }
 
@@ -178,6 +193,11 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
         else res.writeHead(404).end();
         return;
       }
+      const web = oauth.handle(method, url, req, text);
+      if (web) {
+        res.writeHead(web.status, web.headers).end(web.body);
+        return;
+      }
       let reply: Reply;
       try {
         reply = route(method, url, req, text);
@@ -202,6 +222,7 @@ export async function startGithubEmulator(opts: GithubEmulatorOptions = {}): Pro
   return {
     url: baseUrl,
     state: st,
+    oauthClient,
     violations,
     answered,
     setLatency: (ms) => {

@@ -20,8 +20,10 @@ export interface Ctx {
   headers: IncomingHttpHeaders;
   state: GithubState;
   baseUrl: string;
-  /** Installation of the token used; undefined for app (JWT) calls. */
+  /** Installation of the token used; undefined for app (JWT) calls and user tokens. */
   installationId: number | undefined;
+  /** The user a user token (OAuth web flow) was issued to. */
+  userLogin?: string | undefined;
 }
 
 export interface Reply {

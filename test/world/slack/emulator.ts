@@ -2,7 +2,7 @@
 // poster of signed interactive payloads to a Slack receiver.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type BlockAction, blockActionsPayload, postSigned } from "./interactive.ts";
+import { type BlockAction, blockActionsPayload, postSigned, postSignedForm, type SlashCommand, slashCommandForm } from "./interactive.ts";
 import { METHODS, type SlackResult } from "./methods.ts";
 import { type SlackUser, type SlackWorkspace, createWorkspace } from "./state.ts";
 
@@ -18,14 +18,21 @@ export interface SlackCall {
   result: SlackResult;
 }
 
+/** A Slack in trouble: every Web API call is refused this way until lifted. */
+export type SlackFault = { rateLimitedSeconds: number } | { status: number };
+
 export interface SlackEmulator {
   url: string;
+  /** Refuses every Web API call (429 with Retry-After, or an HTTP error) until called with null; refused calls are recorded too. */
+  refuse(fault: SlackFault | null): void;
   token: string;
   workspace: SlackWorkspace;
   calls: SlackCall[];
   seedUser(user: { name: string; email: string; realName?: string; id?: string }): SlackUser;
   seedChannel(name: string): string;
   postBlockAction(receiverUrl: string, signingSecret: string, action: BlockAction): Promise<{ status: number; body: string }>;
+  /** A signed slash command, as Slack posts it when a user types it; answers to its response URL are recorded as `response_url` calls. */
+  postSlashCommand(receiverUrl: string, signingSecret: string, command: SlashCommand): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
   const ws = createWorkspace(opts.token ?? "xoxb-gantry-test");
   const calls: SlackCall[] = [];
+  let fault: SlackFault | null = null;
 
   function call(method: string, authorization: string | undefined, args: Record<string, unknown>): SlackResult {
     const impl = METHODS[method];
@@ -70,6 +78,14 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         return;
       }
       const method = /^\/api\/([\w.]+)$/.exec(path)?.[1];
+      if (method && fault) {
+        const limited = "rateLimitedSeconds" in fault ? fault.rateLimitedSeconds : undefined;
+        const result = { ok: false, error: limited === undefined ? "service_unavailable" : "ratelimited" };
+        calls.push({ method, args, result });
+        const headers = { "content-type": "application/json; charset=utf-8", ...(limited === undefined ? {} : { "retry-after": String(limited) }) };
+        res.writeHead("status" in fault ? fault.status : 429, headers).end(JSON.stringify(result));
+        return;
+      }
       const result = method ? call(method, req.headers.authorization, args) : { ok: false, error: "unknown_method" };
       calls.push({ method: method ?? path, args, result });
       // Slack reports method errors in the body with HTTP 200.
@@ -84,6 +100,9 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
   return {
     url,
     token: ws.token,
+    refuse: (next) => {
+      fault = next;
+    },
     workspace: ws,
     calls,
     seedUser: (u) => {
@@ -99,6 +118,10 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     postBlockAction: (receiverUrl, signingSecret, action) => {
       const payload = blockActionsPayload(action, ws, `${url}/response/${ws.nextId("R")}`);
       return postSigned(receiverUrl, signingSecret, payload, action.timestamp ?? Math.floor(Date.now() / 1000));
+    },
+    postSlashCommand: (receiverUrl, signingSecret, command) => {
+      const form = slashCommandForm(command, ws, `${url}/response/${ws.nextId("R")}`);
+      return postSignedForm(receiverUrl, signingSecret, form, command.timestamp ?? Math.floor(Date.now() / 1000));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

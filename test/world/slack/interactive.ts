@@ -45,6 +45,49 @@ export function blockActionsPayload(action: BlockAction, ws: { teamId: string; d
   };
 }
 
+export interface SlashCommand {
+  /** e.g. `/gantry`. */
+  command: string;
+  text: string;
+  userId: string;
+  userName?: string;
+  channelId?: string;
+  /** Unix seconds for X-Slack-Request-Timestamp; defaults to now. */
+  timestamp?: number;
+}
+
+/** A slash command as Slack posts it: form fields, not a JSON payload. */
+export function slashCommandForm(command: SlashCommand, ws: { teamId: string; domain: string }, responseUrl: string): URLSearchParams {
+  return new URLSearchParams({
+    token: "deprecated-verification-token",
+    team_id: ws.teamId,
+    team_domain: ws.domain,
+    channel_id: command.channelId ?? "C00000000",
+    channel_name: "deploys",
+    user_id: command.userId,
+    user_name: command.userName ?? command.userId,
+    command: command.command,
+    text: command.text,
+    api_app_id: "A0GANTRY",
+    response_url: responseUrl,
+    trigger_id: randomUUID(),
+  });
+}
+
+export async function postSignedForm(url: string, signingSecret: string, form: URLSearchParams, timestamp: number): Promise<{ status: number; body: string }> {
+  const body = form.toString();
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-slack-request-timestamp": String(timestamp),
+      "x-slack-signature": slackSignature(signingSecret, timestamp, body),
+    },
+    body,
+  });
+  return { status: response.status, body: await response.text() };
+}
+
 export async function postSigned(url: string, signingSecret: string, payload: unknown, timestamp: number): Promise<{ status: number; body: string }> {
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
   const response = await fetch(url, {

@@ -1,7 +1,7 @@
-// Who may do what: collaborator permission and team membership.
+// Who may do what: the repository itself, collaborator permission and team membership.
 import { type Handler, HttpError, found, repoOf } from "../http.ts";
 import type { Permission } from "../state.ts";
-import { userView } from "../views.ts";
+import { repoView, userView } from "../views.ts";
 
 // The legacy `permission` field folds the newer roles into admin / write / read / none.
 const LEGACY: Record<Permission, string> = { admin: "admin", maintain: "write", write: "write", triage: "read", read: "read", none: "none" };
@@ -9,6 +9,7 @@ const LEGACY: Record<Permission, string> = { admin: "admin", maintain: "write", 
 const RANKS: Permission[] = ["none", "read", "triage", "write", "maintain", "admin"];
 
 export const accessHandlers: Record<string, Handler> = {
+  "repos/get": (ctx) => ({ status: 200, data: repoView(ctx.baseUrl, repoOf(ctx)) }),
   "repos/get-collaborator-permission-level": (ctx) => {
     const repo = repoOf(ctx);
     const user = ctx.state.users.get(String(ctx.params.username).toLowerCase());
