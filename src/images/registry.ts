@@ -5,8 +5,18 @@ export interface ResolvedImage {
   imageUri: string;
 }
 
+/** An environment's tag on the image it runs: moved, never rebuilt, so the digest stays the same. */
+export type Promotion = { tag: string; digest: string; at: number } | { tag: string; digest: string; at: number; error: string };
+
 /** Where the one image per commit lives (ECR); tags are the full commit SHA. */
 export interface ImageRegistry {
   /** The image built for `sha`, or undefined when there is none yet. */
   resolve(repository: string, sha: string): Promise<ResolvedImage | undefined>;
+  /** Adds `tag` to the image `digest` (the same manifest, so the same digest); moves it off any other image. */
+  promote(repository: string, digest: string, tag: string): Promise<void>;
+}
+
+/** `env-production`: the tag of the image an environment runs. */
+export function environmentTag(environment: string): string {
+  return `env-${environment}`;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "probot";
 import { deploymentViewSchema, type DeploymentView } from "../deploy/api.ts";
+import { imageBuildViewSchema, type ImageBuildView } from "../images/build-store.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import { commandChangeSchema, type CommandChange } from "./command-writes.ts";
 import { decideRetry, limitedUntil } from "./github-retry.ts";
@@ -12,6 +13,8 @@ export interface OutboxDrainOptions {
   sendDeployment: (changes: DeploymentView[]) => Promise<void>;
   /** Sends a command's reactions and reply; `retried` when an earlier attempt may have reached GitHub. */
   sendCommand: (changes: CommandChange[], retried: boolean) => Promise<void>;
+  /** Brings a build's `gantry/image` check run up to date; absent where no images are built. */
+  sendImage?: (changes: ImageBuildView[]) => Promise<void>;
   /** This replica's count of writes per installation against GitHub's limits (the same one that paces its Octokit). */
   pacer?: InstallationPacer;
   log: Logger;
@@ -85,6 +88,10 @@ function sender(options: OutboxDrainOptions, claim: ClaimedSubject): () => Promi
   if (claim.kind === "command") {
     const changes = parsed.map((change) => commandChangeSchema.parse(change));
     return () => options.sendCommand(changes, claim.attempts > 1);
+  }
+  if (claim.kind === "image") {
+    const changes = parsed.map((change) => imageBuildViewSchema.parse(change));
+    return () => options.sendImage?.(changes) ?? Promise.resolve();
   }
   const views = parsed.map((view) => deploymentViewSchema.parse(view));
   return () => options.sendDeployment(views);

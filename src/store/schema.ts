@@ -13,6 +13,7 @@ export interface Database {
   github_outbox: GitHubOutboxTable;
   github_outbox_changes: GitHubOutboxChangeTable;
   github_installations: GitHubInstallationTable;
+  image_builds: ImageBuildTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -172,8 +173,8 @@ export interface EnvironmentDriftTable {
   note: string | null;
 }
 
-/** `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment command. */
-export type OutboxKind = "deployment" | "command";
+/** `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment command; `image`: a build's `gantry/image` check run. */
+export type OutboxKind = "deployment" | "command" | "image";
 
 /** An installation GitHub told to wait (Retry-After, or its primary limit spent): no replica writes for it before `blocked_until`. */
 export interface GitHubInstallationTable {
@@ -207,4 +208,42 @@ export interface GitHubOutboxChangeTable {
   /** JSON, validated on read. */
   payload: string;
   recorded_at: number;
+}
+
+/** `requested`: waiting for a builder; `building`: started, followed by whichever replica claims it. */
+export type ImageBuildStatus = "requested" | "building" | "succeeded" | "failed";
+
+/** The one image of a commit in an ECR repository: its build lock, how to follow its build, and what it made. */
+export interface ImageBuildTable {
+  /** Also the builder's idempotency token: a StartBuild repeated after a crash starts nothing new. */
+  id: string;
+  ecr_repository: string;
+  sha: string;
+  owner: string;
+  repo: string;
+  repository_id: number;
+  installation_id: number;
+  dockerfile: string;
+  context: string;
+  status: ImageBuildStatus;
+  /** `codebuild`, `local`, or `existing` when ECR already held the tag. */
+  builder: string | null;
+  /** JSON `BuildRef` (src/images/image-builder.ts): what a restarted Gantry follows. */
+  build_ref: string | null;
+  /** `sha256:…` of the manifest, once built. */
+  digest: string | null;
+  /** Why it failed, in words fit for a check run; or the last error while it is retried. */
+  reason: string | null;
+  /** Consecutive failed steps (an AWS error, say); reset by a successful one. */
+  failures: Generated<number>;
+  requested_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** When it is next looked at; while claimed, the claim's expiry. */
+  next_check_at: number;
+  claim_token: string | null;
+  lease_owner: string | null;
+  check_run_id: number | null;
+  /** The check run's state and output as last sent: an unchanged one costs no request. */
+  check_run_sent: string | null;
 }
