@@ -1,8 +1,9 @@
-// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch, ECR and
+// Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch, ECR, CodeBuild and
 // STS on one loopback endpoint for the real @aws-sdk clients.
 import type { AddressInfo } from "node:net";
 import type { SampleBehaviour } from "../sample-service/behaviour.ts";
 import { CloudWatch } from "./cloudwatch.ts";
+import { CodeBuild } from "./codebuild.ts";
 import { Ecr, ecrHandlers } from "./ecr.ts";
 import { Ecs, type CircuitBreaker, type DeploymentControllerType } from "./ecs.ts";
 import { Elbv2 } from "./elbv2.ts";
@@ -27,6 +28,8 @@ export interface AwsEmulatorOptions extends TimingOptions {
   port?: number;
   /** API rate limits per account and region; default AWS's (AWS_RATE_LIMITS), `false` for none. */
   rateLimits?: readonly BucketRule[] | false;
+  /** Real ms a CodeBuild build takes, start to end (default 200). */
+  buildMs?: number;
 }
 
 export interface AwsEmulator {
@@ -46,6 +49,10 @@ export interface AwsEmulator {
   rateLimits: RateLimits | undefined;
   /** Roles, their trust policies and the sessions handed out; only the emulator's own key and sessions reach ECS, ELBv2, CloudWatch and ECR. */
   sts: Sts;
+  /** CodeBuild's projects and builds: a test creates the operator's project, holds builds mid-way, and reads what was started. */
+  codebuild: CodeBuild;
+  /** ECR as the services see it: repositories and their tag settings. */
+  ecr: Ecr;
   /** Configuration for any @aws-sdk client: endpoint, region and the emulator's own key (allowed everything, for tests). */
   clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** Creates the sample cluster, services, target groups, ALB, listeners and role (see SampleWorld); another `name` seeds another such world. */
@@ -66,6 +73,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const cloudwatch = new CloudWatch(clock.metrics);
   const ecr = new Ecr(accountId, region);
   const elb = new Elbv2(region, accountId, cloudwatch, clock);
+  const codebuild = new CodeBuild({ region, accountId, ecr, ...(opts.buildMs !== undefined ? { buildMs: opts.buildMs } : {}) });
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn) });
   const calls: EmulatedCall[] = [];
   const credentials = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" };
@@ -75,6 +83,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     {
       ecs: ecs.handlers(),
       ecr: ecrHandlers(ecr),
+      codebuild: codebuild.handlers(),
       elbv2: elb.handlers(),
       cloudwatch: { GetMetricData: (i: Parameters<CloudWatch["getMetricData"]>[0]) => cloudwatch.getMetricData(i) },
       sts: { AssumeRole: (i: Parameters<Sts["assumeRole"]>[0], caller: string) => sts.assumeRole(i, caller) },
@@ -100,6 +109,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     calls,
     rateLimits,
     sts,
+    codebuild,
+    ecr,
     clientConfig: () => ({ endpoint, region, credentials: { ...credentials } }),
     seedSampleWorld(name = "sample") {
       let world = seeded.get(name);
@@ -112,6 +123,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     configureService: (cluster, service, settings) => ecs.configureService(cluster, service, settings),
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
     async close() {
+      codebuild.hold(false);
+      await codebuild.idle();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ecs.close();

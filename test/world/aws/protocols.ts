@@ -1,9 +1,9 @@
-// Wire formats of the five services: AWS JSON 1.1 (ECS, ECR), AWS JSON 1.0 with query
+// Wire formats of the six services: AWS JSON 1.1 (ECS, ECR, CodeBuild), AWS JSON 1.0 with query
 // compatibility (CloudWatch) and the Query protocol with XML responses (ELBv2, STS).
 import type { ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 
-export type ServiceName = "ecs" | "ecr" | "elbv2" | "cloudwatch" | "sts";
+export type ServiceName = "ecs" | "ecr" | "elbv2" | "cloudwatch" | "sts" | "codebuild";
 
 /** The services that speak the Query protocol, by the `Version` their requests carry. */
 export const QUERY_VERSIONS: Record<string, "elbv2" | "sts"> = { "2015-12-01": "elbv2", "2011-06-15": "sts" };
@@ -28,6 +28,7 @@ export const JSON_TARGETS: Record<string, ServiceName> = {
   AmazonEC2ContainerServiceV20141113: "ecs",
   AmazonEC2ContainerRegistry_V20150921: "ecr",
   GraniteServiceVersion20100801: "cloudwatch",
+  CodeBuild_20161006: "codebuild",
 };
 
 export function sendJson(res: ServerResponse, service: ServiceName, body: unknown): void {
