@@ -9,6 +9,10 @@ import { DriftWatcher } from "./deploy/drift-watcher.ts";
 import { DeploymentRunner } from "./deploy/runner.ts";
 import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
+import { imageBuildLoop, type BuildLoopTiming, type BuildTargetsFactory } from "./images/build-loop.ts";
+import { ImageBuildStore } from "./images/build-store.ts";
+import { githubWebUrl, imageBuildTargets } from "./images/build-targets.ts";
+import { ImageBuilds } from "./images/image-builds.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
@@ -17,6 +21,7 @@ import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { CommandWrites, commandSender } from "./notify/command-writes.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
+import { ImageCheckRuns, recordImageChange } from "./notify/image-check-run.ts";
 import { InstallationPacer } from "./notify/installation-pacer.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
 import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
@@ -45,6 +50,9 @@ export interface GantryOptions {
   inbox?: { leaseMs?: number; pollMs?: number };
   /** Time between two drift checks of every environment (default a minute). */
   driftCheckMs?: number;
+  /** Where images are built and found (with GANTRY_IMAGE_BUILDER set); tests point it at the emulator. */
+  imageBuildTargets?: BuildTargetsFactory;
+  imageBuildTiming?: Partial<BuildLoopTiming>;
 }
 
 export interface RunningGantry {
@@ -52,6 +60,11 @@ export interface RunningGantry {
   store: Store;
   probot: Probot;
   controller: Controller;
+  /**
+   * The image step, when GANTRY_IMAGE_BUILDER is set: `images.buildImageForCommit(…)` builds a
+   * commit's image once (CI calls it when `gantry/test` passes on the default branch).
+   */
+  images: ImageBuilds | undefined;
   stop(): Promise<void>;
 }
 
@@ -82,11 +95,14 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor });
   const outbox = new GitHubOutbox(store);
+  const builds = new ImageBuildStore(store);
+  const imageCheckRuns = new ImageCheckRuns({ builds, octokitFor });
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
     sendDeployment: (changes) => notifier.apply(changes),
     sendCommand: commandSender(octokitFor),
+    sendImage: (changes) => imageCheckRuns.apply(changes),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
@@ -94,6 +110,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const observer = new DeploymentOutbox(outbox, () => drain.wake());
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
+  const { loop: imageLoop, images } = imageStep(options, builds, recordImageChange(outbox));
   const targetsFor =
     options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
   const runner = new DeploymentRunner({
@@ -103,8 +120,9 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
     ...(options.timing ? { timing: options.timing } : {}),
+    ...(images ? { images } : {}),
   });
-  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor });
+  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor, ...(images ? { images } : {}) });
   const audit = new AuditLog(store);
   const driftWatcher = new DriftWatcher({
     deployments,
@@ -124,6 +142,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   // A change saved just before a crash, and so never recorded, is recorded now.
   await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
   runner.start();
+  imageLoop?.start();
   driftWatcher.start();
   drain.start();
 
@@ -173,14 +192,41 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     store,
     probot,
     controller,
+    images,
     async stop() {
       await http.close();
       await worker.stop();
       await pruner.stop();
       await runner.stop();
+      await imageLoop?.stop();
       await driftWatcher.stop();
       await drain.stop();
       await store.close();
     },
   };
+}
+
+/** The image builder and its loop, when the operator chose one (GANTRY_IMAGE_BUILDER). */
+function imageStep(options: GantryOptions, builds: ImageBuildStore, record: ReturnType<typeof recordImageChange>) {
+  const { env, log } = options;
+  if (!env.GANTRY_IMAGE_BUILDER) return { loop: undefined, images: undefined };
+  const targetsFor =
+    options.imageBuildTargets ??
+    imageBuildTargets({
+      builder: env.GANTRY_IMAGE_BUILDER,
+      region: env.GANTRY_IMAGE_BUILD_REGION ?? "",
+      githubWebUrl: githubWebUrl(env.GITHUB_API_URL),
+      ...(env.GANTRY_CODEBUILD_PROJECT ? { project: env.GANTRY_CODEBUILD_PROJECT } : {}),
+      ...(env.GANTRY_IMAGE_BUILD_ROLE_ARN ? { roleArn: env.GANTRY_IMAGE_BUILD_ROLE_ARN } : {}),
+      ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    });
+  const loop = imageBuildLoop({
+    builds,
+    targetsFor,
+    record,
+    log,
+    instanceId: env.GANTRY_INSTANCE_ID,
+    timing: { pollMs: env.GANTRY_IMAGE_BUILD_POLL_MS, ...options.imageBuildTiming },
+  });
+  return { loop, images: new ImageBuilds({ builds, record, wake: () => loop.wake() }) };
 }

@@ -39,6 +39,16 @@ export const serverEnvSchema = z
     GANTRY_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
     GANTRY_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(20_000),
     GANTRY_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+    /** Who builds a commit's image when it has none: `codebuild` (AWS) or `local` (docker, podman or buildah here); unset, nobody. */
+    GANTRY_IMAGE_BUILDER: z.enum(["codebuild", "local"]).optional(),
+    /** The CodeBuild project every image is built by: its service role pushes to ECR. */
+    GANTRY_CODEBUILD_PROJECT: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/, "must be a CodeBuild project name").optional(),
+    /** Where builds run and images are pushed (CodeBuild and ECR). */
+    GANTRY_IMAGE_BUILD_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1").optional(),
+    /** Assumed for build calls (StartBuild, BatchGetBuilds, ECR reads); unset, Gantry's own identity makes them. */
+    GANTRY_IMAGE_BUILD_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN").optional(),
+    /** How often a running build is looked at. */
+    GANTRY_IMAGE_BUILD_POLL_MS: positiveInt.default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
@@ -47,6 +57,12 @@ export const serverEnvSchema = z
         path: ["GANTRY_HTTP_HEADERS_TIMEOUT_MS"],
         message: "must not exceed GANTRY_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)",
       });
+    }
+    if (env.GANTRY_IMAGE_BUILDER !== undefined && env.GANTRY_IMAGE_BUILD_REGION === undefined) {
+      ctx.addIssue({ code: "custom", path: ["GANTRY_IMAGE_BUILD_REGION"], message: "is required when GANTRY_IMAGE_BUILDER is set: the region of the ECR repositories images are pushed to" });
+    }
+    if (env.GANTRY_IMAGE_BUILDER === "codebuild" && env.GANTRY_CODEBUILD_PROJECT === undefined) {
+      ctx.addIssue({ code: "custom", path: ["GANTRY_CODEBUILD_PROJECT"], message: "is required when GANTRY_IMAGE_BUILDER is codebuild: the project that builds every image" });
     }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {

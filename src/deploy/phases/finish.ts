@@ -1,5 +1,7 @@
-import type { Deployment } from "../deployment-state.ts";
-import { ensureWeights, liveAndIdle, moveTo, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
+import { environmentTag } from "../../images/registry.ts";
+import { publicErrorText } from "../../notify/public-text.ts";
+import type { Deployment, DeploymentState } from "../deployment-state.ts";
+import { ensureWeights, LeaseLost, liveAndIdle, moveTo, stayIn, stayUntil, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /**
  * Traffic back to the colour that was serving, in one verified call, then the new colour scaled to
@@ -27,9 +29,19 @@ export async function restore(deployment: Deployment, context: TickContext): Pro
   return moveTo(deployment, context, outcome);
 }
 
-/** After the keep-warm window: scale the old colour to zero, unless a newer deployment now owns the fleet. */
+/**
+ * On going live, the environment's tag moves onto the image (promotion); after the keep-warm window,
+ * the old colour is scaled to zero, unless a newer deployment now owns the fleet.
+ */
 export async function cool(deployment: Deployment, context: TickContext): Promise<Transition> {
   if (await context.supersededBy(deployment)) return moveTo(deployment, context, "succeeded");
+  const warmUntil = deployment.state.phaseStartedAt + deployment.state.environment.keepWarm;
+  if (deployment.state.promotion === null) {
+    const promotion = await promote(deployment, context);
+    const reason = promotion.error === null ? deployment.state.reason : `live, but the image was not tagged ${promotion.tag}: ${promotion.error}`;
+    return stayUntil(deployment, context, warmUntil, { promotion, reason });
+  }
+  if (context.now() < warmUntil) return stayUntil(deployment, context, warmUntil);
   const { live, idle } = liveAndIdle(deployment.state);
   if (!(await context.targets.router.verifyWeights(weightsOn(idle, 100)))) {
     return moveTo(deployment, context, "succeeded", { reason: `traffic no longer all on ${idle}; ${live} left running` });
@@ -39,6 +51,25 @@ export async function cool(deployment: Deployment, context: TickContext): Promis
     await context.targets.fleet.update(live, { desiredCount: 0 }, await context.guard());
   }
   return moveTo(deployment, context, "succeeded");
+}
+
+/**
+ * `env-<environment>` onto the image the deployment runs, by PutImage of the same manifest: never a
+ * rebuild, the digest unchanged. A refusal (a role without ecr:PutImage, a repository whose tags are
+ * all immutable) does not undo a deployment that is live: it is recorded and shown.
+ */
+async function promote(deployment: Deployment, context: TickContext): Promise<NonNullable<DeploymentState["promotion"]>> {
+  const { state } = deployment;
+  const tag = environmentTag(deployment.environment);
+  const digest = state.imageDigest ?? "";
+  await context.guard();
+  try {
+    await context.targets.registry.promote(state.buildRepository, digest, tag);
+    return { tag, digest, at: context.now(), error: null };
+  } catch (error) {
+    if (error instanceof LeaseLost) throw error;
+    return { tag, digest, at: context.now(), error: publicErrorText(error) };
+  }
 }
 
 /** Keeps the environment's weights as they are while a person decides (approval, or a paused judge). */
