@@ -27,9 +27,9 @@ export async function createImmutableRepository(aws: AwsEmulator, name: string):
 }
 
 /** What an operator does once: the CodeBuild project, GitHub source credentials, the build role. */
-export async function prepareBuildAccount(aws: AwsEmulator, github: GithubEmulator, repositoryIds: number[]): Promise<{ roleArn: string }> {
+export async function prepareBuildAccount(aws: AwsEmulator, github: GithubEmulator, installationId: number, repositoryIds: number[]): Promise<{ roleArn: string }> {
   aws.codebuild.createProject(PROJECT);
-  const response = await fetch(`${github.url}/app/installations/${INSTALLATION_ID}/access_tokens`, { method: "POST", headers: { authorization: `Bearer ${FAKE_JWT}` } });
+  const response = await fetch(`${github.url}/app/installations/${installationId}/access_tokens`, { method: "POST", headers: { authorization: `Bearer ${FAKE_JWT}` } });
   const { token } = (await response.json()) as { token: string };
   await new CodeBuildClient(aws.clientConfig()).send(new ImportSourceCredentialsCommand({ token, serverType: "GITHUB_ENTERPRISE", authType: "PERSONAL_ACCESS_TOKEN" }));
   return { roleArn: aws.sts.createRole("gantry-image-builds", { externalIds: repositoryIds.map(String) }) };
@@ -58,7 +58,7 @@ export async function startBuildWorld(store: Store, options: { buildMs?: number 
   const seeded = github.seedRepo({ owner: "acme", name: "web", installationId: INSTALLATION_ID });
   const aws = await startAwsEmulator({ buildMs: options.buildMs ?? 50 });
   await createImmutableRepository(aws, ECR_REPOSITORY);
-  const { roleArn } = await prepareBuildAccount(aws, github, [seeded.id]);
+  const { roleArn } = await prepareBuildAccount(aws, github, INSTALLATION_ID, [seeded.id]);
   const targetsFor = imageBuildTargets({
     builder: "codebuild",
     region: aws.region,
