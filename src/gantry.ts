@@ -219,6 +219,7 @@ function imageStep(options: GantryOptions, builds: ImageBuildStore, record: Retu
       ...(env.GANTRY_CODEBUILD_PROJECT ? { project: env.GANTRY_CODEBUILD_PROJECT } : {}),
       ...(env.GANTRY_IMAGE_BUILD_ROLE_ARN ? { roleArn: env.GANTRY_IMAGE_BUILD_ROLE_ARN } : {}),
       ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+      ...(env.GANTRY_ECR_KEEP_IMAGES ? { keepImages: env.GANTRY_ECR_KEEP_IMAGES } : {}),
     });
   const loop = imageBuildLoop({
     builds,

@@ -47,6 +47,8 @@ export const serverEnvSchema = z
     GANTRY_IMAGE_BUILD_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1").optional(),
     /** Assumed for build calls (StartBuild, BatchGetBuilds, ECR reads); unset, Gantry's own identity makes them. */
     GANTRY_IMAGE_BUILD_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN").optional(),
+    /** Put Gantry's lifecycle policy, keeping this many images besides those environments run or production ran, on ECR repositories that have none. */
+    GANTRY_ECR_KEEP_IMAGES: positiveInt.optional(),
     /** How often a running build is looked at. */
     GANTRY_IMAGE_BUILD_POLL_MS: positiveInt.default(10_000),
   })

@@ -12,6 +12,8 @@ export interface BuildTargets {
   builder: ImageBuilder;
   /** ECR as the builder pushes to it: the tag `<sha>` is looked for here before and after a build. */
   registry: ImageRegistry;
+  /** Puts Gantry's lifecycle policy on a repository that has none (GANTRY_ECR_KEEP_IMAGES); absent when the operator did not ask. */
+  ensureLifecyclePolicy?: (repository: string) => Promise<boolean>;
 }
 
 export type BuildTargetsFactory = (repo: { owner: string; repo: string; id: number }) => BuildTargets;
@@ -73,6 +75,7 @@ async function look(claim: BuildClaim, options: BuildLoopOptions, timing: BuildL
   const now = options.builds.now;
   const targets = options.targetsFor({ owner: row.owner, repo: row.repo, id: Number(row.repository_id) });
   if (row.status === "requested") {
+    await lifecyclePolicyOnce(targets, row.ecr_repository, options.log);
     const existing = await targets.registry.resolve(row.ecr_repository, row.sha);
     if (existing) return { status: "succeeded", builder: "existing", digest: existing.digest, started_at: now, finished_at: now, failures: 0, reason: null };
     const problem = buildPathProblem(row.dockerfile) ?? buildPathProblem(row.context);
@@ -97,6 +100,19 @@ async function look(claim: BuildClaim, options: BuildLoopOptions, timing: BuildL
   const built = await targets.registry.resolve(row.ecr_repository, row.sha);
   if (!built) return failed(now, `the build succeeded but ECR repository ${row.ecr_repository} has no image tagged ${row.sha}: check the project's buildspec pushes there`);
   return { status: "succeeded", digest: built.digest, finished_at: now, failures: 0, reason: null };
+}
+
+const policyChecked = new Set<string>();
+
+/** Once per repository and process; a refusal is logged and never fails a build. */
+async function lifecyclePolicyOnce(targets: BuildTargets, repository: string, log: Logger): Promise<void> {
+  if (!targets.ensureLifecyclePolicy || policyChecked.has(repository)) return;
+  policyChecked.add(repository);
+  try {
+    if (await targets.ensureLifecyclePolicy(repository)) log.info({ repository }, "image-builds: put Gantry's lifecycle policy on the ECR repository");
+  } catch (error) {
+    log.warn({ repository, err: error }, "image-builds: could not put the lifecycle policy on the ECR repository; images are kept");
+  }
 }
 
 function failed(now: number, reason: string): Change {

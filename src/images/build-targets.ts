@@ -9,6 +9,7 @@ import type { BuildTargets, BuildTargetsFactory } from "./build-loop.ts";
 import { CodeBuildBuilder } from "./codebuild-builder.ts";
 import { EcrRegistry } from "./ecr-registry.ts";
 import type { ImageBuilder } from "./image-builder.ts";
+import { ensureLifecyclePolicy } from "./lifecycle-policy.ts";
 import { LocalBuilder } from "./local-builder.ts";
 
 export interface ImageBuildSettings {
@@ -24,6 +25,8 @@ export interface ImageBuildSettings {
   credentials?: AwsCredentials;
   /** GitHub's web address for the server's GITHUB_API_URL. */
   githubWebUrl: string;
+  /** Puts Gantry's lifecycle policy (keeping this many other images) on repositories that have none. */
+  keepImages?: number;
 }
 
 /** https://api.github.com → https://github.com; GitHub Enterprise's https://host/api/v3 → https://host; anything else is taken as is. */
@@ -71,5 +74,6 @@ function build(settings: ImageBuildSettings, repo: { owner: string; repo: string
   } else {
     builder = new LocalBuilder();
   }
-  return { builder, registry: new EcrRegistry({ ecr }) };
+  const keep = settings.keepImages;
+  return { builder, registry: new EcrRegistry({ ecr }), ...(keep ? { ensureLifecyclePolicy: (repository: string) => ensureLifecyclePolicy(ecr, repository, keep) } : {}) };
 }

@@ -1,3 +1,4 @@
+import { deployedTag } from "../../images/lifecycle-policy.ts";
 import { environmentTag } from "../../images/registry.ts";
 import { publicErrorText } from "../../notify/public-text.ts";
 import type { Deployment, DeploymentState } from "../deployment-state.ts";
@@ -65,6 +66,8 @@ async function promote(deployment: Deployment, context: TickContext): Promise<No
   await context.guard();
   try {
     await context.targets.registry.promote(state.buildRepository, digest, tag);
+    // Never moves: the lifecycle policy keeps an image ever deployed to production by it.
+    await context.targets.registry.promote(state.buildRepository, digest, deployedTag(deployment.environment, deployment.sha));
     return { tag, digest, at: context.now(), error: null };
   } catch (error) {
     if (error instanceof LeaseLost) throw error;
