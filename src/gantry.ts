@@ -12,6 +12,7 @@ import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { imageBuildLoop, type BuildLoopTiming, type BuildTargetsFactory } from "./images/build-loop.ts";
 import { ImageBuildStore } from "./images/build-store.ts";
 import { githubWebUrl, imageBuildTargets } from "./images/build-targets.ts";
+import type { BuildInput } from "./images/image-builder.ts";
 import { ImageBuilds } from "./images/image-builds.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
@@ -110,7 +111,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const observer = new DeploymentOutbox(outbox, () => drain.wake());
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
-  const { loop: imageLoop, images } = imageStep(options, builds, recordImageChange(outbox));
+  const { loop: imageLoop, images } = imageStep(options, builds, recordImageChange(outbox), async (input) => {
+    const octokit = await probot.auth(input.installationId);
+    const { data } = await octokit.rest.repos.downloadTarballArchive({ owner: input.owner, repo: input.repo, ref: input.sha });
+    return Buffer.from(data as ArrayBuffer);
+  });
   const targetsFor =
     options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
   const runner = new DeploymentRunner({
@@ -207,7 +212,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
 }
 
 /** The image builder and its loop, when the operator chose one (GANTRY_IMAGE_BUILDER). */
-function imageStep(options: GantryOptions, builds: ImageBuildStore, record: ReturnType<typeof recordImageChange>) {
+function imageStep(options: GantryOptions, builds: ImageBuildStore, record: ReturnType<typeof recordImageChange>, tarball: (input: BuildInput) => Promise<Buffer>) {
   const { env, log } = options;
   if (!env.GANTRY_IMAGE_BUILDER) return { loop: undefined, images: undefined };
   const targetsFor =
@@ -216,6 +221,7 @@ function imageStep(options: GantryOptions, builds: ImageBuildStore, record: Retu
       builder: env.GANTRY_IMAGE_BUILDER,
       region: env.GANTRY_IMAGE_BUILD_REGION ?? "",
       githubWebUrl: githubWebUrl(env.GITHUB_API_URL),
+      tarball,
       ...(env.GANTRY_CODEBUILD_PROJECT ? { project: env.GANTRY_CODEBUILD_PROJECT } : {}),
       ...(env.GANTRY_IMAGE_BUILD_ROLE_ARN ? { roleArn: env.GANTRY_IMAGE_BUILD_ROLE_ARN } : {}),
       ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),

@@ -24,7 +24,7 @@ export const deploymentStateSchema = z.object({
   imageUri: z.string().nullable(),
   /** Where the commit's Dockerfile is, should it need building (the config's `build`, read once at the command). */
   build: z.object({ dockerfile: z.string(), context: z.string() }).nullable().default(null),
-  /** The environment's tag moved onto the image once the deployment went live; null before. */
+  /** The environment's tag moved onto the image when the deployment succeeded; null before. */
   promotion: z
     .object({ tag: z.string(), digest: z.string(), at: z.number(), error: z.string().nullable() })
     .nullable()

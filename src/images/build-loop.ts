@@ -84,6 +84,7 @@ async function look(claim: BuildClaim, options: BuildLoopOptions, timing: BuildL
       id: row.id,
       owner: row.owner,
       repo: row.repo,
+      installationId: Number(row.installation_id),
       sha: row.sha,
       ecrRepository: row.ecr_repository,
       dockerfile: normalBuildPath(row.dockerfile),

@@ -2,7 +2,7 @@
 // with the operator's build role (GANTRY_IMAGE_BUILD_ROLE_ARN) or Gantry's own identity. Nothing here
 // comes from a repository's config: it names only its ECR repository and Dockerfile.
 import { CodeBuildClient } from "@aws-sdk/client-codebuild";
-import { ECRClient } from "@aws-sdk/client-ecr";
+import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { RETRY, roleSessionName, type AwsCredentials } from "../aws/clients.ts";
 import type { BuildTargets, BuildTargetsFactory } from "./build-loop.ts";
@@ -10,7 +10,7 @@ import { CodeBuildBuilder } from "./codebuild-builder.ts";
 import { EcrRegistry } from "./ecr-registry.ts";
 import type { ImageBuilder } from "./image-builder.ts";
 import { ensureLifecyclePolicy } from "./lifecycle-policy.ts";
-import { LocalBuilder } from "./local-builder.ts";
+import { LocalBuilder, type LocalBuilderOptions } from "./local-builder.ts";
 
 export interface ImageBuildSettings {
   builder: "codebuild" | "local";
@@ -25,6 +25,8 @@ export interface ImageBuildSettings {
   credentials?: AwsCredentials;
   /** GitHub's web address for the server's GITHUB_API_URL. */
   githubWebUrl: string;
+  /** A commit's tarball from GitHub, for the local builder. */
+  tarball?: LocalBuilderOptions["tarball"];
   /** Puts Gantry's lifecycle policy (keeping this many other images) on repositories that have none. */
   keepImages?: number;
 }
@@ -72,8 +74,18 @@ function build(settings: ImageBuildSettings, repo: { owner: string; repo: string
   if (settings.builder === "codebuild") {
     builder = new CodeBuildBuilder({ codebuild: new CodeBuildClient(config), project: settings.project ?? "", githubWebUrl: settings.githubWebUrl });
   } else {
-    builder = new LocalBuilder();
+    const tarball = settings.tarball;
+    if (!tarball) throw new Error("the local image builder needs a way to read tarballs from GitHub");
+    builder = new LocalBuilder({ tarball, registryLogin: () => ecrLogin(ecr) });
   }
   const keep = settings.keepImages;
   return { builder, registry: new EcrRegistry({ ecr }), ...(keep ? { ensureLifecyclePolicy: (repository: string) => ensureLifecyclePolicy(ecr, repository, keep) } : {}) };
+}
+
+/** ECR's token for `docker login`: base64 of `AWS:<password>`, for the registry of the client's account and region. */
+async function ecrLogin(ecr: ECRClient): Promise<{ registry: string; username: string; password: string }> {
+  const data = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+  if (!data?.authorizationToken || !data.proxyEndpoint) throw new Error("ECR gave no authorization token");
+  const [username = "AWS", ...rest] = Buffer.from(data.authorizationToken, "base64").toString("utf8").split(":");
+  return { registry: new URL(data.proxyEndpoint).host, username, password: rest.join(":") };
 }

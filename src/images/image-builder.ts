@@ -6,6 +6,8 @@ export interface BuildInput {
   id: string;
   owner: string;
   repo: string;
+  /** The GitHub App installation that can read the repository (a local build downloads its tarball). */
+  installationId: number;
   sha: string;
   ecrRepository: string;
   /** Paths inside the repository, already checked (build-paths.ts). */

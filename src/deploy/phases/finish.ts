@@ -2,7 +2,7 @@ import { deployedTag } from "../../images/lifecycle-policy.ts";
 import { environmentTag } from "../../images/registry.ts";
 import { publicErrorText } from "../../notify/public-text.ts";
 import type { Deployment, DeploymentState } from "../deployment-state.ts";
-import { ensureWeights, LeaseLost, liveAndIdle, moveTo, stayIn, stayUntil, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
+import { ensureWeights, LeaseLost, liveAndIdle, moveTo, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /**
  * Traffic back to the colour that was serving, in one verified call, then the new colour scaled to
@@ -31,18 +31,13 @@ export async function restore(deployment: Deployment, context: TickContext): Pro
 }
 
 /**
- * On going live, the environment's tag moves onto the image (promotion); after the keep-warm window,
- * the old colour is scaled to zero, unless a newer deployment now owns the fleet.
+ * After the keep-warm window: scale the old colour to zero and promote the image (the environment's
+ * tag moves onto it), unless a newer deployment now owns the fleet. Promoting here, once a rollback
+ * in place is no longer possible, and in the same tick as the scale-down, keeps the tag on what the
+ * environment runs for good; a deployment queued behind this one starts only after it.
  */
 export async function cool(deployment: Deployment, context: TickContext): Promise<Transition> {
   if (await context.supersededBy(deployment)) return moveTo(deployment, context, "succeeded");
-  const warmUntil = deployment.state.phaseStartedAt + deployment.state.environment.keepWarm;
-  if (deployment.state.promotion === null) {
-    const promotion = await promote(deployment, context);
-    const reason = promotion.error === null ? deployment.state.reason : `live, but the image was not tagged ${promotion.tag}: ${promotion.error}`;
-    return stayUntil(deployment, context, warmUntil, { promotion, reason });
-  }
-  if (context.now() < warmUntil) return stayUntil(deployment, context, warmUntil);
   const { live, idle } = liveAndIdle(deployment.state);
   if (!(await context.targets.router.verifyWeights(weightsOn(idle, 100)))) {
     return moveTo(deployment, context, "succeeded", { reason: `traffic no longer all on ${idle}; ${live} left running` });
@@ -51,7 +46,9 @@ export async function cool(deployment: Deployment, context: TickContext): Promis
   if (old.desiredCount > 0) {
     await context.targets.fleet.update(live, { desiredCount: 0 }, await context.guard());
   }
-  return moveTo(deployment, context, "succeeded");
+  const promotion = await promote(deployment, context);
+  const reason = promotion.error === null ? deployment.state.reason : `succeeded, but the image was not tagged ${promotion.tag}: ${promotion.error}`;
+  return moveTo(deployment, context, "succeeded", { promotion, reason });
 }
 
 /**

@@ -16,8 +16,7 @@ export async function watch(deployment: Deployment, context: TickContext): Promi
 }
 
 export function startCooling(deployment: Deployment, context: TickContext): Transition {
-  // Cooling's first tick, at once, moves the environment's tag onto the image; the next, after keep-warm, scales down.
-  return moveTo(deployment, context, "cooling", { pausedFrom: null, reason: null, promotion: null });
+  return moveTo(deployment, context, "cooling", { pausedFrom: null, reason: null }, deployment.state.environment.keepWarm);
 }
 
 function watchLength(deployment: Deployment): number {
