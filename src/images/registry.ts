@@ -5,9 +5,6 @@ export interface ResolvedImage {
   imageUri: string;
 }
 
-/** An environment's tag on the image it runs: moved, never rebuilt, so the digest stays the same. */
-export type Promotion = { tag: string; digest: string; at: number } | { tag: string; digest: string; at: number; error: string };
-
 /** Where the one image per commit lives (ECR); tags are the full commit SHA. */
 export interface ImageRegistry {
   /** The image built for `sha`, or undefined when there is none yet. */

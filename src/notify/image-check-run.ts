@@ -29,7 +29,7 @@ function checkRunState(view: ImageBuildView): CheckRunState {
 }
 
 /** "3m 12s", "45s". */
-export function buildDuration(ms: number): string {
+function buildDuration(ms: number): string {
   const seconds = Math.round(ms / 1_000);
   return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
 }
