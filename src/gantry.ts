@@ -12,6 +12,11 @@ import { DriftWatcher } from "./deploy/drift-watcher.ts";
 import { DeploymentRunner } from "./deploy/runner.ts";
 import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
+import { imageBuildLoop, type BuildLoopTiming, type BuildTargetsFactory } from "./images/build-loop.ts";
+import { ImageBuildStore } from "./images/build-store.ts";
+import { githubWebUrl, imageBuildTargets } from "./images/build-targets.ts";
+import type { BuildInput } from "./images/image-builder.ts";
+import { ImageBuilds } from "./images/image-builds.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
 import { webhookIntake } from "./inbox/intake.ts";
@@ -21,6 +26,7 @@ import { InboxPruner } from "./inbox/pruner.ts";
 import { inboxWorker } from "./inbox/worker.ts";
 import { CommandWrites, commandSender } from "./notify/command-writes.ts";
 import { GitHubNotifier } from "./notify/github-notifier.ts";
+import { ImageCheckRuns, recordImageChange } from "./notify/image-check-run.ts";
 import { InstallationPacer } from "./notify/installation-pacer.ts";
 import { DeploymentNotifications } from "./notify/notification-store.ts";
 import { DeploymentOutbox } from "./notify/deployment-outbox.ts";
@@ -31,6 +37,7 @@ import { settleWithin, type StopOutcome } from "./lifecycle/shutdown.ts";
 import { slackSettings } from "./slack/settings.ts";
 import { SlackOutbox, type TestFailureNotice } from "./slack/slack-outbox.ts";
 import type { DeploymentObserver } from "./deploy/api.ts";
+import { buildImagesAfterTests } from "./images/build-after-tests.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -57,6 +64,9 @@ export interface GantryOptions {
   ciExecutor?: Executor;
   /** How often running shards are looked at (default a second). */
   ciWatchMs?: number;
+  /** Where images are built and found (with GANTRY_IMAGE_BUILDER set); tests point it at the emulator. */
+  imageBuildTargets?: BuildTargetsFactory;
+  imageBuildTiming?: Partial<BuildLoopTiming>;
 }
 
 export interface RunningGantry {
@@ -77,6 +87,11 @@ export interface RunningGantry {
    * outbox (never waits on Slack); does nothing while Slack is off.
    */
   postTestFailure(notice: TestFailureNotice): Promise<void>;
+  /**
+   * The image step, when GANTRY_IMAGE_BUILDER is set: `images.buildImageForCommit(…)` builds a
+   * commit's image once (CI calls it when `gantry/test` passes on the default branch).
+   */
+  images: ImageBuilds | undefined;
 }
 
 /** Composition root: store, Probot, controller, webhook inbox and HTTP server, started in that order. */
@@ -123,6 +138,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   if (!slack) log.info("Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to post deployment messages and take approvals from Slack");
   // Bolt is loaded only when Slack is on: a Gantry without Slack does not hold it.
   const slackApp = slack ? await import("./slack/slack-app.ts") : null;
+  const builds = new ImageBuildStore(store);
+  const imageCheckRuns = new ImageCheckRuns({ builds, octokitFor });
   // GitHub writes leave through the outbox, drained apart from the controller and the inbox: a slow or refusing GitHub delays neither.
   const drain = outboxDrain({
     outbox,
@@ -130,6 +147,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     sendCommand: commandSender(octokitFor),
     sendCiRun: (runId) => ci.sendRun(runId),
     ...(slack && slackApp ? { sendSlack: slackApp.slackSender({ settings: slack, store, notifications, log }) } : {}),
+    sendImage: (changes) => imageCheckRuns.apply(changes),
     pacer,
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
@@ -146,6 +164,11 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   };
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
+  const { loop: imageLoop, images } = imageStep(options, builds, recordImageChange(outbox), async (input) => {
+    const octokit = await probot.auth(input.installationId);
+    const { data } = await octokit.rest.repos.downloadTarballArchive({ owner: input.owner, repo: input.repo, ref: input.sha });
+    return Buffer.from(data as ArrayBuffer);
+  });
   const targetsFor =
     options.deployTargets ?? awsDeployTargets({ accountIds: env.GANTRY_AWS_ACCOUNT_IDS, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) });
   const runner = new DeploymentRunner({
@@ -155,8 +178,9 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     instanceId: env.GANTRY_INSTANCE_ID,
     ...(options.timing ? { timing: options.timing } : {}),
+    ...(images ? { images } : {}),
   });
-  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor });
+  const controller = new Controller({ deployments, observer, wake: () => runner.wake(), targetsFor, ...(images ? { images } : {}) });
   const audit = new AuditLog(store);
   const driftWatcher = new DriftWatcher({
     deployments,
@@ -177,6 +201,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   // A change saved just before a crash, and so never recorded, is recorded now.
   await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
   runner.start();
+  imageLoop?.start();
+  if (images) buildImagesAfterTests({ ci: ci.service, images, readerFor: (installationId) => probot.auth(installationId), awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS, log });
   driftWatcher.start();
   drain.start();
 
@@ -248,6 +274,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     probot,
     controller,
     ci: ci.service,
+    images,
     postTestFailure: (notice) => slackOutbox?.postTestFailure(notice) ?? Promise.resolve(),
     stop(timeoutMs = env.GANTRY_SHUTDOWN_TIMEOUT_MS) {
       // Once: a test or a signal may ask twice.
@@ -268,6 +295,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         "deployment steps": runner.stop(),
         "drift checks": driftWatcher.stop(),
         "test shards": ci.stop(),
+        "image builds": imageLoop?.stop() ?? Promise.resolve(),
         "GitHub outbox": drain.stop(),
       },
       timeoutMs,
@@ -278,4 +306,31 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     await store.close();
     return { unfinished };
   }
+}
+
+/** The image builder and its loop, when the operator chose one (GANTRY_IMAGE_BUILDER). */
+function imageStep(options: GantryOptions, builds: ImageBuildStore, record: ReturnType<typeof recordImageChange>, tarball: (input: BuildInput) => Promise<Buffer>) {
+  const { env, log } = options;
+  if (!env.GANTRY_IMAGE_BUILDER) return { loop: undefined, images: undefined };
+  const targetsFor =
+    options.imageBuildTargets ??
+    imageBuildTargets({
+      builder: env.GANTRY_IMAGE_BUILDER,
+      region: env.GANTRY_IMAGE_BUILD_REGION ?? "",
+      githubWebUrl: githubWebUrl(env.GITHUB_API_URL),
+      tarball,
+      ...(env.GANTRY_CODEBUILD_PROJECT ? { project: env.GANTRY_CODEBUILD_PROJECT } : {}),
+      ...(env.GANTRY_IMAGE_BUILD_ROLE_ARN ? { roleArn: env.GANTRY_IMAGE_BUILD_ROLE_ARN } : {}),
+      ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+      ...(env.GANTRY_ECR_KEEP_IMAGES ? { keepImages: env.GANTRY_ECR_KEEP_IMAGES } : {}),
+    });
+  const loop = imageBuildLoop({
+    builds,
+    targetsFor,
+    record,
+    log,
+    instanceId: env.GANTRY_INSTANCE_ID,
+    timing: { pollMs: env.GANTRY_IMAGE_BUILD_POLL_MS, ...options.imageBuildTiming },
+  });
+  return { loop, images: new ImageBuilds({ builds, record, wake: () => loop.wake() }) };
 }

@@ -1,10 +1,16 @@
 import { z } from "zod";
+import { buildPathProblem } from "../images/build-paths.ts";
 import { duration } from "./duration.ts";
 
 /** `.github/gantry.yml`. Unknown keys are errors so that a typo is reported, not silently ignored. */
 
 const arn = (service: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ARN (arn:aws:${service}:...)`);
+
+const buildPath = z.string().superRefine((path, ctx) => {
+  const problem = buildPathProblem(path);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const githubLogin = z.string().regex(/^[A-Za-z0-9-]+(\[bot\])?$/, "must be a GitHub login");
 const teamSlug = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "org/team-slug"');
@@ -221,8 +227,9 @@ export const repoConfigSchema = z
     build: z
       .strictObject({
         repository: z.string().regex(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/, "must be an ECR repository name"),
-        dockerfile: z.string().default("Dockerfile"),
-        context: z.string().default("."),
+        /** Both inside the repository: the builder runs with the operator's identity, never the repository's. */
+        dockerfile: buildPath.default("Dockerfile"),
+        context: buildPath.default("."),
       })
       .optional(),
     environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "environment names are lower-case words"), environmentSchema),

@@ -75,6 +75,18 @@ export const serverEnvSchema = z
     GITHUB_WEB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"),
     /** An operator's YAML file of Slack user id → GitHub login, read at start-up; it overrides links people made with /gantry link. */
     GANTRY_SLACK_IDENTITIES_FILE: z.string().min(1).optional(),
+    /** Who builds a commit's image when it has none: `codebuild` (AWS) or `local` (docker, podman or buildah here); unset, nobody. */
+    GANTRY_IMAGE_BUILDER: z.enum(["codebuild", "local"]).optional(),
+    /** The CodeBuild project every image is built by: its service role pushes to ECR. */
+    GANTRY_CODEBUILD_PROJECT: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/, "must be a CodeBuild project name").optional(),
+    /** Where builds run and images are pushed (CodeBuild and ECR). */
+    GANTRY_IMAGE_BUILD_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1").optional(),
+    /** Assumed for build calls (StartBuild, BatchGetBuilds, ECR reads); unset, Gantry's own identity makes them. */
+    GANTRY_IMAGE_BUILD_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN").optional(),
+    /** Put Gantry's lifecycle policy, keeping this many images besides those environments run or production ran, on ECR repositories that have none. */
+    GANTRY_ECR_KEEP_IMAGES: positiveInt.optional(),
+    /** How often a running build is looked at. */
+    GANTRY_IMAGE_BUILD_POLL_MS: positiveInt.default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.GANTRY_HTTP_HEADERS_TIMEOUT_MS > env.GANTRY_HTTP_REQUEST_TIMEOUT_MS) {
@@ -101,6 +113,12 @@ export const serverEnvSchema = z
     }
     if (env.GITHUB_CLIENT_ID !== undefined && env.GANTRY_PUBLIC_URL === undefined) {
       ctx.addIssue({ code: "custom", path: ["GANTRY_PUBLIC_URL"], message: "is required with GITHUB_CLIENT_ID: GitHub sends people back to it after they authorise the app" });
+    }
+    if (env.GANTRY_IMAGE_BUILDER !== undefined && env.GANTRY_IMAGE_BUILD_REGION === undefined) {
+      ctx.addIssue({ code: "custom", path: ["GANTRY_IMAGE_BUILD_REGION"], message: "is required when GANTRY_IMAGE_BUILDER is set: the region of the ECR repositories images are pushed to" });
+    }
+    if (env.GANTRY_IMAGE_BUILDER === "codebuild" && env.GANTRY_CODEBUILD_PROJECT === undefined) {
+      ctx.addIssue({ code: "custom", path: ["GANTRY_CODEBUILD_PROJECT"], message: "is required when GANTRY_IMAGE_BUILDER is codebuild: the project that builds every image" });
     }
     if (env.APP_ID === undefined) return;
     if (!env.PRIVATE_KEY && !env.PRIVATE_KEY_PATH) {

@@ -17,6 +17,7 @@ export type RepoRef = z.infer<typeof repoRefSchema>;
 
 export const phaseSchema = z.enum([
   "queued",
+  "building", // the commit has no image yet: it is being built, once (src/images)
   "preparing", // task definition registered, idle colour scaling up
   "warming", // waiting for steady state and healthy targets
   "smoke-testing",
@@ -129,8 +130,8 @@ export const deploymentViewSchema = z.object({
   repo: repoRefSchema,
   environment: z.string(),
   sha: z.string(),
-  /** The image digest the deployment runs, pinned when it was created. */
-  imageDigest: z.string(),
+  /** The image digest the deployment runs, pinned when it was created or once its image was built; null while building. */
+  imageDigest: z.string().nullable(),
   phase: phaseSchema,
   /** Index into the strategy's steps while shifting. */
   step: z.number().int().min(0),

@@ -52,7 +52,7 @@ export function awsDeployTargets(options: AwsTargetOptions = {}): DeployTargetsF
 const routerMethods: Record<keyof TrafficRouter, true> = { getWeights: true, setWeights: true, verifyWeights: true };
 const fleetMethods: Record<keyof ServiceFleet, true> = { describe: true, registerRevision: true, update: true, targetHealth: true, targetGroupTiming: true };
 const metricsMethods: Record<keyof MetricsSource, true> = { sample: true };
-const registryMethods: Record<keyof ImageRegistry, true> = { resolve: true };
+const registryMethods: Record<keyof ImageRegistry, true> = { resolve: true, promote: true };
 
 /** Targets whose adapters are built by `load` when one of their methods is first called. */
 function loadedOnFirstCall(load: () => Promise<DeployTargets>, hasTestListener: boolean): DeployTargets {

@@ -18,17 +18,18 @@ import { initialState, toView, type Deployment, type PendingAction } from "./dep
 import { LOCK_FREE_PHASES, type DeploymentStore } from "./deployment-store.ts";
 import { splitText, type DriftStore } from "./drift-store.ts";
 import { undrivableFleet } from "./drivable.ts";
+import type { ImageRequests } from "../images/image-builds.ts";
 import { rollbackTarget } from "./rollback-target.ts";
 import { TargetsRefused, type DeployTargets, type DeployTargetsFactory } from "./targets.ts";
 
-const ACTIVE_PHASES = (["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "rolling-back"] as const) satisfies Phase[];
+const ACTIVE_PHASES = (["queued", "building", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "rolling-back"] as const) satisfies Phase[];
 
 /** Which phases accept which request; anything else is refused with the phase named. */
 const ACCEPTS: Record<PendingAction["kind"], ReadonlySet<Phase>> = {
   approve: new Set(["awaiting-approval"]),
   promote: new Set(["shifting", "paused"]),
-  abort: new Set(["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching"]),
-  rollback: new Set(["queued", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "cooling"]),
+  abort: new Set(["queued", "building", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching"]),
+  rollback: new Set(["queued", "building", "preparing", "warming", "smoke-testing", "awaiting-approval", "shifting", "paused", "promoting", "watching", "cooling"]),
 };
 
 export interface ControllerOptions {
@@ -37,6 +38,8 @@ export interface ControllerOptions {
   /** Tells the runner there is work now rather than at its next poll. */
   wake: () => void;
   targetsFor: DeployTargetsFactory;
+  /** Builds the image of a commit that has none; without it, such a commit is refused. */
+  images?: ImageRequests;
 }
 
 /**
@@ -50,6 +53,7 @@ export class Controller implements DeploymentController {
   readonly #observer: DeploymentObserver;
   readonly #wake: () => void;
   readonly #targetsFor: DeployTargetsFactory;
+  readonly #images: ImageRequests | undefined;
 
   constructor(options: ControllerOptions) {
     this.#deployments = options.deployments;
@@ -57,6 +61,7 @@ export class Controller implements DeploymentController {
     this.#observer = options.observer;
     this.#wake = options.wake;
     this.#targetsFor = options.targetsFor;
+    this.#images = options.images;
   }
 
   async start(request: StartRequest): Promise<StartResult> {
@@ -74,8 +79,12 @@ export class Controller implements DeploymentController {
     const drift = await this.#drifts.find(request.repo, request.environment);
     const open = drift?.resolution === null ? drift : undefined;
     if (open && !request.force) return { outcome: "refused", reason: driftRefusal(open) };
+    const { build } = request.config;
     const slackChannel = environment.slack?.channel ?? request.config.slack?.channel ?? null;
-    const result = await this.#create(request, environment, request.config.build?.repository ?? null, { fastPath: request.fastPath ?? false, slackChannel });
+    const result = await this.#create(request, environment, build ? { repository: build.repository, dockerfile: build.dockerfile, context: build.context } : null, {
+      fastPath: request.fastPath ?? false,
+      slackChannel,
+    });
     if (!open || result.outcome === "refused") return result;
     const note = `deployed ${request.sha.slice(0, 7)} over it with --force (deployment ${result.deployment.id})`;
     const forced = await this.#drifts.resolve(request.repo, request.environment, { kind: "forced", by: request.requestedBy, note });
@@ -86,10 +95,10 @@ export class Controller implements DeploymentController {
   async #create(
     request: Omit<StartRequest, "config">,
     environment: EnvironmentConfig,
-    buildRepository: string | null,
+    build: { repository: string; dockerfile: string; context: string } | null,
     path: { fastPath: boolean; rollbackOf?: string; slackChannel: string | null },
   ): Promise<StartResult> {
-    if (!buildRepository) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
+    if (!build) return { outcome: "refused", reason: "no ECR repository is configured: set build.repository in .github/gantry.yml" };
     let targets: DeployTargets;
     try {
       targets = this.#targetsFor(request.repo, request.environment, environment);
@@ -99,11 +108,13 @@ export class Controller implements DeploymentController {
     }
     const undrivable = await undrivableFleet(targets.fleet);
     if (undrivable) return { outcome: "refused", reason: undrivable };
-    const image = await targets.registry.resolve(buildRepository, request.sha);
-    if (!image) {
-      return { outcome: "refused", reason: `no image tagged ${request.sha} in ECR repository ${buildRepository}: build it before deploying` };
-    }
+    const image = await targets.registry.resolve(build.repository, request.sha);
     const now = this.#deployments.now;
+    if (!image) {
+      // Built once, whoever asks: the deployment waits in `building` for the image the build loop makes.
+      const refusal = await this.#requestImage(request, build, now);
+      if (refusal) return { outcome: "refused", reason: refusal };
+    }
     const deployment: Deployment = {
       id: randomUUID(),
       repo: request.repo,
@@ -112,7 +123,15 @@ export class Controller implements DeploymentController {
       phase: "queued",
       requestedBy: request.requestedBy,
       pullRequest: request.pullRequest,
-      state: initialState({ repositoryId: request.repo.id, environment, buildRepository, image, now, ...path }),
+      state: initialState({
+        repositoryId: request.repo.id,
+        environment,
+        buildRepository: build.repository,
+        build: { dockerfile: build.dockerfile, context: build.context },
+        image,
+        now,
+        ...path,
+      }),
       pendingAction: null,
       approvals: [],
       nextTickAt: now,
@@ -122,7 +141,7 @@ export class Controller implements DeploymentController {
     };
     // The lock names the deployment before its row exists; a lock whose deployment never got written is stale.
     const acquired = await this.#deployments.acquireDeployLock(deployment);
-    const created = { ...deployment, phase: acquired.ok ? ("preparing" as const) : ("queued" as const) };
+    const created = { ...deployment, phase: acquired.ok ? (image ? ("preparing" as const) : ("building" as const)) : ("queued" as const) };
     if (!(await this.#deployments.insert(created, request.idempotencyKey ?? null))) {
       // The same request raced in from elsewhere and won: answer with its deployment.
       await this.#deployments.releaseDeployLock(deployment.id);
@@ -131,6 +150,18 @@ export class Controller implements DeploymentController {
     await this.#observer.deploymentChanged(toView(created));
     this.#wake();
     return { outcome: acquired.ok ? "started" : "queued", deployment: toView(created) };
+  }
+
+  /** Asks for the commit's image to be built; a sentence when it cannot be. */
+  async #requestImage(request: Omit<StartRequest, "config">, build: { repository: string; dockerfile: string; context: string }, now: number): Promise<string | undefined> {
+    const missing = `no image tagged ${request.sha} in ECR repository ${build.repository}`;
+    if (!this.#images) return `${missing}, and this Gantry builds no images (GANTRY_IMAGE_BUILDER is unset): build and push it before deploying`;
+    const status = await this.#images.ensure(
+      { repo: request.repo, sha: request.sha, ecrRepository: build.repository, dockerfile: build.dockerfile, context: build.context },
+      now,
+    );
+    if (status.status === "refused") return `${missing}, and it cannot be built: ${status.reason}`;
+    return undefined;
   }
 
   async #repeated(idempotencyKey: string | undefined): Promise<StartResult | undefined> {
@@ -213,7 +244,7 @@ export class Controller implements DeploymentController {
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
       },
       live.state.environment,
-      live.state.buildRepository,
+      { repository: live.state.buildRepository, dockerfile: live.state.build?.dockerfile ?? "Dockerfile", context: live.state.build?.context ?? "." },
       { fastPath: true, rollbackOf: live.id, slackChannel: live.state.slackChannel },
     );
     return result.outcome === "refused" ? { ok: false, reason: result.reason } : { ok: true, deployment: result.deployment };

@@ -16,9 +16,19 @@ export const deploymentStateSchema = z.object({
   fastPath: z.boolean(),
   /** For a rollback redeploy: the deployment whose commit it replaces, never to be chosen again by /rollback. */
   rollbackOf: z.string().nullable(),
-  /** Pinned when the deployment is created: it runs exactly this image, whatever the tag does later. */
-  imageDigest: z.string(),
-  imageUri: z.string(),
+  /**
+   * Pinned when the deployment is created, or once the image it waited for is built: it runs exactly
+   * this image (`<registry>/<repository>@sha256:…`), whatever the tags do later. Null while building.
+   */
+  imageDigest: z.string().nullable(),
+  imageUri: z.string().nullable(),
+  /** Where the commit's Dockerfile is, should it need building (the config's `build`, read once at the command). */
+  build: z.object({ dockerfile: z.string(), context: z.string() }).nullable().default(null),
+  /** The environment's tag moved onto the image when the deployment succeeded; null before. */
+  promotion: z
+    .object({ tag: z.string(), digest: z.string(), at: z.number(), error: z.string().nullable() })
+    .nullable()
+    .default(null),
   liveColour: colourSchema.nullable(),
   idleTaskDefinitionArn: z.string().nullable(),
   step: z.number().int().min(0),
@@ -86,7 +96,9 @@ export function initialState(options: {
   buildRepository: string;
   fastPath: boolean;
   rollbackOf?: string;
-  image: ResolvedImage;
+  /** Undefined when the commit's image is still to be built. */
+  image: ResolvedImage | undefined;
+  build?: DeploymentState["build"];
   now: number;
   slackChannel?: string | null;
 }): DeploymentState {
@@ -97,8 +109,10 @@ export function initialState(options: {
     buildRepository,
     fastPath,
     rollbackOf: options.rollbackOf ?? null,
-    imageDigest: image.digest,
-    imageUri: image.imageUri,
+    imageDigest: image?.digest ?? null,
+    imageUri: image?.imageUri ?? null,
+    build: options.build ?? null,
+    promotion: null,
     liveColour: null,
     idleTaskDefinitionArn: null,
     step: 0,

@@ -10,6 +10,7 @@ import type { DeploymentStore, Lease } from "./deployment-store.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { leaseTiming, type LeaseTiming } from "./lease-timing.ts";
 import { finalCheck } from "./phases/final-check.ts";
+import type { ImageRequests } from "../images/image-builds.ts";
 import type { DeployTargetsFactory } from "./targets.ts";
 import { tick } from "./tick.ts";
 import { LeaseLost, rollBack, stayIn, type ControllerTiming, type TickContext, type Transition } from "./tick-context.ts";
@@ -29,6 +30,8 @@ export interface RunnerOptions {
   finalCheckAfterMs?: number;
   concurrency?: number;
   timing?: Partial<ControllerTiming>;
+  /** The image step, for deployments whose commit had no image. */
+  images?: ImageRequests;
 }
 
 interface Claimed {
@@ -205,6 +208,7 @@ export class DeploymentRunner {
         return (await deployments.acquireDeployLock(queued)).ok;
       },
       supersededBy: (current) => deployments.takenOver(current),
+      ...(this.#options.images ? { images: this.#options.images } : {}),
     };
   }
 }

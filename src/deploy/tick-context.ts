@@ -1,4 +1,5 @@
 import type { Judge } from "../analysis/judge.ts";
+import type { ImageRequests } from "../images/image-builds.ts";
 import type { Colour, Phase, Weights } from "./api.ts";
 import type { Deployment, DeploymentState, PendingAction } from "./deployment-state.ts";
 import type { Deadline } from "./deadline.ts";
@@ -19,6 +20,8 @@ export interface TickContext {
   /** Whether a deployment created after this one has started in the same environment. */
   supersededBy(deployment: Deployment): Promise<boolean>;
   timing: ControllerTiming;
+  /** The image step, for a deployment whose commit had no image; absent where Gantry builds none. */
+  images?: ImageRequests;
 }
 
 export interface ControllerTiming {

@@ -1,5 +1,6 @@
 import type { Phase } from "./api.ts";
 import type { Deployment, PendingAction } from "./deployment-state.ts";
+import { buildImage } from "./phases/build-image.ts";
 import { prepare } from "./phases/prepare.ts";
 import { warm } from "./phases/warm.ts";
 import { smokeTest } from "./phases/smoke.ts";
@@ -13,7 +14,10 @@ type PhaseStep = (deployment: Deployment, context: TickContext) => Promise<Trans
 /** What each phase does on a tick; terminal phases are never claimed. */
 const PHASE_STEPS: Partial<Record<Phase, PhaseStep>> = {
   queued: async (deployment, context) =>
-    (await context.acquireLock(deployment)) ? moveTo(deployment, context, "preparing") : stayIn(deployment, context, context.timing.pollMs),
+    (await context.acquireLock(deployment))
+      ? moveTo(deployment, context, deployment.state.imageUri === null ? "building" : "preparing")
+      : stayIn(deployment, context, context.timing.pollMs),
+  building: buildImage,
   preparing: prepare,
   warming: warm,
   "smoke-testing": smokeTest,
@@ -53,7 +57,7 @@ async function restoreAtOnce(deployment: Deployment, transition: Transition, con
   }
 }
 
-const BEFORE_TRAFFIC: ReadonlySet<Phase> = new Set(["preparing", "warming", "smoke-testing", "awaiting-approval"]);
+const BEFORE_TRAFFIC: ReadonlySet<Phase> = new Set(["building", "preparing", "warming", "smoke-testing", "awaiting-approval"]);
 
 /** A person's request, applied where it makes sense; elsewhere it is dropped (the API refused it already). */
 function applyAction(deployment: Deployment, context: TickContext, action: PendingAction): Transition | undefined {

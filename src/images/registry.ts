@@ -9,4 +9,11 @@ export interface ResolvedImage {
 export interface ImageRegistry {
   /** The image built for `sha`, or undefined when there is none yet. */
   resolve(repository: string, sha: string): Promise<ResolvedImage | undefined>;
+  /** Adds `tag` to the image `digest` (the same manifest, so the same digest); moves it off any other image. */
+  promote(repository: string, digest: string, tag: string): Promise<void>;
+}
+
+/** `env-production`: the tag of the image an environment runs. */
+export function environmentTag(environment: string): string {
+  return `env-${environment}`;
 }

@@ -6,6 +6,7 @@ export const shortSha = (sha: string): string => sha.slice(0, 7);
 
 const PHASE_WORDS: Record<Phase, string> = {
   queued: "queued",
+  building: "building the image",
   preparing: "preparing the idle colour",
   warming: "waiting for healthy targets",
   "smoke-testing": "smoke-testing",

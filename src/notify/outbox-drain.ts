@@ -1,5 +1,6 @@
 import type { Logger } from "probot";
 import { deploymentViewSchema, type DeploymentView } from "../deploy/api.ts";
+import { imageBuildViewSchema, type ImageBuildView } from "../images/build-store.ts";
 import { ClaimLoop } from "../store/claim-loop.ts";
 import { z } from "zod";
 import { commandChangeSchema, type CommandChange } from "./command-writes.ts";
@@ -17,6 +18,8 @@ export interface OutboxDrainOptions {
   sendCiRun?: (runId: string) => Promise<void>;
   /** Sends a Slack subject's changes (raw JSON, parsed by the Slack module); absent while Slack is off. */
   sendSlack?: (subject: string, changes: unknown[]) => Promise<void>;
+  /** Brings a build's `gantry/image` check run up to date; absent where no images are built. */
+  sendImage?: (changes: ImageBuildView[]) => Promise<void>;
   /** This replica's count of writes per installation against GitHub's limits (the same one that paces its Octokit). */
   pacer?: InstallationPacer;
   log: Logger;
@@ -104,6 +107,10 @@ function sender(options: OutboxDrainOptions, claim: ClaimedSubject): () => Promi
     return async () => {
       for (const runId of runIds) await options.sendCiRun?.(runId);
     };
+  }
+  if (claim.kind === "image") {
+    const changes = parsed.map((change) => imageBuildViewSchema.parse(change));
+    return () => options.sendImage?.(changes) ?? Promise.resolve();
   }
   const views = parsed.map((view) => deploymentViewSchema.parse(view));
   return () => options.sendDeployment(views);

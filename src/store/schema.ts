@@ -20,6 +20,7 @@ export interface Database {
   slack_identities: SlackIdentityTable;
   slack_link_requests: SlackLinkRequestTable;
   slack_messages: SlackMessageTable;
+  image_builds: ImageBuildTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -184,9 +185,9 @@ export interface EnvironmentDriftTable {
 /**
  * `deployment`: a deployment's GitHub objects; `command`: the reactions and reply to one comment
  * command; `ci-run`: a test run's check runs; `slack`: a Slack message (a deployment's, or a failing
- * test run's).
+ * test run's); `image`: a build's `gantry/image` check run.
  */
-export type OutboxKind = "deployment" | "command" | "ci-run" | "slack";
+export type OutboxKind = "deployment" | "command" | "ci-run" | "slack" | "image";
 
 /** An installation GitHub told to wait (Retry-After, or its primary limit spent): no replica writes for it before `blocked_until`. */
 export interface GitHubInstallationTable {
@@ -325,4 +326,42 @@ export interface SlackMessageTable {
   /** `updatedAt` of the last deployment view sent: an older view is skipped. */
   view_updated_at: number | null;
   posted_at: number;
+}
+
+/** `requested`: waiting for a builder; `building`: started, followed by whichever replica claims it. */
+export type ImageBuildStatus = "requested" | "building" | "succeeded" | "failed";
+
+/** The one image of a commit in an ECR repository: its build lock, how to follow its build, and what it made. */
+export interface ImageBuildTable {
+  /** Also the builder's idempotency token: a StartBuild repeated after a crash starts nothing new. */
+  id: string;
+  ecr_repository: string;
+  sha: string;
+  owner: string;
+  repo: string;
+  repository_id: number;
+  installation_id: number;
+  dockerfile: string;
+  context: string;
+  status: ImageBuildStatus;
+  /** `codebuild`, `local`, or `existing` when ECR already held the tag. */
+  builder: string | null;
+  /** JSON `BuildRef` (src/images/image-builder.ts): what a restarted Gantry follows. */
+  build_ref: string | null;
+  /** `sha256:…` of the manifest, once built. */
+  digest: string | null;
+  /** Why it failed, in words fit for a check run; or the last error while it is retried. */
+  reason: string | null;
+  /** Consecutive failed steps (an AWS error, say); reset by a successful one. */
+  failures: Generated<number>;
+  requested_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** When it is next looked at; while claimed, the claim's expiry. */
+  next_check_at: number;
+  claim_token: string | null;
+  lease_owner: string | null;
+  check_run_id: number | null;
+  /** The check run's state and output as last sent: an unchanged one costs no request. */
+  check_run_sent: string | null;
 }

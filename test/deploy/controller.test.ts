@@ -66,10 +66,13 @@ describe("deployment controller on the local world, with real traffic", () => {
     expect(await desiredCount("green")).toBe(0);
   }, 120_000);
 
-  it("refuses at once a commit with no image in ECR, and creates nothing", async () => {
+  it("refuses at once a commit with no image in ECR where Gantry builds none, and creates nothing", async () => {
     const sha = "f".repeat(40);
     const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
-    expect(result).toEqual({ outcome: "refused", reason: `no image tagged ${sha} in ECR repository ${env.world.repositoryName}: build it before deploying` });
+    expect(result).toEqual({
+      outcome: "refused",
+      reason: `no image tagged ${sha} in ECR repository ${env.world.repositoryName}, and this Gantry builds no images (GANTRY_IMAGE_BUILDER is unset): build and push it before deploying`,
+    });
     expect(await env.controller.history(REPO)).toEqual([]);
     expect(env.observer.changes).toEqual([]);
   });

@@ -4,9 +4,11 @@ import { Octokit } from "@octokit/rest";
 import { stringify } from "yaml";
 import type { Weights } from "../../src/deploy/api.ts";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
+import { githubWebUrl, imageBuildTargets } from "../../src/images/build-targets.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
 import { FAST_TIMING, TEST_CREDENTIALS, productionWeights, sampleConfigInput } from "../support/deploy-world.ts";
 import { startTestGantry } from "../support/gantry.ts";
+import { PROJECT, prepareBuildAccount } from "../images/build-world.ts";
 import { examplePayload } from "../support/payloads.ts";
 import { TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
@@ -45,6 +47,8 @@ export interface E2eWorld {
   commitConfig(environment?: Record<string, unknown>): void;
   /** A pull request whose head has an image in ECR (tag = full SHA) and a green `gantry/test`; returns the image digest. */
   readyPullRequest(number: number, sha: string, behaviour: SampleBehaviour): Promise<string>;
+  /** A pull request whose head commit holds `files` (a Dockerfile, say) and a green `gantry/test`, and no image; returns its SHA. */
+  pullRequestWithoutImage(number: number, files: Record<string, string>): Promise<string>;
   /** A person's comment on a pull request, delivered as a signed `issue_comment.created` webhook. */
   comment(pullRequest: number, login: string, body: string): Promise<{ comment: Comment; payload: CommentPayload; delivery: WebhookDelivery }>;
   deliver(payload: unknown, deliveryId?: string): Promise<WebhookDelivery>;
@@ -85,7 +89,7 @@ async function untilServing(url: string): Promise<void> {
  * `databaseUrl`: PostgreSQL instead of SQLite, so replicas can share it.
  */
 export async function startE2eWorld(
-  options: { driftCheckMs?: number; databaseUrl?: string; /** More server variables, given the GitHub emulator (its URL). */ env?: (github: GithubEmulator) => Record<string, string> } = {},
+  options: { driftCheckMs?: number; databaseUrl?: string; imageBuilds?: boolean; /** More server variables, given the GitHub emulator (its URL). */ env?: (github: GithubEmulator) => Record<string, string> } = {},
 ): Promise<E2eWorld> {
   // The default deregistration delay (5 s, left as soon as a target is idle): a shorter one cuts
   // requests still in flight to a colour being scaled down on a busy machine, which clients see as 502s.
@@ -102,13 +106,20 @@ export async function startE2eWorld(
   };
   commitConfig();
 
-  const { databaseUrl, env, ...gantryOptions } = options;
+  const { databaseUrl, imageBuilds, env, ...gantryOptions } = options;
+  // The operator's image builds: a CodeBuild project with GitHub source credentials, and a build role.
+  const builds = imageBuilds ? await imageBuildSettings(aws, github, repo.id) : undefined;
   const startOne = (instanceId: string) =>
-    startTestGantry(undefined, { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_INSTANCE_ID: instanceId, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...env?.(github) }, {
-      deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
-      timing: FAST_TIMING,
-      ...gantryOptions,
-    });
+    startTestGantry(
+      undefined,
+      { GITHUB_API_URL: github.url, WEBHOOK_PATH, GANTRY_INSTANCE_ID: instanceId, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...builds?.env, ...env?.(github) },
+      {
+        deployTargets: awsDeployTargets({ endpoint: aws.endpoint, credentials: TEST_CREDENTIALS }),
+        timing: FAST_TIMING,
+        ...(builds ? { imageBuildTargets: builds.targets } : {}),
+        ...gantryOptions,
+      },
+    );
   const gantry = await startOne("replica-a");
   const replicas: RunningGantry[] = [];
   // Gantry's URL is known only once it listens, and a redelivery must reuse a delivery id: so the
@@ -132,6 +143,12 @@ export async function startE2eWorld(
       github.seedPull(FULL_NAME, { number, user: "author", head: { ref: `feature-${number}`, sha } });
       await ci.rest.checks.create({ owner: OWNER, repo: NAME, name: "gantry/test", head_sha: sha, status: "completed", conclusion: "success" });
       return digest;
+    },
+    async pullRequestWithoutImage(number, files) {
+      const sha = github.seedCommit(FULL_NAME, { branch: `feature-${number}`, files });
+      github.seedPull(FULL_NAME, { number, user: "author", head: { ref: `feature-${number}`, sha } });
+      await ci.rest.checks.create({ owner: OWNER, repo: NAME, name: "gantry/test", head_sha: sha, status: "completed", conclusion: "success" });
+      return sha;
     },
     async comment(pullRequest, login, body) {
       const comment = github.seedComment(FULL_NAME, pullRequest, login, body);
@@ -179,4 +196,18 @@ export async function startE2eWorld(
       await aws.close();
     },
   };
+}
+
+/** Server variables and AWS side of image builds on the emulator (GANTRY_IMAGE_BUILDER=codebuild). */
+async function imageBuildSettings(aws: AwsEmulator, github: GithubEmulator, repositoryId: number) {
+  const { roleArn } = await prepareBuildAccount(aws, github, TEST_INSTALLATION_ID, [repositoryId]);
+  const env = {
+    GANTRY_IMAGE_BUILDER: "codebuild",
+    GANTRY_CODEBUILD_PROJECT: PROJECT,
+    GANTRY_IMAGE_BUILD_REGION: aws.region,
+    GANTRY_IMAGE_BUILD_ROLE_ARN: roleArn,
+    GANTRY_IMAGE_BUILD_POLL_MS: "100",
+  };
+  const targets = imageBuildTargets({ builder: "codebuild", region: aws.region, project: PROJECT, roleArn, endpoint: aws.endpoint, credentials: TEST_CREDENTIALS, githubWebUrl: githubWebUrl(github.url) });
+  return { env, targets };
 }

@@ -1,5 +1,8 @@
-import type { Deployment } from "../deployment-state.ts";
-import { ensureWeights, liveAndIdle, moveTo, rollBack, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
+import { deployedTag } from "../../images/lifecycle-policy.ts";
+import { environmentTag } from "../../images/registry.ts";
+import { publicErrorText } from "../../notify/public-text.ts";
+import type { Deployment, DeploymentState } from "../deployment-state.ts";
+import { ensureWeights, LeaseLost, liveAndIdle, moveTo, rollBack, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
 
 /**
  * Traffic back to the colour that was serving, in one verified call, then the new colour scaled to
@@ -28,7 +31,12 @@ export async function restore(deployment: Deployment, context: TickContext): Pro
   return moveTo(deployment, context, outcome);
 }
 
-/** After the keep-warm window: scale the old colour to zero, unless a newer deployment now owns the fleet. */
+/**
+ * After the keep-warm window: scale the old colour to zero and promote the image (the environment's
+ * tag moves onto it), unless a newer deployment now owns the fleet. Promoting here, once a rollback
+ * in place is no longer possible, and in the same tick as the scale-down, keeps the tag on what the
+ * environment runs for good; a deployment queued behind this one starts only after it.
+ */
 export async function cool(deployment: Deployment, context: TickContext): Promise<Transition> {
   if (await context.supersededBy(deployment)) return moveTo(deployment, context, "succeeded");
   const { live, idle } = liveAndIdle(deployment.state);
@@ -39,7 +47,30 @@ export async function cool(deployment: Deployment, context: TickContext): Promis
   if (old.desiredCount > 0) {
     await context.targets.fleet.update(live, { desiredCount: 0 }, await context.guard());
   }
-  return moveTo(deployment, context, "succeeded");
+  const promotion = await promote(deployment, context);
+  const reason = promotion.error === null ? deployment.state.reason : `succeeded, but the image was not tagged ${promotion.tag}: ${promotion.error}`;
+  return moveTo(deployment, context, "succeeded", { promotion, reason });
+}
+
+/**
+ * `env-<environment>` onto the image the deployment runs, by PutImage of the same manifest: never a
+ * rebuild, the digest unchanged. A refusal (a role without ecr:PutImage, a repository whose tags are
+ * all immutable) does not undo a deployment that is live: it is recorded and shown.
+ */
+async function promote(deployment: Deployment, context: TickContext): Promise<NonNullable<DeploymentState["promotion"]>> {
+  const { state } = deployment;
+  const tag = environmentTag(deployment.environment);
+  const digest = state.imageDigest ?? "";
+  await context.guard();
+  try {
+    await context.targets.registry.promote(state.buildRepository, digest, tag);
+    // Never moves: the lifecycle policy keeps an image ever deployed to production by it.
+    await context.targets.registry.promote(state.buildRepository, digest, deployedTag(deployment.environment, deployment.sha));
+    return { tag, digest, at: context.now(), error: null };
+  } catch (error) {
+    if (error instanceof LeaseLost) throw error;
+    return { tag, digest, at: context.now(), error: publicErrorText(error) };
+  }
 }
 
 /** Keeps the environment's weights as they are while a person decides (approval, or a paused judge). */

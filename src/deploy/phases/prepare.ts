@@ -15,6 +15,8 @@ export function servingColour(weights: Weights): "blue" | "green" {
 export async function prepare(deployment: Deployment, context: TickContext): Promise<Transition> {
   const { fleet, router } = context.targets;
   let { state } = deployment;
+  const imageUri = state.imageUri;
+  if (imageUri === null) throw new Error("the deployment has no image pinned yet; it must be built first");
 
   if (!state.liveColour) {
     const weights = await router.getWeights();
@@ -26,10 +28,10 @@ export async function prepare(deployment: Deployment, context: TickContext): Pro
   const undrivable = undrivableReason(live, serving) ?? undrivableReason(idle, standby);
   if (undrivable) return rollBack(deployment, context, "failed", undrivable);
   if (!state.idleTaskDefinitionArn) {
-    if (standby.image === state.imageUri) {
+    if (standby.image === imageUri) {
       state = { ...state, idleTaskDefinitionArn: standby.taskDefinitionArn };
     } else {
-      const arn = await fleet.registerRevision(serving.taskDefinitionArn, state.imageUri, await context.guard());
+      const arn = await fleet.registerRevision(serving.taskDefinitionArn, imageUri, await context.guard());
       return stayIn(deployment, context, 0, { ...state, idleTaskDefinitionArn: arn });
     }
   }

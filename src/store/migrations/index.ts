@@ -11,6 +11,7 @@ import { githubPacing } from "./0009-github-pacing.ts";
 import { ciRuns } from "./0010-ci-runs.ts";
 import { slack } from "./0013-slack.ts";
 import { deploymentApprovals } from "./0014-deployment-approvals.ts";
+import { imageBuilds } from "./0012-image-builds.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   "0010_ci_runs": ciRuns,
   "0013_slack": slack,
   "0014_deployment_approvals": deploymentApprovals,
+  "0012_image_builds": imageBuilds,
 };

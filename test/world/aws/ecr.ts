@@ -10,11 +10,17 @@ interface StoredImage {
   pushedAt: Date;
 }
 
+export type TagMutability = "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION";
+
 interface Repository {
   name: string;
   arn: string;
   createdAt: Date;
   images: Map<string, StoredImage>;
+  imageTagMutability: TagMutability;
+  /** Wildcard filters (`env-*`) of tags that are the exception to the mutability setting. */
+  exclusionFilters: string[];
+  lifecyclePolicy?: string;
 }
 
 interface ImageId {
@@ -42,14 +48,68 @@ export class Ecr {
     return `${this.accountId}.dkr.ecr.${this.region}.amazonaws.com`;
   }
 
-  createRepository(name: string): void {
+  createRepository(name: string, settings: { imageTagMutability?: TagMutability; exclusionFilters?: string[] } = {}): void {
     if (this.#repos.has(name)) return;
     this.#repos.set(name, {
       name,
       arn: `arn:aws:ecr:${this.region}:${this.accountId}:repository/${name}`,
       createdAt: new Date(),
       images: new Map(),
+      imageTagMutability: settings.imageTagMutability ?? "MUTABLE",
+      exclusionFilters: settings.exclusionFilters ?? [],
     });
+  }
+
+  /** CreateRepository with its tag mutability settings (the rest of the call is not emulated). */
+  createRepositoryCall(input: { repositoryName?: string; imageTagMutability?: TagMutability; imageTagMutabilityExclusionFilters?: { filterType?: string; filter?: string }[] }) {
+    const name = input.repositoryName ?? "";
+    if (!/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(name)) throw new AwsError("InvalidParameterException", `Invalid parameter at 'repositoryName' failed to satisfy constraint`);
+    if (this.#repos.has(name)) throw new AwsError("RepositoryAlreadyExistsException", `The repository with name '${name}' already exists in the registry with id '${this.accountId}'`);
+    const mutability = input.imageTagMutability ?? "MUTABLE";
+    const filters = (input.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? "");
+    if (mutability.endsWith("_WITH_EXCLUSION") !== filters.length > 0) {
+      throw new AwsError("InvalidParameterException", "imageTagMutabilityExclusionFilters go with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, and only with them");
+    }
+    this.createRepository(name, { imageTagMutability: mutability, exclusionFilters: filters });
+    const repo = this.#repo(name);
+    return {
+      repository: {
+        repositoryArn: repo.arn,
+        registryId: this.accountId,
+        repositoryName: name,
+        repositoryUri: `${this.registry}/${name}`,
+        createdAt: epochSeconds(repo.createdAt),
+        imageTagMutability: mutability,
+        ...(filters.length ? { imageTagMutabilityExclusionFilters: filters.map((filter) => ({ filterType: "WILDCARD", filter })) } : {}),
+      },
+    };
+  }
+
+  putLifecyclePolicy(input: { repositoryName?: string; lifecyclePolicyText?: string }) {
+    const repo = this.#repo(input.repositoryName);
+    const text = input.lifecyclePolicyText ?? "";
+    let policy: { rules?: { rulePriority?: unknown; selection?: { tagStatus?: unknown; countType?: unknown }; action?: { type?: unknown } }[] };
+    try {
+      policy = JSON.parse(text) as typeof policy;
+    } catch {
+      throw new AwsError("InvalidParameterException", "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: could not parse JSON'");
+    }
+    const rules = policy.rules ?? [];
+    const priorities = rules.map((rule) => rule.rulePriority);
+    const valid = rules.length > 0 && new Set(priorities).size === rules.length && rules.every((rule) =>
+      Number.isInteger(rule.rulePriority) && ["tagged", "untagged", "any"].includes(String(rule.selection?.tagStatus)) &&
+      ["imageCountMoreThan", "sinceImagePushed", "sinceImagePulled"].includes(String(rule.selection?.countType)) && rule.action?.type === "expire");
+    if (!valid) throw new AwsError("InvalidParameterException", "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure'");
+    repo.lifecyclePolicy = text;
+    return { registryId: this.accountId, repositoryName: repo.name, lifecyclePolicyText: text };
+  }
+
+  getLifecyclePolicy(input: { repositoryName?: string }) {
+    const repo = this.#repo(input.repositoryName);
+    if (repo.lifecyclePolicy === undefined) {
+      throw new AwsError("LifecyclePolicyNotFoundException", `Lifecycle policy does not exist for the repository with name '${repo.name}' in the registry with id '${this.accountId}'`);
+    }
+    return { registryId: this.accountId, repositoryName: repo.name, lifecyclePolicyText: repo.lifecyclePolicy, lastEvaluatedAt: epochSeconds(new Date()) };
   }
 
   /** Resolves an image URI of this registry (`repo@sha256:...` or `repo:tag`) to its manifest. */
@@ -78,6 +138,13 @@ export class Ecr {
       throw new AwsError(
         "ImageAlreadyExistsException",
         `Image with digest '${digest}'${tag ? ` and tag '${tag}'` : ""} already exists in the repository with name '${repo.name}'`,
+      );
+    }
+    const holder = tag === undefined ? undefined : [...repo.images.values()].find((image) => image.digest !== digest && image.tags.includes(tag));
+    if (holder && tag !== undefined && immutable(repo, tag)) {
+      throw new AwsError(
+        "ImageTagAlreadyExistsException",
+        `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`,
       );
     }
     if (tag !== undefined) {
@@ -187,6 +254,21 @@ export class Ecr {
   }
 }
 
+/** Whether a tag may not move to another image: the repository's setting, or the exception its filters make. */
+function immutable(repo: Repository, tag: string): boolean {
+  const excluded = repo.exclusionFilters.some((filter) => new RegExp(`^${filter.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(tag));
+  switch (repo.imageTagMutability) {
+    case "MUTABLE":
+      return false;
+    case "IMMUTABLE":
+      return true;
+    case "IMMUTABLE_WITH_EXCLUSION":
+      return !excluded;
+    case "MUTABLE_WITH_EXCLUSION":
+      return excluded;
+  }
+}
+
 function imageNotFound(repo: Repository, id: ImageId): AwsError {
   const which = id.imageDigest ? `imageDigest=${id.imageDigest}` : `imageTag=${id.imageTag}`;
   return new AwsError("ImageNotFoundException", `The image with imageId {${which}} does not exist within the repository with name '${repo.name}'`);
@@ -203,5 +285,8 @@ export function ecrHandlers(ecr: Ecr): Record<string, (input: never) => unknown>
     DescribeImages: (i: Parameters<Ecr["describeImages"]>[0]) => ecr.describeImages(i),
     BatchGetImage: (i: Parameters<Ecr["batchGetImage"]>[0]) => ecr.batchGetImage(i),
     GetAuthorizationToken: () => ecr.getAuthorizationToken(),
+    CreateRepository: (i: Parameters<Ecr["createRepositoryCall"]>[0]) => ecr.createRepositoryCall(i),
+    PutLifecyclePolicy: (i: Parameters<Ecr["putLifecyclePolicy"]>[0]) => ecr.putLifecyclePolicy(i),
+    GetLifecyclePolicy: (i: Parameters<Ecr["getLifecyclePolicy"]>[0]) => ecr.getLifecyclePolicy(i),
   };
 }

@@ -1,8 +1,9 @@
 // Public entry of the AWS emulator: ECS, ELBv2 (with real listener proxies), CloudWatch, CloudWatch
-// Logs, ECR and STS on one loopback endpoint for the real @aws-sdk clients.
+// Logs, ECR, CodeBuild and STS on one loopback endpoint for the real @aws-sdk clients.
 import type { AddressInfo } from "node:net";
 import type { SampleBehaviour } from "../sample-service/behaviour.ts";
 import { CloudWatch } from "./cloudwatch.ts";
+import { CodeBuild } from "./codebuild.ts";
 import { Ecr, ecrHandlers } from "./ecr.ts";
 import { Ecs, type CircuitBreaker, type DeploymentControllerType } from "./ecs.ts";
 import { Elbv2 } from "./elbv2.ts";
@@ -28,6 +29,8 @@ export interface AwsEmulatorOptions extends TimingOptions {
   port?: number;
   /** API rate limits per account and region; default AWS's (AWS_RATE_LIMITS), `false` for none. */
   rateLimits?: readonly BucketRule[] | false;
+  /** Real ms a CodeBuild build takes, start to end (default 200). */
+  buildMs?: number;
 }
 
 export interface AwsEmulator {
@@ -47,6 +50,10 @@ export interface AwsEmulator {
   rateLimits: RateLimits | undefined;
   /** Roles, their trust policies and the sessions handed out; only the emulator's own key and sessions reach ECS, ELBv2, CloudWatch and ECR. */
   sts: Sts;
+  /** CodeBuild's projects and builds: a test creates the operator's project, holds builds mid-way, and reads what was started. */
+  codebuild: CodeBuild;
+  /** ECR as the services see it: repositories and their tag settings. */
+  ecr: Ecr;
   /** Configuration for any @aws-sdk client: endpoint, region and the emulator's own key (allowed everything, for tests). */
   clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** Creates the sample cluster, services, target groups, ALB, listeners and role (see SampleWorld); another `name` seeds another such world. */
@@ -70,6 +77,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
   const ecr = new Ecr(accountId, region);
   const elb = new Elbv2(region, accountId, cloudwatch, clock);
   const logs = new CloudWatchLogs();
+  const codebuild = new CodeBuild({ region, accountId, ecr, ...(opts.buildMs !== undefined ? { buildMs: opts.buildMs } : {}) });
   const ecs = new Ecs({ region, accountId, ecr, targetGroup: (arn) => elb.targetGroup(arn), logs });
   const calls: EmulatedCall[] = [];
   const credentials = { accessKeyId: "AKIDEMULATOR", secretAccessKey: "emulator-secret" };
@@ -79,6 +87,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     {
       ecs: ecs.handlers(),
       ecr: ecrHandlers(ecr),
+      codebuild: codebuild.handlers(),
       elbv2: elb.handlers(),
       cloudwatch: { GetMetricData: (i: Parameters<CloudWatch["getMetricData"]>[0]) => cloudwatch.getMetricData(i) },
       sts: { AssumeRole: (i: Parameters<Sts["assumeRole"]>[0], caller: string) => sts.assumeRole(i, caller) },
@@ -105,6 +114,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     calls,
     rateLimits,
     sts,
+    codebuild,
+    ecr,
     clientConfig: () => ({ endpoint, region, credentials: { ...credentials } }),
     seedSampleWorld(name = "sample") {
       let world = seeded.get(name);
@@ -118,6 +129,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     createCluster: (name) => ecs.createCluster(name),
     pushSampleImage: async (tag, behaviour) => pushSampleImage(ecr, tag, behaviour),
     async close() {
+      codebuild.hold(false);
+      await codebuild.idle();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ecs.close();

@@ -1,9 +1,9 @@
-// Wire formats of the six services: AWS JSON 1.1 (ECS, ECR, CloudWatch Logs), AWS JSON 1.0 with query
+// Wire formats of the seven services: AWS JSON 1.1 (ECS, ECR, CloudWatch Logs, CodeBuild), AWS JSON 1.0 with query
 // compatibility (CloudWatch) and the Query protocol with XML responses (ELBv2, STS).
 import type { ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 
-export type ServiceName = "ecs" | "ecr" | "elbv2" | "cloudwatch" | "sts" | "logs";
+export type ServiceName = "ecs" | "ecr" | "elbv2" | "cloudwatch" | "sts" | "logs" | "codebuild";
 
 /** The services that speak the Query protocol, by the `Version` their requests carry. */
 export const QUERY_VERSIONS: Record<string, "elbv2" | "sts"> = { "2015-12-01": "elbv2", "2011-06-15": "sts" };
@@ -29,6 +29,7 @@ export const JSON_TARGETS: Record<string, ServiceName> = {
   AmazonEC2ContainerRegistry_V20150921: "ecr",
   GraniteServiceVersion20100801: "cloudwatch",
   Logs_20140328: "logs",
+  CodeBuild_20161006: "codebuild",
 };
 
 export function sendJson(res: ServerResponse, service: ServiceName, body: unknown): void {

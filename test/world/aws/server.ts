@@ -14,9 +14,9 @@ export type Authorise = (service: ServiceName, operation: string, headers: Incom
 
 export type ServiceHandlers = Record<ServiceName, Record<string, Handler>>;
 
-const THROTTLE_CODE: Record<ServiceName, string> = { ecs: "ThrottlingException", ecr: "ThrottlingException", elbv2: "Throttling", cloudwatch: "Throttling", sts: "Throttling", logs: "ThrottlingException" };
+const THROTTLE_CODE: Record<ServiceName, string> = { ecs: "ThrottlingException", ecr: "ThrottlingException", codebuild: "ThrottlingException", elbv2: "Throttling", cloudwatch: "Throttling", sts: "Throttling", logs: "ThrottlingException" };
 // ECS and ECR model a ServerException; the Query-style services answer InternalFailure.
-const SERVER_ERROR_CODE: Record<ServiceName, string> = { ecs: "ServerException", ecr: "ServerException", elbv2: "InternalFailure", cloudwatch: "InternalFailure", sts: "InternalFailure", logs: "ServiceUnavailableException" };
+const SERVER_ERROR_CODE: Record<ServiceName, string> = { ecs: "ServerException", ecr: "ServerException", codebuild: "InternalFailure", elbv2: "InternalFailure", cloudwatch: "InternalFailure", sts: "InternalFailure", logs: "ServiceUnavailableException" };
 
 /** An operation the emulator carried out (faulted and failed calls are not recorded). */
 export interface EmulatedCall {

@@ -70,7 +70,7 @@ export class Sts {
     throw new AwsError(
       deniedCode(service),
       `User: arn:aws:iam::${this.#accountId}:user/${accessKeyId} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
-      service === "ecs" || service === "ecr" ? 400 : 403,
+      service === "ecs" || service === "ecr" || service === "codebuild" ? 400 : 403,
     );
   }
 
@@ -114,5 +114,5 @@ export class Sts {
 }
 
 function deniedCode(service: string): string {
-  return service === "ecs" || service === "ecr" ? "AccessDeniedException" : "AccessDenied";
+  return service === "ecs" || service === "ecr" || service === "codebuild" ? "AccessDeniedException" : "AccessDenied";
 }
