@@ -11,6 +11,7 @@ import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
+import { HandledEvents } from "./inbox/handled-events.ts";
 import { webhookIntake } from "./inbox/intake.ts";
 import { receivedEvent } from "./inbox/invalid-payload.ts";
 import { InboxPruner } from "./inbox/pruner.ts";
@@ -114,12 +115,15 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     ...(options.driftCheckMs !== undefined ? { intervalMs: options.driftCheckMs } : {}),
   });
+  const handledEvents = new HandledEvents();
   await probot.load(
-    options.app ??
-      createGantryApp({
-        chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
-        awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
-      }),
+    handledEvents.watch(
+      options.app ??
+        createGantryApp({
+          chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
+          awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+        }),
+    ),
   );
   // A change saved just before a crash, and so never recorded, is recorded now.
   await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
@@ -162,6 +166,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         deliveries,
         budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
         log,
+        handles: (event) => handledEvents.has(event),
         onQueued: () => worker.wake(),
       }),
     },
