@@ -1,5 +1,7 @@
 import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import { createGantryApp } from "./app/index.ts";
+import { PermissionCache } from "./commands/permission-cache.ts";
+import { commentUrgency } from "./commands/urgency.ts";
 import { AuditLog } from "./audit/audit-log.ts";
 import type { AppCredentials, ServerEnv } from "./config/server-env.ts";
 import { awsDeployTargets } from "./deploy/aws-targets.ts";
@@ -116,11 +118,12 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     ...(options.driftCheckMs !== undefined ? { intervalMs: options.driftCheckMs } : {}),
   });
   const handledEvents = new HandledEvents();
+  const permissions = new PermissionCache();
   await probot.load(
     handledEvents.watch(
       options.app ??
         createGantryApp({
-          chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
+          chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId, permissions },
           awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
         }),
     ),
@@ -167,6 +170,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         budget: new BodyBudget({ maxBodies: env.GANTRY_INTAKE_MAX_BODIES, maxBytes: env.GANTRY_INTAKE_MAX_BUFFERED_MB * 1024 * 1024 }),
         log,
         handles: (event) => handledEvents.has(event),
+        priorityOf: commentUrgency(permissions),
         onQueued: () => worker.wake(),
       }),
     },

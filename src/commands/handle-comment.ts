@@ -15,6 +15,7 @@ import { belowWrite } from "./gates/permission.ts";
 import { commandLine, parseComment } from "./parser.ts";
 import { PermissionCache } from "./permission-cache.ts";
 import { RefusalLimit } from "./refusal-limit.ts";
+import { MOVES_TRAFFIC } from "./urgency.ts";
 
 export interface ChatOpsDependencies {
   store: Store;
@@ -28,6 +29,8 @@ export interface ChatOpsDependencies {
   now?: () => number;
   /** How GitHub reads on the command path are retried; tests pass one that does not wait. */
   retry?: RetryPolicy;
+  /** Roles looked up recently; shared with the intake's urgency check (src/commands/urgency.ts). */
+  permissions?: PermissionCache;
 }
 
 type CommentContext = Context<"issue_comment.created">;
@@ -69,7 +72,7 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
   const records = new CommandRecords<Decision, Outcome>(dependencies.store, dependencies.now ? { now: dependencies.now } : {});
   const retry = dependencies.retry ?? DEFAULT_RETRY_POLICY;
   const clock = dependencies.now ? { now: dependencies.now } : {};
-  const limits: CommandLimits = { permissions: new PermissionCache(clock), refusals: new RefusalLimit(clock) };
+  const limits: CommandLimits = { permissions: dependencies.permissions ?? new PermissionCache(clock), refusals: new RefusalLimit(clock) };
   return async (context: CommentContext): Promise<void> => {
     payloadFields(commentEventFields, context);
     const { comment, issue, repository } = context.payload;
@@ -221,9 +224,6 @@ function actContext(context: CommentContext, dependencies: ChatOpsDependencies, 
     line,
   };
 }
-
-/** Commands whose answers tell people traffic moved: they go first in the installation's queue. */
-const MOVES_TRAFFIC: ReadonlySet<string> = new Set(["rollback", "abort"]);
 
 function commandTarget(context: CommentContext): CommandTarget {
   const { comment, issue, repository, installation } = context.payload;

@@ -23,13 +23,17 @@ export class DeliveryStore {
     this.#now = now;
   }
 
-  /** Stores a delivery once; a redelivery of the same id is reported as a duplicate and changes nothing. */
-  async record(delivery: IncomingDelivery): Promise<"queued" | "duplicate"> {
+  /**
+   * Stores a delivery once; a redelivery of the same id is reported as a duplicate and changes nothing.
+   * `priority` above 0 puts it in the urgent lane: claimed before every delivery of a lower one.
+   */
+  async record(delivery: IncomingDelivery, priority = 0): Promise<"queued" | "duplicate"> {
     const now = this.#now();
     const inserted = await this.#store.db
       .insertInto("webhook_deliveries")
       .values({
         ...delivery,
+        priority,
         received_at: now,
         status: "pending",
         next_attempt_at: now,
@@ -44,10 +48,11 @@ export class DeliveryStore {
   }
 
   /**
-   * Claims the oldest due delivery for `leaseMs`. If the claimer dies, the delivery becomes due again
-   * when the lease runs out, so a crash after the ack loses nothing.
+   * Claims the most urgent due delivery, the oldest first among equals, for `leaseMs`. If the claimer
+   * dies, the delivery becomes due again when the lease runs out, so a crash after the ack loses
+   * nothing. `urgentOnly`: only deliveries of priority above 0 (the urgent lane's own claimer).
    */
-  async claimNext(leaseMs: number): Promise<ClaimedDelivery | undefined> {
+  async claimNext(leaseMs: number, options: { urgentOnly?: boolean } = {}): Promise<ClaimedDelivery | undefined> {
     const now = this.#now();
     const claimToken = randomUUID();
     // One statement: atomic on SQLite (a write statement takes the write lock up front) and, with
@@ -62,6 +67,8 @@ export class DeliveryStore {
             .select("id")
             .where("status", "=", "pending")
             .where("next_attempt_at", "<=", now)
+            .$if(options.urgentOnly === true, (query) => query.where("priority", ">", 0))
+            .orderBy("priority", "desc")
             .orderBy("next_attempt_at")
             .limit(1),
         ),

@@ -18,6 +18,8 @@ export interface IntakeOptions {
   log: Logger;
   /** Whether a handler takes the event: any other is acknowledged (`ignored`) and neither stored nor parsed. */
   handles: (event: string) => boolean;
+  /** The delivery's inbox priority (0 unless urgent). */
+  priorityOf: (event: string, payload: string) => Promise<number>;
   /** Called after a new delivery is stored, to start processing without waiting for the next poll. */
   onQueued: () => void;
 }
@@ -73,7 +75,8 @@ export function webhookIntake(options: IntakeOptions) {
       }
       if (!options.handles(event)) return reply(response, 202, "ignored");
       if (!looksLikeJsonObject(body.bytes)) return reply(response, 400, "payload is not a JSON object; set the webhook content type to application/json");
-      const outcome = await options.deliveries.record({ id, event, payload: body.bytes.toString("utf8") });
+      const payload = body.bytes.toString("utf8");
+      const outcome = await options.deliveries.record({ id, event, payload }, await options.priorityOf(event, payload));
       if (outcome === "queued") options.onQueued();
       reply(response, 202, outcome);
     } finally {

@@ -22,6 +22,8 @@ export interface WebhookDeliveryTable {
   id: string;
   event: string;
   payload: string;
+  /** Claimed before any lower one that is due: 1 for a command that moves traffic back (see src/commands/urgency.ts). */
+  priority: Generated<number>;
   received_at: number;
   status: DeliveryStatus;
   attempts: Generated<number>;

@@ -8,6 +8,7 @@ import { githubOutbox } from "./0006-github-outbox.ts";
 import { environmentDrift } from "./0007-environment-drift.ts";
 import { inboxRetention } from "./0008-inbox-retention.ts";
 import { githubPacing } from "./0009-github-pacing.ts";
+import { inboxLanes } from "./0016-inbox-lanes.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   "0007_environment_drift": environmentDrift,
   "0008_inbox_retention": inboxRetention,
   "0009_github_pacing": githubPacing,
+  "0016_inbox_lanes": inboxLanes,
 };
