@@ -13,6 +13,7 @@ export interface Database {
   github_outbox: GitHubOutboxTable;
   github_outbox_changes: GitHubOutboxChangeTable;
   github_installations: GitHubInstallationTable;
+  refusal_replies: RefusalReplyTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -209,4 +210,13 @@ export interface GitHubOutboxChangeTable {
   /** JSON, validated on read. */
   payload: string;
   recorded_at: number;
+}
+
+/** One of a user's reply slots for refused commands in one repository (src/commands/refusal-limit.ts). */
+export interface RefusalReplyTable {
+  /** `owner/repo/login`, lower case. */
+  key: string;
+  slot: number;
+  replied_at: number;
+  kind: "refused" | "invalid";
 }
