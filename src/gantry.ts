@@ -1,5 +1,7 @@
 import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import { createGantryApp } from "./app/index.ts";
+import { PermissionCache } from "./commands/permission-cache.ts";
+import { commentUrgency } from "./commands/urgency.ts";
 import { AuditLog } from "./audit/audit-log.ts";
 import { createCiModule } from "./ci/ci-module.ts";
 import type { CiService } from "./ci/ci-service.ts";
@@ -19,6 +21,7 @@ import type { BuildInput } from "./images/image-builder.ts";
 import { ImageBuilds } from "./images/image-builds.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
 import { DeliveryStore } from "./inbox/delivery-store.ts";
+import { HandledEvents } from "./inbox/handled-events.ts";
 import { webhookIntake } from "./inbox/intake.ts";
 import { intakePressure } from "./inbox/intake-pressure.ts";
 import { receivedEvent } from "./inbox/invalid-payload.ts";
@@ -190,13 +193,17 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     ...(options.driftCheckMs !== undefined ? { intervalMs: options.driftCheckMs } : {}),
   });
+  const handledEvents = new HandledEvents();
+  const permissions = new PermissionCache();
   await probot.load(
-    options.app ??
-      createGantryApp({
-        chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId },
-        awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
-        ci: { service: ci.service, store: ci.store, appId: credentials.appId },
-      }),
+    handledEvents.watch(
+      options.app ??
+        createGantryApp({
+          chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId, permissions },
+          awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+          ci: { service: ci.service, store: ci.store, appId: credentials.appId },
+        }),
+    ),
   );
   // A change saved just before a crash, and so never recorded, is recorded now.
   await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
@@ -257,6 +264,8 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
         deliveries,
         budget,
         log,
+        handles: (event) => handledEvents.has(event),
+        priorityOf: commentUrgency(permissions),
         onQueued: () => worker.wake(),
       }),
       ...ci.routes,

@@ -15,6 +15,7 @@ import { belowWrite } from "./gates/permission.ts";
 import { commandLine, parseComment } from "./parser.ts";
 import { PermissionCache } from "./permission-cache.ts";
 import { RefusalLimit } from "./refusal-limit.ts";
+import { MOVES_TRAFFIC } from "./urgency.ts";
 
 export interface ChatOpsDependencies {
   store: Store;
@@ -28,6 +29,8 @@ export interface ChatOpsDependencies {
   now?: () => number;
   /** How GitHub reads on the command path are retried; tests pass one that does not wait. */
   retry?: RetryPolicy;
+  /** Roles looked up recently; shared with the intake's urgency check (src/commands/urgency.ts). */
+  permissions?: PermissionCache;
 }
 
 type CommentContext = Context<"issue_comment.created">;
@@ -69,7 +72,7 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
   const records = new CommandRecords<Decision, Outcome>(dependencies.store, dependencies.now ? { now: dependencies.now } : {});
   const retry = dependencies.retry ?? DEFAULT_RETRY_POLICY;
   const clock = dependencies.now ? { now: dependencies.now } : {};
-  const limits: CommandLimits = { permissions: new PermissionCache(clock), refusals: new RefusalLimit(clock) };
+  const limits: CommandLimits = { permissions: dependencies.permissions ?? new PermissionCache(clock), refusals: new RefusalLimit(dependencies.store, clock) };
   return async (context: CommentContext): Promise<void> => {
     payloadFields(commentEventFields, context);
     const { comment, issue, repository } = context.payload;
@@ -92,7 +95,7 @@ export function commentHandler(dependencies: ChatOpsDependencies) {
         if (!decision) {
           await dependencies.writes.record(target, [{ write: "reaction", content: "eyes" }], urgent);
           dependencies.writes.wake();
-          decision = limitRefusals(context, limits.refusals, await decideOrFail(context, dependencies, limits.permissions, retry, parsed, line));
+          decision = await limitRefusals(context, limits.refusals, await decideOrFail(context, dependencies, limits.permissions, retry, parsed, line));
         }
         await records.decided(lease, decision);
       }
@@ -132,7 +135,7 @@ type ParsedComment = Exclude<ReturnType<typeof parseComment>, { kind: "none" }>;
  */
 async function quietRefusal(context: CommentContext, limits: CommandLimits, parsed: ParsedComment): Promise<Decision | undefined> {
   const { repository, installation, sender } = context.payload;
-  if (!limits.refusals.exhausted(repository.full_name, sender.login)) return undefined;
+  if (!(await limits.refusals.exhausted(repository.full_name, sender.login))) return undefined;
   const quiet = { environment: null, reply: null, quiet: true } as const;
   const unanswered = "; not answered: refusal limit reached";
   if (parsed.kind === "invalid") return { kind: "done", outcome: { ...quiet, decision: "invalid", gate: null, reason: `${parsed.problem}${unanswered}` } };
@@ -145,12 +148,12 @@ async function quietRefusal(context: CommentContext, limits: CommandLimits, pars
 }
 
 /** Refusals take a reply from the user's limit: the first says so, and past the limit they go quiet. */
-function limitRefusals(context: CommentContext, refusals: RefusalLimit, decision: Decision): Decision {
+async function limitRefusals(context: CommentContext, refusals: RefusalLimit, decision: Decision): Promise<Decision> {
   if (decision.kind !== "done") return decision;
   const { outcome } = decision;
   if ((outcome.decision !== "refused" && outcome.decision !== "invalid") || outcome.reply === null) return decision;
   const { repository, sender } = context.payload;
-  const taken = refusals.take(repository.full_name, sender.login, outcome.decision);
+  const taken = await refusals.take(repository.full_name, sender.login, outcome.decision);
   if (taken === "first") return { kind: "done", outcome: { ...outcome, reply: `${outcome.reply}\n\n${refusals.notice(sender.login)}` } };
   if (taken === "quiet") return { kind: "done", outcome: { ...outcome, reply: null, quiet: true, reason: `${outcome.reason}; not answered: refusal limit reached` } };
   return decision;
@@ -221,9 +224,6 @@ function actContext(context: CommentContext, dependencies: ChatOpsDependencies, 
     line,
   };
 }
-
-/** Commands whose answers tell people traffic moved: they go first in the installation's queue. */
-const MOVES_TRAFFIC: ReadonlySet<string> = new Set(["rollback", "abort"]);
 
 function commandTarget(context: CommentContext): CommandTarget {
   const { comment, issue, repository, installation } = context.payload;

@@ -1,33 +1,34 @@
+import { sql } from "kysely";
+import type { Store } from "../store/open-store.ts";
+
 /** Replies to refused commands one user gets in one repository per window; further refusals are audited only. */
 export const REFUSAL_REPLIES_PER_WINDOW = 3;
 export const REFUSAL_WINDOW_MS = 10 * 60_000;
-const MAX_KEYS = 10_000;
-
-interface Reply {
-  at: number;
-  kind: "refused" | "invalid";
-}
 
 /**
  * Counts the replies Gantry gave to one user's refused commands in one repository, over a sliding
- * window. Past the limit, further refusals are recorded without a reply or reaction, so a flood of
- * refused commands costs no GitHub writes.
+ * window, in the store: every replica counts against the same limit. Past it, further refusals are
+ * recorded without a reply or reaction, so a flood of refused commands costs no GitHub writes.
+ *
+ * A user and repository has `limit` reply slots; a reply takes a slot that is free or whose last
+ * reply has left the window, with one conditional upsert, so two replicas never take the same one.
  */
 export class RefusalLimit {
-  readonly #replies = new Map<string, Reply[]>();
+  readonly #store: Store;
   readonly #now: () => number;
   readonly #limit: number;
   readonly #windowMs: number;
 
-  constructor(options: { now?: () => number; limit?: number; windowMs?: number } = {}) {
+  constructor(store: Store, options: { now?: () => number; limit?: number; windowMs?: number } = {}) {
+    this.#store = store;
     this.#now = options.now ?? Date.now;
     this.#limit = options.limit ?? REFUSAL_REPLIES_PER_WINDOW;
     this.#windowMs = options.windowMs ?? REFUSAL_WINDOW_MS;
   }
 
   /** Whether `login` has had every reply the window allows in `repository`. */
-  exhausted(repository: string, login: string): boolean {
-    return this.#recent(keyOf(repository, login)).length >= this.#limit;
+  async exhausted(repository: string, login: string): Promise<boolean> {
+    return (await this.#recent(keyOf(repository, login))).length >= this.#limit;
   }
 
   /**
@@ -35,16 +36,27 @@ export class RefusalLimit {
    * reply says that more will be quiet), "reply", or "quiet" (audit log only). Invalid commands
    * count toward the limit, but a typo is not where the notice belongs.
    */
-  take(repository: string, login: string, kind: "refused" | "invalid"): "first" | "reply" | "quiet" {
+  async take(repository: string, login: string, kind: "refused" | "invalid"): Promise<"first" | "reply" | "quiet"> {
     const key = keyOf(repository, login);
-    const recent = this.#recent(key);
+    const recent = await this.#recent(key);
     if (recent.length >= this.#limit) return "quiet";
-    const first = kind === "refused" && !recent.some((reply) => reply.kind === "refused");
-    recent.push({ at: this.#now(), kind });
-    this.#replies.delete(key);
-    if (this.#replies.size >= MAX_KEYS) this.#replies.delete(this.#replies.keys().next().value!);
-    this.#replies.set(key, recent);
-    return first ? "first" : "reply";
+    const now = this.#now();
+    const since = now - this.#windowMs;
+    for (let slot = 0; slot < this.#limit; slot += 1) {
+      const taken = await this.#store.db
+        .insertInto("refusal_replies")
+        .values({ key, slot, replied_at: now, kind })
+        .onConflict((conflict) =>
+          conflict
+            .columns(["key", "slot"])
+            .doUpdateSet({ replied_at: now, kind })
+            .where(sql.ref("refusal_replies.replied_at"), "<=", since),
+        )
+        .returning("slot")
+        .executeTakeFirst();
+      if (taken) return kind === "refused" && !recent.includes("refused") ? "first" : "reply";
+    }
+    return "quiet";
   }
 
   /** The sentence the first refusal carries. */
@@ -53,9 +65,15 @@ export class RefusalLimit {
     return `After ${this.#limit} refusals within ${minutes} minutes, further refused commands from @${login} in this repository get no reply: they are recorded in the audit log only.`;
   }
 
-  #recent(key: string): Reply[] {
-    const since = this.#now() - this.#windowMs;
-    return (this.#replies.get(key) ?? []).filter((reply) => reply.at > since);
+  /** The kinds of the replies within the window. */
+  async #recent(key: string): Promise<string[]> {
+    const rows = await this.#store.db
+      .selectFrom("refusal_replies")
+      .select("kind")
+      .where("key", "=", key)
+      .where("replied_at", ">", this.#now() - this.#windowMs)
+      .execute();
+    return rows.map((row) => row.kind);
   }
 }
 

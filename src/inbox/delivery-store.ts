@@ -11,6 +11,8 @@ export interface IncomingDelivery {
 
 export type RecordOutcome = "queued" | "duplicate";
 
+type PrioritisedDelivery = IncomingDelivery & { priority: number };
+
 /**
  * Deliveries stored in one transaction at most. The intake's body budget (32 bodies by default)
  * usually bounds a batch first; this keeps a statement's parameters well under SQLite's limit.
@@ -26,7 +28,7 @@ export interface ClaimedDelivery extends IncomingDelivery {
 export class DeliveryStore {
   readonly #store: Store;
   readonly #now: () => number;
-  readonly #inserts: GroupCommit<IncomingDelivery, RecordOutcome>;
+  readonly #inserts: GroupCommit<PrioritisedDelivery, RecordOutcome>;
 
   constructor(store: Store, now: () => number = Date.now) {
     this.#store = store;
@@ -37,14 +39,15 @@ export class DeliveryStore {
   /**
    * Stores a delivery once; a redelivery of the same id is reported as a duplicate and changes
    * nothing. Resolves only once the delivery is committed: concurrent deliveries share the commit,
-   * and when it fails, every one of them is rejected and none is stored.
+   * and when it fails, every one of them is rejected and none is stored. `priority` above 0 puts it
+   * in the urgent lane: claimed before every delivery of a lower one.
    */
-  record(delivery: IncomingDelivery): Promise<RecordOutcome> {
-    return this.#inserts.submit(delivery);
+  record(delivery: IncomingDelivery, priority = 0): Promise<RecordOutcome> {
+    return this.#inserts.submit({ ...delivery, priority });
   }
 
   /** One statement for the whole batch, so it is stored all or nothing. */
-  async #insert(deliveries: IncomingDelivery[]): Promise<RecordOutcome[]> {
+  async #insert(deliveries: PrioritisedDelivery[]): Promise<RecordOutcome[]> {
     // The first of several with one id in a batch is the one stored; the others are its duplicates.
     const firsts = new Map<string, number>();
     deliveries.forEach((delivery, index) => {
@@ -54,10 +57,11 @@ export class DeliveryStore {
     const inserted = await this.#store.db
       .insertInto("webhook_deliveries")
       .values(
-        [...firsts.values()].map((index) => deliveries[index]!).map(({ id, event, payload }) => ({
+        [...firsts.values()].map((index) => deliveries[index]!).map(({ id, event, payload, priority }) => ({
           id,
           event,
           payload,
+          priority,
           received_at: now,
           status: "pending" as const,
           next_attempt_at: now,
@@ -74,10 +78,11 @@ export class DeliveryStore {
   }
 
   /**
-   * Claims the oldest due delivery for `leaseMs`. If the claimer dies, the delivery becomes due again
-   * when the lease runs out, so a crash after the ack loses nothing.
+   * Claims the most urgent due delivery, the oldest first among equals, for `leaseMs`. If the claimer
+   * dies, the delivery becomes due again when the lease runs out, so a crash after the ack loses
+   * nothing. `urgentOnly`: only deliveries of priority above 0 (the urgent lane's own claimer).
    */
-  async claimNext(leaseMs: number): Promise<ClaimedDelivery | undefined> {
+  async claimNext(leaseMs: number, options: { urgentOnly?: boolean } = {}): Promise<ClaimedDelivery | undefined> {
     const now = this.#now();
     const claimToken = randomUUID();
     // One statement: atomic on SQLite (a write statement takes the write lock up front) and, with
@@ -92,6 +97,8 @@ export class DeliveryStore {
             .select("id")
             .where("status", "=", "pending")
             .where("next_attempt_at", "<=", now)
+            .$if(options.urgentOnly === true, (query) => query.where("priority", ">", 0))
+            .orderBy("priority", "desc")
             .orderBy("next_attempt_at")
             .limit(1),
         ),

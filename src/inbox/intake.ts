@@ -1,5 +1,5 @@
+import { createHmac, timingSafeEqual, type Hmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { verify } from "@octokit/webhooks-methods";
 import type { Logger } from "probot";
 import { refuseRequest } from "../web/refuse-request.ts";
 import type { BodyBudget, BodySlot } from "./body-budget.ts";
@@ -16,16 +16,31 @@ export interface IntakeOptions {
   /** Bounds the bodies received at once, in count and bytes. */
   budget: BodyBudget;
   log: Logger;
+  /** Whether a handler takes the event: any other is acknowledged (`ignored`) and neither stored nor parsed. */
+  handles: (event: string) => boolean;
+  /** The delivery's inbox priority (0 unless urgent). */
+  priorityOf: (event: string, payload: string) => Promise<number>;
   /** Called after a new delivery is stored, to start processing without waiting for the next poll. */
   onQueued: () => void;
 }
 
-type BodyOutcome = Buffer | "too large" | "over budget" | "aborted";
+/** A body read whole: its bytes and their HMAC-SHA256 under the webhook secret, computed while it arrived. */
+interface ReadBody {
+  bytes: Buffer;
+  signature: string;
+}
+
+type BodyOutcome = ReadBody | "too large" | "over budget" | "aborted";
 
 /**
  * Accepts a GitHub webhook: checks its headers before reading a byte of the body, reads the body
  * within the budget, verifies its signature over the exact bytes, stores it in the inbox and answers
  * at once. Handlers never run inside the request.
+ *
+ * A body is held once: its chunks are signed as they arrive, joined once and decoded once to the text
+ * stored. It is not parsed here (the inbox worker parses it, once, and marks a body that does not
+ * parse dead at its first attempt): parsing megabyte payloads twice was most of what a flood of them
+ * allocated.
  */
 export function webhookIntake(options: IntakeOptions) {
   const { log } = options;
@@ -50,19 +65,20 @@ export function webhookIntake(options: IntakeOptions) {
     if (!slot) return busy();
 
     try {
-      const body = await readBody(request, slot);
+      const body = await readBody(request, slot, createHmac("sha256", options.secret));
       if (body === "aborted") return;
       if (body === "too large") return tooLarge();
       if (body === "over budget") return busy();
-      const payload = body.toString("utf8");
-      if (!(await verify(options.secret, payload, signature).catch(() => false))) {
-        log.debug({ ...context, size: body.length, status: 401 }, "webhook refused: signature does not match");
+      if (!sameSignature(signature, body.signature)) {
+        log.debug({ ...context, size: body.bytes.length, status: 401 }, "webhook refused: signature does not match");
         return reply(response, 401, "signature does not match; check WEBHOOK_SECRET against the GitHub App settings");
       }
-      if (!isJson(payload)) return reply(response, 400, "payload is not JSON; set the webhook content type to application/json");
+      if (!options.handles(event)) return reply(response, 202, "ignored");
+      if (!looksLikeJsonObject(body.bytes)) return reply(response, 400, "payload is not a JSON object; set the webhook content type to application/json");
+      const payload = body.bytes.toString("utf8");
       let outcome: RecordOutcome;
       try {
-        outcome = await options.deliveries.record({ id, event, payload });
+        outcome = await options.deliveries.record({ id, event, payload }, await options.priorityOf(event, payload));
       } catch (error) {
         // The commit holding this delivery failed, so none of its batch is stored: say so, and GitHub
         // (or whoever redelivers) sends it again.
@@ -88,20 +104,29 @@ function declaredLength(request: IncomingMessage): number | "invalid" | undefine
   return /^\d+$/.test(value) ? Number(value) : "invalid";
 }
 
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
+/** Constant-time comparison of `X-Hub-Signature-256` with the one computed. */
+function sameSignature(received: string, computed: string): boolean {
+  const expected = Buffer.from(`sha256=${computed}`);
+  const given = Buffer.from(received);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Whether the body starts as a JSON object does: what tells GitHub's form-encoded content type
+ * (`payload=…`) from JSON, without parsing the whole body.
+ */
+function looksLikeJsonObject(bytes: Buffer): boolean {
+  for (const byte of bytes) if (!WHITESPACE.has(byte)) return byte === 0x7b;
+  return false;
 }
 
 /**
  * Reads the body while it fits both GitHub's size cap and the budget. Stops listening (without
  * destroying the request) when it does not, so the refusal can still be read by the client.
  */
-function readBody(request: IncomingMessage, slot: BodySlot): Promise<BodyOutcome> {
+function readBody(request: IncomingMessage, slot: BodySlot, hmac: Hmac): Promise<BodyOutcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -113,9 +138,10 @@ function readBody(request: IncomingMessage, slot: BodySlot): Promise<BodyOutcome
       size += chunk.length;
       if (size > MAX_BODY_BYTES) return finish("too large");
       if (!slot.grow(size)) return finish("over budget");
+      hmac.update(chunk);
       chunks.push(chunk);
     };
-    const onEnd = () => finish(Buffer.concat(chunks, size));
+    const onEnd = () => finish({ bytes: Buffer.concat(chunks, size), signature: hmac.digest("hex") });
     const onClose = () => finish("aborted");
     request.on("data", onData).on("end", onEnd).on("close", onClose);
   });

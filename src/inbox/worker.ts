@@ -16,9 +16,9 @@ export interface InboxWorkerOptions {
   pollMs?: number;
   /**
    * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). New
-   * deliveries are then not started, for up to `MAX_DEFERRAL_MS` at a time: GitHub waits on the
-   * acknowledgement, while processing can come a moment later, so under a burst the intake gets the
-   * CPU and the inbox absorbs the rest.
+   * deliveries of the normal lane are then not started, for up to `MAX_DEFERRAL_MS` at a time: GitHub
+   * waits on the acknowledgement, while processing can come a moment later, so under a burst the
+   * intake gets the CPU and the inbox absorbs the rest. The urgent lane never defers.
    */
   intakeBusy?: () => boolean;
   now?: () => number;
@@ -36,10 +36,24 @@ export function retryDelayMs(attempts: number, random: () => number = Math.rando
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-/** Processes the inbox: claims due deliveries, runs them, and records success, retry or give-up. */
-export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDelivery> {
-  const { deliveries, log, maxAttempts } = options;
+export interface InboxWorker {
+  start(): void;
+  /** Ends both lanes after the deliveries in hand are handled. */
+  stop(): Promise<void>;
+  /** A delivery was stored: look for work now rather than at the next poll. */
+  wake(): void;
+}
+
+/**
+ * Processes the inbox: claims due deliveries, runs them, and records success, retry or give-up.
+ * Two lanes: `concurrency` workers take deliveries most urgent first, and one more takes only urgent
+ * ones, so a maintainer's `/rollback` starts at once even while every other worker is in the middle
+ * of a flood of refusals (or waiting on a slow GitHub).
+ */
+export function inboxWorker(options: InboxWorkerOptions): InboxWorker {
+  const { deliveries } = options;
   const leaseMs = options.leaseMs ?? 120_000;
+  const handle = handler(options);
   let deferredSince: number | undefined;
   const deferred = () => {
     if (!options.intakeBusy?.()) return false;
@@ -47,42 +61,56 @@ export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDeliv
     deferredSince ??= now;
     return now - deferredSince < MAX_DEFERRAL_MS;
   };
-  return new ClaimLoop({
-    name: "inbox",
-    log,
-    concurrency: options.concurrency,
-    pollMs: options.pollMs ?? 500,
-    async claim() {
-      if (deferred()) return undefined;
-      deferredSince = undefined;
-      return deliveries.claimNext(leaseMs);
-    },
-    async handle(delivery) {
-      const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, size: Buffer.byteLength(delivery.payload) };
-      if (delivery.attempts > maxAttempts) {
-        // Every attempt was claimed and none finished: the process died (or hung past the lease)
-        // each time. Processing it again would only take down another replica.
-        const reason = `the process stopped while handling it in each of its ${maxAttempts} attempts (crash, kill or a handler that outlived the lease)`;
-        log.error(context, `inbox: delivery given up: ${reason}`);
-        await deliveries.fail(delivery, reason, undefined);
+  const lane = (name: string, concurrency: number, urgentOnly: boolean) =>
+    new ClaimLoop({
+      name,
+      log: options.log,
+      concurrency,
+      pollMs: options.pollMs ?? 500,
+      async claim() {
+        if (!urgentOnly) {
+          if (deferred()) return undefined;
+          deferredSince = undefined;
+        }
+        return deliveries.claimNext(leaseMs, { urgentOnly });
+      },
+      handle,
+    });
+  const lanes = [lane("inbox", options.concurrency, false), lane("inbox (urgent lane)", 1, true)];
+  return {
+    start: () => lanes.forEach((loop) => loop.start()),
+    stop: async () => void (await Promise.all(lanes.map((loop) => loop.stop()))),
+    wake: () => lanes.forEach((loop) => loop.wake()),
+  };
+}
+
+function handler(options: InboxWorkerOptions): (delivery: ClaimedDelivery) => Promise<void> {
+  const { deliveries, log, maxAttempts } = options;
+  return async (delivery) => {
+    const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, size: Buffer.byteLength(delivery.payload) };
+    if (delivery.attempts > maxAttempts) {
+      // Every attempt was claimed and none finished: the process died (or hung past the lease)
+      // each time. Processing it again would only take down another replica.
+      const reason = `the process stopped while handling it in each of its ${maxAttempts} attempts (crash, kill or a handler that outlived the lease)`;
+      log.error(context, `inbox: delivery given up: ${reason}`);
+      await deliveries.fail(delivery, reason, undefined);
+      return;
+    }
+    try {
+      await options.process(delivery);
+      await deliveries.complete(delivery);
+    } catch (error) {
+      const invalid = invalidPayloadIn(error);
+      if (invalid) {
+        // The same payload fails the same way every time: dead now, with the handler's reason.
+        log.warn({ ...context, reason: invalid.message }, "inbox: delivery's payload does not fit; given up without retrying");
+        await deliveries.fail(delivery, invalid.message, undefined);
         return;
       }
-      try {
-        await options.process(delivery);
-        await deliveries.complete(delivery);
-      } catch (error) {
-        const invalid = invalidPayloadIn(error);
-        if (invalid) {
-          // The same payload fails the same way every time: dead now, with the handler's reason.
-          log.warn({ ...context, reason: invalid.message }, "inbox: delivery's payload does not fit; given up without retrying");
-          await deliveries.fail(delivery, invalid.message, undefined);
-          return;
-        }
-        const message = cutText(error instanceof Error ? error.message : String(error), MAX_STORED_ERROR_CHARS);
-        const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
-        log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
-        await deliveries.fail(delivery, message, retryAt);
-      }
-    },
-  });
+      const message = cutText(error instanceof Error ? error.message : String(error), MAX_STORED_ERROR_CHARS);
+      const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
+      log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
+      await deliveries.fail(delivery, message, retryAt);
+    }
+  };
 }

@@ -21,6 +21,7 @@ export interface Database {
   slack_link_requests: SlackLinkRequestTable;
   slack_messages: SlackMessageTable;
   image_builds: ImageBuildTable;
+  refusal_replies: RefusalReplyTable;
 }
 
 export type DeliveryStatus = "pending" | "done" | "dead";
@@ -30,6 +31,8 @@ export interface WebhookDeliveryTable {
   id: string;
   event: string;
   payload: string;
+  /** Claimed before any lower one that is due: 1 for a command that moves traffic back (see src/commands/urgency.ts). */
+  priority: Generated<number>;
   received_at: number;
   status: DeliveryStatus;
   attempts: Generated<number>;
@@ -364,4 +367,13 @@ export interface ImageBuildTable {
   check_run_id: number | null;
   /** The check run's state and output as last sent: an unchanged one costs no request. */
   check_run_sent: string | null;
+}
+
+/** One of a user's reply slots for refused commands in one repository (src/commands/refusal-limit.ts). */
+export interface RefusalReplyTable {
+  /** `owner/repo/login`, lower case. */
+  key: string;
+  slot: number;
+  replied_at: number;
+  kind: "refused" | "invalid";
 }

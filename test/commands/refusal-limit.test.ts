@@ -26,28 +26,49 @@ const CONFIG = `environments:
     listeners: { production: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/3/4" }
 `;
 
-describe("the refusal limit", () => {
-  it("answers three refusals per user and repository in ten minutes, then goes quiet until the window moves on", () => {
-    let now = 0;
-    const limit = new RefusalLimit({ now: () => now });
-    expect(["refused", "refused", "invalid", "refused"].map((kind) => limit.take("acme/web", "mallory", kind as "refused"))).toEqual(["first", "reply", "reply", "quiet"]);
-    expect(limit.exhausted("acme/web", "mallory")).toBe(true);
+describe.each(storeBackends)("the refusal limit, on $name", (backend) => {
+  const opened: Store[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+  async function opening(location?: Awaited<ReturnType<typeof backend.location>>) {
+    const store = await (location ?? (await backend.location())).open();
+    opened.push(store);
+    return store;
+  }
+
+  it("answers three refusals per user and repository in ten minutes, then goes quiet until the window moves on", async () => {
+    let now = 1_000_000;
+    const limit = new RefusalLimit(await opening(), { now: () => now });
+    const taken = [];
+    for (const kind of ["refused", "refused", "invalid", "refused"] as const) taken.push(await limit.take("acme/web", "mallory", kind));
+    expect(taken).toEqual(["first", "reply", "reply", "quiet"]);
+    expect(await limit.exhausted("acme/web", "mallory")).toBe(true);
     // Another user, or the same user in another repository, has a limit of their own.
-    expect(limit.take("acme/web", "eve", "refused")).toBe("first");
-    expect(limit.take("acme/api", "Mallory", "refused")).toBe("first");
-    expect(limit.take("ACME/web", "MALLORY", "refused")).toBe("quiet");
+    expect(await limit.take("acme/web", "eve", "refused")).toBe("first");
+    expect(await limit.take("acme/api", "Mallory", "refused")).toBe("first");
+    expect(await limit.take("ACME/web", "MALLORY", "refused")).toBe("quiet");
     now += 10 * 60_000 + 1;
-    expect(limit.exhausted("acme/web", "mallory")).toBe(false);
-    expect(limit.take("acme/web", "mallory", "refused")).toBe("first");
+    expect(await limit.exhausted("acme/web", "mallory")).toBe(false);
+    expect(await limit.take("acme/web", "mallory", "refused")).toBe("first");
   });
 
-  it("keeps the notice for a refusal: a typo first does not use it up", () => {
-    const limit = new RefusalLimit();
-    expect(limit.take("acme/web", "writer", "invalid")).toBe("reply");
-    expect(limit.take("acme/web", "writer", "refused")).toBe("first");
+  it("keeps the notice for a refusal: a typo first does not use it up", async () => {
+    const limit = new RefusalLimit(await opening());
+    expect(await limit.take("acme/web", "writer", "invalid")).toBe("reply");
+    expect(await limit.take("acme/web", "writer", "refused")).toBe("first");
     expect(limit.notice("writer")).toBe(
       "After 3 refusals within 10 minutes, further refused commands from @writer in this repository get no reply: they are recorded in the audit log only.",
     );
+  });
+
+  it("is one limit for every replica on the store: two replicas refusing at once give three replies in all", async () => {
+    const location = await backend.location();
+    const replicas = [new RefusalLimit(await opening(location)), new RefusalLimit(await opening(location))];
+    const taken = await Promise.all(Array.from({ length: 10 }, (_, index) => replicas[index % 2]!.take("acme/web", "mallory", "refused")));
+    expect(taken.filter((outcome) => outcome !== "quiet")).toHaveLength(3);
+    expect(taken.filter((outcome) => outcome === "first").length).toBeGreaterThanOrEqual(1);
+    expect(await replicas[1]!.exhausted("acme/web", "mallory")).toBe(true);
   });
 });
 

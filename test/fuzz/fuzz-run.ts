@@ -227,7 +227,8 @@ async function inboxSettled(gantry: GantryProcess, timeoutMs: number): Promise<R
   }
 }
 
-async function post(url: string, event: string, body: string, deliveryId: string): Promise<string> {
+/** Sends one signed delivery; returns the status answered, or what went wrong. */
+export async function post(url: string, event: string, body: string, deliveryId: string): Promise<string> {
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -353,7 +354,7 @@ async function sendRefusedComments(
     const user = random.pick(UNAUTHORISED_USERS.slice(0, sizes.commenters));
     const body = commandText(random, sizes.maxReasonChars);
     const comment = github.seedComment(fullName, 1, user.login, body);
-    const payload = commentPayload(target, github.url, { id: comment.id, body, issue: 1, login: user.login, userId: comment.user.id });
+    const payload = commentPayload(target, github.url, { id: comment.id, body, issue: 1, login: user.login, userId: comment.user.id, association: user.association });
     const due = first + (index * 1_000) / sizes.commentsPerSecond;
     if (due > Date.now()) await sleep(due - Date.now());
     sending.push(post(url, "issue_comment", JSON.stringify(payload), `fuzz-comment-${index}`));

@@ -151,15 +151,19 @@ export function commandText(random: Random, maxReasonChars: number): string {
   return random.pick(shapes)();
 }
 
-/** Users the fuzz comments as: none of them may deploy. */
+/** Users the fuzz comments as: none of them may deploy. `association`: what GitHub says of them in a comment. */
 export const UNAUTHORISED_USERS = [
-  { login: "mallory", permission: "read" },
-  { login: "trudy", permission: "triage" },
-  { login: "stranger", permission: "none" },
+  { login: "mallory", permission: "read", association: "COLLABORATOR" },
+  { login: "trudy", permission: "triage", association: "COLLABORATOR" },
+  { login: "stranger", permission: "none", association: "NONE" },
 ] as const;
 
 /** An `issue_comment.created` payload for a comment the emulator holds. */
-export function commentPayload(target: TargetRepo, githubUrl: string, comment: { id: number; body: string; issue: number; login: string; userId: number }): JsonObject {
+export function commentPayload(
+  target: TargetRepo,
+  githubUrl: string,
+  comment: { id: number; body: string; issue: number; login: string; userId: number; association: string },
+): JsonObject {
   const payload = examplePayload<JsonObject>("issue_comment", (candidate) => candidate.action === "created");
   const fullName = `${target.owner}/${target.name}`;
   const user = { ...(payload.sender as JsonObject), login: comment.login, id: comment.userId, type: "User" };
@@ -167,6 +171,7 @@ export function commentPayload(target: TargetRepo, githubUrl: string, comment: {
     ...(payload.comment as JsonObject),
     id: comment.id,
     body: comment.body,
+    author_association: comment.association,
     user,
     html_url: `${githubUrl}/${fullName}/pull/${comment.issue}#issuecomment-${comment.id}`,
   };

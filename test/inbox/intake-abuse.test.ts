@@ -1,3 +1,4 @@
+import type { ApplicationFunction } from "probot";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningGantry } from "../../src/gantry.ts";
 import { startTestGantry } from "../support/gantry.ts";
@@ -47,6 +48,9 @@ const probe = (url: string, bytes: number) =>
     body: "x".repeat(bytes),
   });
 
+/** An app with a handler for comments, so the intake stores them. */
+const storingApp: ApplicationFunction = (app) => app.on("issue_comment", async () => {});
+
 describe.each(storeBackends)("webhook intake under abuse, on $name", (backend) => {
   const running: RunningGantry[] = [];
   afterEach(async () => {
@@ -55,7 +59,7 @@ describe.each(storeBackends)("webhook intake under abuse, on $name", (backend) =
 
   async function gantry(env: Record<string, string> = {}) {
     const { options } = await backend.location();
-    const started = await startTestGantry(() => {}, { ...env, GANTRY_DATA_DIR: options.dataDir, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}) });
+    const started = await startTestGantry(storingApp, { ...env, GANTRY_DATA_DIR: options.dataDir, ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}) });
     running.push(started);
     return started;
   }

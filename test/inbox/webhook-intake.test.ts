@@ -6,6 +6,7 @@ import type { RunningGantry } from "../../src/gantry.ts";
 import { startTestGantry, testEnv } from "../support/gantry.ts";
 import { examplePayload, signedDelivery } from "../support/payloads.ts";
 import { TEST_WEBHOOK_SECRET } from "../support/probot.ts";
+import { signBody } from "../world/github/webhook.ts";
 
 /** An app that records which deliveries its handler ran for; `gate` holds handlers until opened. */
 function recordingApp() {
@@ -84,6 +85,43 @@ describe("webhook intake", () => {
     expect(response.status).toBe(401);
     const rows = await gantry.store.db.selectFrom("webhook_deliveries").selectAll().execute();
     expect(rows).toEqual([]);
+    expect(seen).toEqual([]);
+  });
+
+  it("acknowledges an event no handler takes without storing it, and a signed body that is not a JSON object with a 400", async () => {
+    const { app, seen, open } = recordingApp();
+    open();
+    const gantry = await startTestGantry(app);
+    running.push(gantry);
+    const checkRun = await signedDelivery(TEST_WEBHOOK_SECRET, "check_run", examplePayload("check_run", () => true), "delivery-check-run");
+    const ignored = await post(gantry.url, checkRun);
+    expect(ignored.status).toBe(202);
+    expect(await ignored.json()).toMatchObject({ message: "ignored" });
+
+    // GitHub's other content type: the signature matches, the body is form-encoded.
+    const form = `payload=${encodeURIComponent(JSON.stringify(comment()))}`;
+    const formHeaders = { ...(await signedDelivery(TEST_WEBHOOK_SECRET, "issue_comment", comment(), "delivery-form")).headers, "x-hub-signature-256": signBody(TEST_WEBHOOK_SECRET, form) };
+    const refused = await post(gantry.url, { body: form, headers: formHeaders });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ message: "payload is not a JSON object; set the webhook content type to application/json" });
+
+    expect(await gantry.store.db.selectFrom("webhook_deliveries").selectAll().execute()).toEqual([]);
+    expect(seen).toEqual([]);
+  });
+
+  it("stores a signed body that starts as JSON without parsing it, and marks it dead at its first attempt when it does not parse", async () => {
+    const { app, seen, open } = recordingApp();
+    open();
+    const gantry = await startTestGantry(app);
+    running.push(gantry);
+    const body = '{"action": "created", "comment": ';
+    const headers = { ...(await signedDelivery(TEST_WEBHOOK_SECRET, "issue_comment", comment(), "delivery-cut")).headers, "x-hub-signature-256": signBody(TEST_WEBHOOK_SECRET, body) };
+    const response = await post(gantry.url, { body, headers });
+    expect(response.status).toBe(202);
+    await until(async () => (await gantry.store.db.selectFrom("webhook_deliveries").select("status").executeTakeFirst())?.status === "dead");
+    const row = await gantry.store.db.selectFrom("webhook_deliveries").selectAll().executeTakeFirstOrThrow();
+    expect(row.attempts).toBe(1);
+    expect(row.last_error).toMatch(/^issue_comment payload cannot be read: /u);
     expect(seen).toEqual([]);
   });
 

@@ -62,6 +62,20 @@ describe.each(storeBackends)("webhook inbox on $name", (backend) => {
     expect(await deliveries.countByStatus()).toEqual({ pending: 0, done: 0, dead: 1 });
   });
 
+  it("hands out an urgent delivery before older ones, and to the urgent lane's claimer only urgent ones", async () => {
+    const { deliveries, clock } = await inbox();
+    for (let i = 0; i < 3; i += 1) {
+      await deliveries.record(delivery(`refused-${i}`));
+      clock.now += 10;
+    }
+    await deliveries.record(delivery("rollback"), 1);
+    expect(await deliveries.claimNext(60_000, { urgentOnly: true })).toMatchObject({ id: "rollback" });
+    expect(await deliveries.claimNext(60_000, { urgentOnly: true })).toBeUndefined();
+    await deliveries.record(delivery("abort"), 1);
+    expect(await deliveries.claimNext(60_000)).toMatchObject({ id: "abort" });
+    expect(await deliveries.claimNext(60_000)).toMatchObject({ id: "refused-0" });
+  });
+
   it("gives concurrent claimers on one database distinct deliveries", async () => {
     const { location, clock } = await inbox();
     const replicas = await Promise.all([location.open(), location.open()]);

@@ -5,7 +5,7 @@ import { AlbRouter } from "../../src/traffic/alb-router.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { DeploymentObserver, DeploymentView, Phase, RepoRef } from "../../src/deploy/api.ts";
+import type { DeploymentObserver, DeploymentView, Phase, RepoRef, Weights } from "../../src/deploy/api.ts";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
 import { Controller } from "../../src/deploy/controller.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
@@ -79,8 +79,14 @@ export function randomSha(): string {
 
 /** The production listener's weights, as the ALB reports them (retrying the emulator's injected throttling). */
 export function productionWeights(aws: AwsEmulator, world: SampleWorld) {
+  return productionWeightsReader(aws, world)();
+}
+
+/** Reads the production listener's weights with one client, for polling them. */
+export function productionWeightsReader(aws: AwsEmulator, world: SampleWorld): () => Promise<Weights> {
   const elbv2 = new ElasticLoadBalancingV2Client({ ...aws.clientConfig(), maxAttempts: 10 });
-  return new AlbRouter({ elbv2, arn: world.listeners.production.arn, targetGroups: world.targetGroups }).getWeights();
+  const router = new AlbRouter({ elbv2, arn: world.listeners.production.arn, targetGroups: world.targetGroups });
+  return () => router.getWeights();
 }
 
 /** What someone does in the console: one ModifyListener on the production listener straight through the SDK, Gantry not involved. */

@@ -12,6 +12,7 @@ import { ciRuns } from "./0010-ci-runs.ts";
 import { slack } from "./0013-slack.ts";
 import { deploymentApprovals } from "./0014-deployment-approvals.ts";
 import { imageBuilds } from "./0012-image-builds.ts";
+import { inboxLanes } from "./0016-inbox-lanes.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   "0013_slack": slack,
   "0014_deployment_approvals": deploymentApprovals,
   "0012_image_builds": imageBuilds,
+  "0016_inbox_lanes": inboxLanes,
 };
