@@ -44,8 +44,12 @@ function capMs(timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">): numb
  * `registeredAfterMs`, and its first check comes at the earliest right then, so it passes its last
  * one `healthyThreshold − 1` intervals later.
  */
-export function earliestHealthyMs(look: Pick<WarmLook, "registeredAfterMs">, group: Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs">): number {
-  return look.registeredAfterMs + (group.healthyThreshold - 1) * group.healthCheckIntervalMs;
+export function earliestHealthyMs(
+  look: Pick<WarmLook, "registeredAfterMs">,
+  group: Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs">,
+  awsClockScale = 1,
+): number {
+  return look.registeredAfterMs + (group.healthyThreshold - 1) * group.healthCheckIntervalMs * awsClockScale;
 }
 
 /**
@@ -53,14 +57,14 @@ export function earliestHealthyMs(look: Pick<WarmLook, "registeredAfterMs">, gro
  * while registered targets are not yet healthy.
  */
 export async function warmPollMs(
-  timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">,
+  timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs"> & Partial<Pick<ControllerTiming, "awsClockScale">>,
   look: WarmLook,
   group: () => Promise<Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs">>,
 ): Promise<number> {
   // Tasks still starting (placement, image pull): nothing to time it by.
   if (look.registered < look.desiredCount) return backoffMs(timing, look.elapsedMs);
   if (look.healthy < look.registered) {
-    const sinceEarliest = look.elapsedMs - earliestHealthyMs(look, await group());
+    const sinceEarliest = look.elapsedMs - earliestHealthyMs(look, await group(), timing.awsClockScale);
     const waitMs = sinceEarliest < 0 ? -sinceEarliest : sinceEarliest * LATE_GROWTH;
     return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, waitMs)));
   }

@@ -41,7 +41,7 @@ interface Claimed {
   reserved: boolean;
 }
 
-export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 300_000, idleMs: 60_000, maxFailures: 5 };
+export const DEFAULT_TIMING: ControllerTiming = { pollMs: 2_000, warmTimeoutMs: 300_000, idleMs: 60_000, maxFailures: 5, awsClockScale: 1 };
 /** After a throttled step: long enough for AWS's token buckets to refill (seconds), jittered up to twice that. */
 const THROTTLED_BACKOFF_MS = 5_000;
 

@@ -36,6 +36,11 @@ export interface ControllerTiming {
   idleMs: number;
   /** Consecutive failed ticks before a deployment stops (traffic back on the serving colour). */
   maxFailures: number;
+  /**
+   * Real ms per ms of the durations AWS reports (health-check intervals): 1 against AWS; the local
+   * world's time scale there, whose Describe calls report AWS's seconds while its clock runs faster.
+   */
+  awsClockScale: number;
 }
 
 /** What one tick decided: the next phase, the new state, and when to look again. */

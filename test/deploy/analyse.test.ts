@@ -33,7 +33,7 @@ function setup(analysis: Record<string, unknown>, weight: number) {
     judge,
     acquireLock: async () => true,
     supersededBy: async () => false,
-    timing: { pollMs: 100, warmTimeoutMs: 10_000, idleMs: 500, maxFailures: 3 },
+    timing: { pollMs: 100, warmTimeoutMs: 10_000, idleMs: 500, maxFailures: 3, awsClockScale: 1 },
   };
   const deployment = (stepStartedAt: number): Deployment =>
     deploymentFixture({

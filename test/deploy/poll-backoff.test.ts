@@ -30,6 +30,13 @@ describe("the warm-up poll", () => {
     expect(await warmPollMs(DEFAULT_TIMING, checking(300_000), group)).toBe(10_000);
   });
 
+  it("reads the target group's intervals on the world's clock: at a time scale of 1/60, 30 s checks last half a second", async () => {
+    const scaled = { pollMs: 33, warmTimeoutMs: 30_000, awsClockScale: 1 / 60 };
+    // Registered at once: the fifth check can pass 4 × 0.5 s later.
+    expect(await warmPollMs(scaled, look({ elapsedMs: 500, registered: 2 }), group)).toBe(1_500);
+    expect(await warmPollMs(scaled, look({ elapsedMs: 1_990, registered: 2 }), group)).toBe(33);
+  });
+
   it("polls fast once every target is healthy and ECS has only to call the service steady; backs off while old tasks drain", async () => {
     expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2 }), group)).toBe(DEFAULT_TIMING.pollMs);
     expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2, draining: 2 }), group)).toBe(15_000);

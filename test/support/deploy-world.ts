@@ -173,7 +173,8 @@ export async function startDeployWorld(options: DeployWorldOptions = {}): Promis
     log: silentLog,
     instanceId: options.instanceId ?? "test-replica",
     leaseMs: 5_000,
-    timing: { ...FAST_TIMING, ...options.timing },
+    // At a time scale, the target groups report AWS's seconds while the world's clock runs faster.
+    timing: { ...FAST_TIMING, ...(aws.timeScale === undefined ? {} : { awsClockScale: aws.timeScale }), ...options.timing },
   });
   const controller = new Controller({ deployments, observer: recordAndPassOn, wake: () => runner.wake(), targetsFor });
   runner.start();
