@@ -15,17 +15,13 @@ export interface InboxWorkerOptions {
   leaseMs?: number;
   pollMs?: number;
   /**
-   * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). New
-   * deliveries are then not started, for up to `MAX_DEFERRAL_MS` at a time: GitHub waits on the
-   * acknowledgement, while processing can come a moment later, so under a burst the intake gets the
-   * CPU and the inbox absorbs the rest.
+   * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). The
+   * worker then keeps one delivery in hand instead of `concurrency`: GitHub waits on the
+   * acknowledgement, while processing can come a moment later, so under a burst the intake gets most
+   * of the CPU and the inbox absorbs the rest, and processing never stops.
    */
   intakeBusy?: () => boolean;
-  now?: () => number;
 }
-
-/** The longest the worker waits for the intake to go quiet before it starts a delivery anyway. */
-export const MAX_DEFERRAL_MS = 1_000;
 
 /** An error kept with a delivery can quote its payload; the store keeps this much of it. */
 const MAX_STORED_ERROR_CHARS = 2_000;
@@ -40,49 +36,48 @@ export function retryDelayMs(attempts: number, random: () => number = Math.rando
 export function inboxWorker(options: InboxWorkerOptions): ClaimLoop<ClaimedDelivery> {
   const { deliveries, log, maxAttempts } = options;
   const leaseMs = options.leaseMs ?? 120_000;
-  let deferredSince: number | undefined;
-  const deferred = () => {
-    if (!options.intakeBusy?.()) return false;
-    const now = (options.now ?? Date.now)();
-    deferredSince ??= now;
-    return now - deferredSince < MAX_DEFERRAL_MS;
-  };
+  let inHand = 0;
   return new ClaimLoop({
     name: "inbox",
     log,
     concurrency: options.concurrency,
     pollMs: options.pollMs ?? 500,
-    async claim() {
-      if (deferred()) return undefined;
-      deferredSince = undefined;
-      return deliveries.claimNext(leaseMs);
-    },
+    claim: async () => (inHand > 0 && options.intakeBusy?.() ? undefined : deliveries.claimNext(leaseMs)),
     async handle(delivery) {
-      const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, size: Buffer.byteLength(delivery.payload) };
-      if (delivery.attempts > maxAttempts) {
-        // Every attempt was claimed and none finished: the process died (or hung past the lease)
-        // each time. Processing it again would only take down another replica.
-        const reason = `the process stopped while handling it in each of its ${maxAttempts} attempts (crash, kill or a handler that outlived the lease)`;
-        log.error(context, `inbox: delivery given up: ${reason}`);
-        await deliveries.fail(delivery, reason, undefined);
-        return;
-      }
+      inHand += 1;
       try {
-        await options.process(delivery);
-        await deliveries.complete(delivery);
-      } catch (error) {
-        const invalid = invalidPayloadIn(error);
-        if (invalid) {
-          // The same payload fails the same way every time: dead now, with the handler's reason.
-          log.warn({ ...context, reason: invalid.message }, "inbox: delivery's payload does not fit; given up without retrying");
-          await deliveries.fail(delivery, invalid.message, undefined);
-          return;
-        }
-        const message = cutText(error instanceof Error ? error.message : String(error), MAX_STORED_ERROR_CHARS);
-        const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
-        log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
-        await deliveries.fail(delivery, message, retryAt);
+        await handleOne(delivery);
+      } finally {
+        inHand -= 1;
       }
     },
   });
+
+  async function handleOne(delivery: ClaimedDelivery): Promise<void> {
+    const context = { delivery: delivery.id, event: delivery.event, attempt: delivery.attempts, size: Buffer.byteLength(delivery.payload) };
+    if (delivery.attempts > maxAttempts) {
+      // Every attempt was claimed and none finished: the process died (or hung past the lease)
+      // each time. Processing it again would only take down another replica.
+      const reason = `the process stopped while handling it in each of its ${maxAttempts} attempts (crash, kill or a handler that outlived the lease)`;
+      log.error(context, `inbox: delivery given up: ${reason}`);
+      await deliveries.fail(delivery, reason, undefined);
+      return;
+    }
+    try {
+      await options.process(delivery);
+      await deliveries.complete(delivery);
+    } catch (error) {
+      const invalid = invalidPayloadIn(error);
+      if (invalid) {
+        // The same payload fails the same way every time: dead now, with the handler's reason.
+        log.warn({ ...context, reason: invalid.message }, "inbox: delivery's payload does not fit; given up without retrying");
+        await deliveries.fail(delivery, invalid.message, undefined);
+        return;
+      }
+      const message = cutText(error instanceof Error ? error.message : String(error), MAX_STORED_ERROR_CHARS);
+      const retryAt = delivery.attempts < maxAttempts ? Date.now() + retryDelayMs(delivery.attempts) : undefined;
+      log.warn({ ...context, err: error, retryAt }, retryAt ? "inbox: delivery failed; will retry" : "inbox: delivery failed for the last time");
+      await deliveries.fail(delivery, message, retryAt);
+    }
+  }
 }
