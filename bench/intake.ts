@@ -18,7 +18,7 @@ import { storeBackends, TEST_DATABASE_URL } from "../test/support/stores.ts";
 import { recordBenchResults } from "./results.ts";
 
 const CONNECTIONS = 16;
-const SECONDS = Number(process.env.BENCH_INTAKE_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_INTAKE_SECONDS ?? 4);
 const WARMUP_SECONDS = 1;
 const PACED_RATE = 500;
 /** How long a freshly started server sits before its resident memory is read. */

@@ -15,17 +15,13 @@ export interface InboxWorkerOptions {
   leaseMs?: number;
   pollMs?: number;
   /**
-   * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). New
-   * deliveries of the normal lane are then not started, for up to `MAX_DEFERRAL_MS` at a time: GitHub
-   * waits on the acknowledgement, while processing can come a moment later, so under a burst the
-   * intake gets the CPU and the inbox absorbs the rest. The urgent lane never defers.
+   * True while webhooks arrive faster than the process can take them (see intake-pressure.ts). The
+   * normal lane then keeps one delivery in hand instead of `concurrency`: GitHub waits on the
+   * acknowledgement, while processing can come a moment later, so under a burst the intake gets most
+   * of the CPU and the inbox absorbs the rest, and processing never stops. The urgent lane never holds back.
    */
   intakeBusy?: () => boolean;
-  now?: () => number;
 }
-
-/** The longest the worker waits for the intake to go quiet before it starts a delivery anyway. */
-export const MAX_DEFERRAL_MS = 1_000;
 
 /** An error kept with a delivery can quote its payload; the store keeps this much of it. */
 const MAX_STORED_ERROR_CHARS = 2_000;
@@ -53,13 +49,15 @@ export interface InboxWorker {
 export function inboxWorker(options: InboxWorkerOptions): InboxWorker {
   const { deliveries } = options;
   const leaseMs = options.leaseMs ?? 120_000;
-  const handle = handler(options);
-  let deferredSince: number | undefined;
-  const deferred = () => {
-    if (!options.intakeBusy?.()) return false;
-    const now = (options.now ?? Date.now)();
-    deferredSince ??= now;
-    return now - deferredSince < MAX_DEFERRAL_MS;
+  const handleOne = handler(options);
+  let inHand = 0;
+  const handle = async (delivery: ClaimedDelivery) => {
+    inHand += 1;
+    try {
+      await handleOne(delivery);
+    } finally {
+      inHand -= 1;
+    }
   };
   const lane = (name: string, concurrency: number, urgentOnly: boolean) =>
     new ClaimLoop({
@@ -67,13 +65,7 @@ export function inboxWorker(options: InboxWorkerOptions): InboxWorker {
       log: options.log,
       concurrency,
       pollMs: options.pollMs ?? 500,
-      async claim() {
-        if (!urgentOnly) {
-          if (deferred()) return undefined;
-          deferredSince = undefined;
-        }
-        return deliveries.claimNext(leaseMs, { urgentOnly });
-      },
+      claim: async () => (!urgentOnly && inHand > 0 && options.intakeBusy?.() ? undefined : deliveries.claimNext(leaseMs, { urgentOnly })),
       handle,
     });
   const lanes = [lane("inbox", options.concurrency, false), lane("inbox (urgent lane)", 1, true)];
