@@ -27,6 +27,8 @@ const WEBHOOK_PATH = "/api/github/webhooks";
 const FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2ln";
 const MAINTAINER = "maintainer";
 const FLOODER = "stranger";
+/** GitHub's answer time while the flood runs (the maintainer's /rollback waits on it too: its role and config reads). */
+const GITHUB_LATENCY_MS = 100;
 
 export interface FloodSizes {
   /** Refused comments in the flood; the /rollback goes out once half of them are acknowledged. */
@@ -128,13 +130,18 @@ export async function rollbackDuringFlood(random: Random, sizes: FloodSizes, say
     await comment(MAINTAINER, "MEMBER", "/deploy production");
     await until("the deployment to reach its first canary step", async () => ((await weights()).green === 5 ? true : undefined), 180_000);
 
+    // Each refused comment comes from a stranger Gantry has not looked up yet, and GitHub takes 100 ms
+    // to answer: the refusals cannot be worked through as fast as they arrive, so a queue stands in
+    // front of the /rollback however fast this machine is.
+    github.setLatency(GITHUB_LATENCY_MS);
     say(`rollback during a flood: ${sizes.comments} refused comments, the /rollback after half of them`);
     const floodFile = join(dataDir, "flood.jsonl");
     const lines: string[] = [];
     for (let index = 0; index < sizes.comments; index += 1) {
       const body = commandText(random, 200);
-      const seeded = github.seedComment(fullName, 1, FLOODER, body);
-      const payload = commentPayload(target, github.url, { id: seeded.id, body, issue: 1, login: FLOODER, userId: seeded.user.id, association: "NONE" });
+      const login = `${FLOODER}-${index}`;
+      const seeded = github.seedComment(fullName, 1, login, body);
+      const payload = commentPayload(target, github.url, { id: seeded.id, body, issue: 1, login, userId: seeded.user.id, association: "NONE" });
       lines.push(JSON.stringify({ id: `flood-refused-${index}`, body: JSON.stringify(payload) }));
     }
     writeFileSync(floodFile, `${lines.join("\n")}\n`);
