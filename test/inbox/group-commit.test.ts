@@ -10,7 +10,7 @@ import { sql } from "kysely";
 import type { RunningGantry } from "../../src/gantry.ts";
 import { DeliveryStore } from "../../src/inbox/delivery-store.ts";
 import type { Store } from "../../src/store/open-store.ts";
-import { startTestGantry, testEnv } from "../support/gantry.ts";
+import { startTestGantry, storingApp, testEnv } from "../support/gantry.ts";
 import { examplePayload, signedDelivery } from "../support/payloads.ts";
 import { TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { storeBackends, type StoreBackend } from "../support/stores.ts";
@@ -98,7 +98,7 @@ describe.each(storeBackends)("group commit of the intake on $name", (backend) =>
 
   it("over HTTP, answers 202 exactly for the deliveries stored, 503 for those that shared a commit with a refused one", async () => {
     const location = await backend.location();
-    const gantry = await startTestGantry(() => {}, gantryEnv(backend, location), { processInbox: false });
+    const gantry = await startTestGantry(storingApp, gantryEnv(backend, location), { processInbox: false });
     running.push(gantry);
     await refuseInsertsOf(gantry.store, "poison");
     const payload = comment();
@@ -114,7 +114,7 @@ describe.each(storeBackends)("group commit of the intake on $name", (backend) =>
 
   it("answers 503 to every request while the store refuses commits, stores nothing, and takes the redeliveries once it accepts them", async () => {
     const location = await backend.location();
-    const gantry = await startTestGantry(() => {}, gantryEnv(backend, location), { processInbox: false });
+    const gantry = await startTestGantry(storingApp, gantryEnv(backend, location), { processInbox: false });
     running.push(gantry);
     await refuseInsertsOf(gantry.store, "*");
     const payload = comment();

@@ -1,7 +1,6 @@
-import type { ApplicationFunction } from "probot";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningGantry } from "../../src/gantry.ts";
-import { startTestGantry } from "../support/gantry.ts";
+import { startTestGantry, storingApp } from "../support/gantry.ts";
 import { examplePayload, signedDelivery } from "../support/payloads.ts";
 import { TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { parsedResponse, postHead, RawConnection } from "../support/raw-http.ts";
@@ -49,7 +48,6 @@ const probe = (url: string, bytes: number) =>
   });
 
 /** An app with a handler for comments, so the intake stores them. */
-const storingApp: ApplicationFunction = (app) => app.on("issue_comment", async () => {});
 
 describe.each(storeBackends)("webhook intake under abuse, on $name", (backend) => {
   const running: RunningGantry[] = [];

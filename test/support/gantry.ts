@@ -19,6 +19,9 @@ export function testEnv(overrides: Record<string, string> = {}) {
   };
 }
 
+/** An app that takes `issue_comment` and does nothing with it: its deliveries are stored, not ignored. */
+export const storingApp: ApplicationFunction = (app) => app.on("issue_comment", async () => {});
+
 export async function startTestGantry(
   app: ApplicationFunction | undefined,
   envOverrides: Record<string, string> = {},
