@@ -55,15 +55,17 @@ describe("images after tests: a default-branch commit whose tests pass gets its 
     expect(buildsOf(sha)).toHaveLength(1);
     expect(e.aws.codebuild.builds()).toHaveLength(1);
 
-    // A deploy of that commit: the image is found, not built again, and the deployment pins its digest.
-    e.github.seedPull(FULL_NAME, { number: 1, user: "author", head: { ref: "feature-1", sha } });
-    await e.comment(1, "writer", `/deploy production --sha ${sha}`);
+    // A deploy of that commit (the head of a pull request): the image is found, not built again, and the deployment pins its digest.
+    e.github.seedPull(FULL_NAME, { number: 1, user: "author", head: { ref: "release-1", sha } });
+    await e.comment(1, "writer", "/deploy production");
     const load = startLoad(e.world.listeners.production.url, 150);
     let deployed: DeploymentView;
     try {
       deployed = await eventually("the deployment to go live", async () =>
         (await e.gantry.controller.history(REPO)).find((deployment) => deployment.sha === sha && (deployment.phase === "cooling" || TERMINAL_PHASES.has(deployment.phase))),
-      120_000);
+      120_000).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}; history: ${JSON.stringify(await e.gantry.controller.history(REPO))}; replies: ${JSON.stringify([...e.repo.comments.values()].map((comment) => comment.body))}`);
+      });
     } finally {
       await load.stop();
     }
