@@ -10,6 +10,7 @@ import { FAST_TIMING, TEST_CREDENTIALS, productionWeights, sampleConfigInput } f
 import { startTestGantry } from "../support/gantry.ts";
 import { PROJECT, prepareBuildAccount } from "../images/build-world.ts";
 import { examplePayload } from "../support/payloads.ts";
+import { pushEvent } from "../world/github/events.ts";
 import { TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
 import { startGithubEmulator, type GithubEmulator } from "../world/github/emulator.ts";
@@ -52,6 +53,8 @@ export interface E2eWorld {
   /** A person's comment on a pull request, delivered as a signed `issue_comment.created` webhook. */
   comment(pullRequest: number, login: string, body: string): Promise<{ comment: Comment; payload: CommentPayload; delivery: WebhookDelivery }>;
   deliver(payload: unknown, deliveryId?: string): Promise<WebhookDelivery>;
+  /** Commits `files` (the whole tree) to `branch` and delivers the signed `push` webhook; returns the commit's SHA. */
+  push(branch: string, files: Record<string, string>): Promise<string>;
   /** Resolves once Gantry has processed every delivery it has received (none left pending). */
   inboxSettled(): Promise<{ pending: number; done: number; dead: number }>;
   /** Resolves once every GitHub write Gantry queued has been sent (the outbox is empty). */
@@ -89,7 +92,7 @@ async function untilServing(url: string): Promise<void> {
  * `databaseUrl`: PostgreSQL instead of SQLite, so replicas can share it.
  */
 export async function startE2eWorld(
-  options: { driftCheckMs?: number; databaseUrl?: string; imageBuilds?: boolean; /** More server variables, given the GitHub emulator (its URL). */ env?: (github: GithubEmulator) => Record<string, string> } = {},
+  options: { driftCheckMs?: number; /** How often test shards are looked at. */ ciWatchMs?: number; databaseUrl?: string; imageBuilds?: boolean; /** More server variables, given the GitHub emulator (its URL). */ env?: (github: GithubEmulator) => Record<string, string> } = {},
 ): Promise<E2eWorld> {
   // The default deregistration delay (5 s, left as soon as a target is idle): a shorter one cuts
   // requests still in flight to a colour being scaled down on a busy machine, which clients see as 502s.
@@ -124,8 +127,9 @@ export async function startE2eWorld(
   const replicas: RunningGantry[] = [];
   // Gantry's URL is known only once it listens, and a redelivery must reuse a delivery id: so the
   // emulator's own signed-delivery function is called with both rather than fixed at its start.
-  const deliver = (payload: unknown, deliveryId?: string) =>
-    sendSignedWebhook({ url: `${gantry.url}${WEBHOOK_PATH}`, secret: TEST_WEBHOOK_SECRET, event: "issue_comment", payload, ...(deliveryId ? { deliveryId } : {}) });
+  const send = (event: string, payload: unknown, deliveryId?: string) =>
+    sendSignedWebhook({ url: `${gantry.url}${WEBHOOK_PATH}`, secret: TEST_WEBHOOK_SECRET, event, payload, ...(deliveryId ? { deliveryId } : {}) });
+  const deliver = (payload: unknown, deliveryId?: string) => send("issue_comment", payload, deliveryId);
 
   // Test results arrive as another app would post them: through the API, with an installation token.
   const token = (await new Octokit({ baseUrl: github.url, auth: FAKE_JWT }).rest.apps.createInstallationAccessToken({ installation_id: TEST_INSTALLATION_ID })).data.token;
@@ -171,6 +175,13 @@ export async function startE2eWorld(
       return { comment, payload, delivery: await deliver(payload) };
     },
     deliver,
+    async push(branch, files) {
+      const before = repo.branches.get(branch);
+      const sha = github.seedCommit(FULL_NAME, { branch, files });
+      const delivery = await send("push", pushEvent(github.url, repo, branch, before));
+      if (delivery.status !== 202) throw new Error(`push refused: ${delivery.status} ${delivery.body}`);
+      return sha;
+    },
     async inboxSettled() {
       return eventually("the webhook inbox to settle", async () => {
         const health = (await (await fetch(`${gantry.url}/healthz`)).json()) as { inbox: { pending: number; done: number; dead: number } };
