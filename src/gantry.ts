@@ -41,6 +41,7 @@ import { slackSettings } from "./slack/settings.ts";
 import { SlackOutbox, type TestFailureNotice } from "./slack/slack-outbox.ts";
 import type { DeploymentObserver } from "./deploy/api.ts";
 import { buildImagesAfterTests } from "./images/build-after-tests.ts";
+import { postTestFailures } from "./slack/post-test-failures.ts";
 import { openStore, type Store } from "./store/open-store.ts";
 import { sendJson, startHttpServer } from "./web/http-server.ts";
 
@@ -83,7 +84,7 @@ export interface RunningGantry {
    * GANTRY_SHUTDOWN_TIMEOUT_MS); names what the bound cut short.
    */
   stop(timeoutMs?: number): Promise<StopOutcome>;
-  /** Test runs; `ci.onTestsPassed(listener)` is told when a default-branch commit's gantry/test passes. */
+  /** Test runs; `ci.onTestsPassed(listener)` / `ci.onTestsFailed(listener)` are told when a default-branch commit's gantry/test passes / fails. */
   ci: CiService;
   /**
    * Posts a failing `gantry/test` of a default-branch commit to Slack, once per commit, through the
@@ -210,6 +211,17 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   runner.start();
   imageLoop?.start();
   if (images) buildImagesAfterTests({ ci: ci.service, images, readerFor: (installationId) => probot.auth(installationId), awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS, log });
+  if (slackOutbox) {
+    postTestFailures({
+      ci: ci.service,
+      ciStore: ci.store,
+      post: (notice) => slackOutbox.postTestFailure(notice),
+      readerFor: (installationId) => probot.auth(installationId),
+      githubWebUrl: env.GITHUB_WEB_URL,
+      awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+      log,
+    });
+  }
   driftWatcher.start();
   drain.start();
 

@@ -16,6 +16,11 @@ export interface TestsPassed {
   branch: string;
 }
 
+/** A default-branch run whose `gantry/test` failed; its shards' reports are in the CI store under `runId`. */
+export interface TestsFailed extends TestsPassed {
+  runId: string;
+}
+
 export interface CiServiceOptions {
   store: CiStore;
   executor: Executor;
@@ -49,6 +54,7 @@ const TOKEN_MARGIN_MS = 10 * 60_000;
 export class CiService {
   readonly #options: CiServiceOptions;
   readonly #passed: Array<(event: TestsPassed) => void | Promise<void>> = [];
+  readonly #failed: Array<(event: TestsFailed) => void | Promise<void>> = [];
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
@@ -64,6 +70,11 @@ export class CiService {
   /** Called (once per run) when a default-branch run's `gantry/test` passes: the image step builds from here. */
   onTestsPassed(listener: (event: TestsPassed) => void | Promise<void>): void {
     this.#passed.push(listener);
+  }
+
+  /** Called (once per run, and again when a re-run of it fails) when a default-branch run's `gantry/test` fails; a cancelled run is not a failure. */
+  onTestsFailed(listener: (event: TestsFailed) => void | Promise<void>): void {
+    this.#failed.push(listener);
   }
 
   start(): void {
@@ -213,18 +224,25 @@ export class CiService {
     const completed = await store.finishRunIfDone(run.id, (shards) => (shards.some((s) => s.status === "failed") ? "failure" : "success"));
     await this.#changed(run.id, run.installation_id);
     this.wake();
-    if (completed?.conclusion === "success" && completed.default_branch === 1) {
-      const event: TestsPassed = {
-        installationId: Number(completed.installation_id),
-        owner: completed.owner,
-        repo: completed.repo,
-        repositoryId: Number(completed.repository_id),
-        sha: completed.sha,
-        branch: completed.branch,
-      };
-      for (const listener of this.#passed) {
-        await Promise.resolve(listener(event)).catch((error: unknown) => this.#options.log.error({ err: error, sha: event.sha }, "ci: a tests-passed listener failed"));
-      }
+    if (completed?.default_branch !== 1) return;
+    const event: TestsPassed = {
+      installationId: Number(completed.installation_id),
+      owner: completed.owner,
+      repo: completed.repo,
+      repositoryId: Number(completed.repository_id),
+      sha: completed.sha,
+      branch: completed.branch,
+    };
+    if (completed.conclusion === "success") await this.#tell(this.#passed, event, "tests-passed");
+    if (completed.conclusion === "failure") await this.#tell(this.#failed, { ...event, runId: completed.id }, "tests-failed");
+  }
+
+  /** A listener that fails is logged: it never fails the shard's report nor stops the other listeners. */
+  async #tell<E extends TestsPassed>(listeners: Array<(event: E) => void | Promise<void>>, event: E, name: string): Promise<void> {
+    for (const listener of listeners) {
+      await Promise.resolve()
+        .then(() => listener(event))
+        .catch((error: unknown) => this.#options.log.error({ err: error, sha: event.sha }, `ci: a ${name} listener failed`));
     }
   }
 

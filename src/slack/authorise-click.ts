@@ -114,10 +114,29 @@ export async function handleClick(dependencies: ClickDependencies, click: Click)
       return result.ok ? audit(actor, "accepted", null, `@${actor} rejected ${what}.`) : audit(actor, "refused", null, `${result.reason}.`);
     }
     case "rollback": {
-      const result = await dependencies.controller.rollback({ ...request, reason: "from Slack", idempotencyKey: `slack:${click.clickId}` });
+      const newer = view.phase === "failed" ? await newerThan(dependencies.controller, view) : undefined;
+      if (newer) {
+        const reason = `the deployment of \`${shortSha(newer.sha)}\` to ${view.environment} (${newer.phase}) came after ${what}; act on its message, or \`/rollback ${view.environment}\` on a pull request.`;
+        return audit(actor, "refused", null, reason);
+      }
+      // A live deployment's button names it; a failed one's rolls back the environment's live deployment, as `/rollback <env>`.
+      const target = view.phase === "failed" ? { ...request, id: undefined } : request;
+      const result = await dependencies.controller.rollback({ ...target, reason: "from Slack", idempotencyKey: `slack:${click.clickId}` });
       if (!result.ok) return audit(actor, "refused", null, `${result.reason}.`);
       if (result.alreadyRunning) return audit(actor, "accepted", null, `a rollback is already running in ${view.environment}; nothing more was asked.`);
       return audit(actor, "accepted", null, `@${actor} is rolling back ${view.environment}.`);
     }
   }
+}
+
+/**
+ * The deployment that came after `failed` in its environment, if any: a failed deployment's button
+ * acts for the environment only while it is the environment's latest word, so a click on an old
+ * message never rolls back a later deployment.
+ */
+async function newerThan(controller: DeploymentController, failed: DeploymentView): Promise<DeploymentView | undefined> {
+  const history = await controller.history(failed.repo, failed.environment);
+  const index = history.findIndex((deployment) => deployment.id === failed.id);
+  // Newest first; one past the history's window is older than all of it.
+  return index === -1 ? history[0] : history[index - 1];
 }

@@ -45,7 +45,12 @@ function actions(view: DeploymentView): Record<string, unknown>[] {
       },
     ];
   }
-  if (view.phase === "cooling" || view.phase === "succeeded") {
+  if (view.phase === "cooling" || view.phase === "succeeded" || view.phase === "failed") {
+    // A failed deployment left traffic on the environment's live deployment: its button rolls that one back.
+    const text =
+      view.phase === "failed"
+        ? `${view.environment}'s live deployment goes back to the one before it, as /rollback ${view.environment} would.`
+        : `Traffic goes back to what ran before ${shortSha(view.sha)}.`;
     return [
       {
         type: "button",
@@ -53,7 +58,7 @@ function actions(view: DeploymentView): Record<string, unknown>[] {
         text: { type: "plain_text", text: "Roll back" },
         style: "danger",
         value: view.id,
-        confirm: confirm(`Roll back ${view.environment}?`, `Traffic goes back to what ran before ${shortSha(view.sha)}.`, "Roll back"),
+        confirm: confirm(`Roll back ${view.environment}?`, text, "Roll back"),
       },
     ];
   }

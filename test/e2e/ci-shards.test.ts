@@ -2,26 +2,38 @@
 // executor runs the fixture project's real tests in shards, and the results come back as check runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallbackTokens } from "../../src/ci/callback-token.ts";
-import type { TestsPassed } from "../../src/ci/ci-service.ts";
-import { CALLBACK_SECRET, FAILING_STRINGS, SLOW_TEST, startCiWorld, type CiWorld } from "./ci-world.ts";
+import type { TestsFailed, TestsPassed } from "../../src/ci/ci-service.ts";
+import { startSlackEmulator, type SlackEmulator } from "../world/slack/emulator.ts";
+import { CALLBACK_SECRET, FAILING_STRINGS, fixtureFiles, SLOW_TEST, startCiWorld, type CiWorld } from "./ci-world.ts";
 import { eventually } from "./world.ts";
 
 const files = (text: string | null) => [...(text ?? "").matchAll(/`([^`]+\.test\.mjs)`/g)].map((match) => match[1]);
+/** The fixture's config with a Slack channel: a failing gantry/test on the default branch is posted there. */
+const WITH_SLACK_CHANNEL = { ".github/gantry.yml": `${fixtureFiles()[".github/gantry.yml"]!}slack:\n  channel: "#ci"\n` };
 
 describe("test shards on the local executor", { timeout: 180_000 }, () => {
   let world: CiWorld;
+  let slack: SlackEmulator;
+  const testsFailed: TestsFailed[] = [];
   beforeAll(async () => {
-    world = await startCiWorld();
+    slack = await startSlackEmulator();
+    slack.seedChannel("ci");
+    world = await startCiWorld({ env: { SLACK_SIGNING_SECRET: "slack-signing-secret", SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: `${slack.url}/api/` } });
+    world.gantry.ci.onTestsFailed((event) => void testsFailed.push(event));
   });
   afterAll(async () => {
     await world?.close();
+    await slack?.close();
   });
+  const outboxSettled = () =>
+    eventually("the outbox to empty", async () => ((await (await fetch(`${world.gantry.url}/healthz`)).json()) as { outbox: { pending: number } }).outbox.pending === 0 || undefined);
+  const slackPostsOf = (sha: string) => slack.calls.filter((call) => call.method === "chat.postMessage" && String(call.args.text).includes(sha.slice(0, 7)));
 
   it("runs a push to the default branch in two shards and reports green, within 2n + 4 GitHub writes", async () => {
     const passed: TestsPassed[] = [];
     world.gantry.ci.onTestsPassed((event) => void passed.push(event));
     const writesBefore = world.github.answered.filter((request) => request.path.includes("/check-runs") && request.method !== "GET").length;
-    const sha = await world.push("main");
+    const sha = await world.push("main", WITH_SLACK_CHANNEL);
     const summary = await world.completed(sha, "gantry/test");
     expect(summary.conclusion).toBe("success");
     const shards = [await world.completed(sha, "gantry/test (1/2)"), await world.completed(sha, "gantry/test (2/2)")];
@@ -38,10 +50,13 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
     expect(writes).toBeLessThanOrEqual(2 * 2 + 4);
     // The image step hears of it once.
     expect(passed).toEqual([{ installationId: 2, owner: "acme", repo: "shop", repositoryId: world.repo.id, sha, branch: "main" }]);
+    // A passing run posts nothing to Slack, though the commit names a channel.
+    expect(testsFailed).toEqual([]);
+    expect(slack.calls.filter((call) => call.method === "chat.postMessage")).toEqual([]);
   });
 
   it("fails the summary and annotates a failing test at its line, offering to re-run the failed shard", async () => {
-    const sha = await world.push("main", { "src/strings.mjs": FAILING_STRINGS });
+    const sha = await world.push("main", { ...WITH_SLACK_CHANNEL, "src/strings.mjs": FAILING_STRINGS });
     const summary = await world.completed(sha, "gantry/test");
     expect(summary.conclusion).toBe("failure");
     expect(summary.output.summary).toContain("test/strings.test.mjs");
@@ -58,6 +73,21 @@ describe("test shards on the local executor", { timeout: 180_000 }, () => {
     const again = await eventually("the failed shard's new check run", () => world.checkRuns(sha).find((run) => run.name === before.name && run.id > before.id && run.status === "completed"), 90_000);
     expect(files(again.output.text)).toEqual(files(before.output.text));
     expect(again.output.summary).toContain("attempt 2");
+
+    // The failure was posted to the commit's Slack channel once: the re-run failed again and posted nothing more.
+    // (The Slack listener was registered first: once this file's listener has heard of both runs, it has recorded both.)
+    await eventually("both failed runs to be heard of", () => (testsFailed.filter((event) => event.sha === sha).length === 2 ? true : undefined), 90_000);
+    await outboxSettled();
+    const posts = slackPostsOf(sha);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.args.channel).toBe("#ci");
+    const [message] = [...slack.workspace.messages.values()].filter((candidate) => candidate.text.includes(sha.slice(0, 7)));
+    expect(message!.text).toBe(`gantry/test failed on main of acme/shop at ${sha.slice(0, 7)}`);
+    const shown = JSON.stringify(message!.blocks);
+    expect(shown).toContain("1 of 2 shards failed, 1 failing test.");
+    expect(shown).toContain("test/strings.test.mjs: shouts");
+    // The summary check run, or the commit's checks page when the outbox had not created it yet.
+    expect(shown).toMatch(new RegExp(`/acme/shop/(runs/${summary.id}|commit/${sha}/checks)\\|check run`));
   });
 
   it("re-runs one rerequested shard with exactly the files it ran first", async () => {

@@ -233,6 +233,58 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
     expect(await answerAfter(() => click("alice", "gantry_approve", cancelled.id))).toContain("is aborted; /approve does not apply now");
   }, 120_000);
 
+  it("Roll back on a failed deployment's message rolls back the environment's live deployment as /rollback would, and only while nothing came after", async () => {
+    const history = async () => gantry.controller.history(REPO, "production");
+    // A live deployment with an earlier successful one of another commit to go back to.
+    e.commitConfig({ slack: { channel: "#deploys" } });
+    const liveSha = randomSha();
+    await e.readyPullRequest(5, liveSha, { version: "v6" });
+    const warmUp = startLoad(e.world.listeners.production.url, 100);
+    await e.comment(5, "writer", "/deploy production");
+    await until(liveSha, ["cooling", "succeeded"]).finally(() => warmUp.stop());
+    const earlier = new Set((await history()).filter((deployment) => deployment.phase === "succeeded" && deployment.sha !== liveSha).map((deployment) => deployment.sha));
+    expect(earlier.size).toBeGreaterThan(0);
+    // A smoke check the new version cannot pass: the deployment fails, traffic stays on the live deployment.
+    e.commitConfig({ slack: { channel: "#deploys" }, smoke: [{ path: "/health", expectStatus: 418, timeout: "2s" }] });
+    const sha = randomSha();
+    await e.readyPullRequest(6, sha, { version: "v7" });
+    await e.comment(6, "writer", "/deploy production");
+    const failed = await until(sha, ["failed"]);
+    expect(failed.reason).toContain("expected 418");
+    e.commitConfig({ slack: { channel: "#deploys" } });
+    await eventually("the Roll back button on the failed deployment's message", () => (actionIds(sha).includes("gantry_rollback") ? true : undefined));
+    expect(actionIds(sha)).toEqual(["gantry_rollback"]);
+
+    // The same gates as /rollback: a reader is refused and nothing changes.
+    expect(await answerAfter(() => click("carol", "gantry_rollback", failed.id))).toMatch(/refused by the \*permission\* gate/);
+    expect((await history())[0]!.id).toBe(failed.id);
+
+    const load = startLoad(e.world.listeners.production.url, 100);
+    let redeploy: DeploymentView;
+    try {
+      expect(await answerAfter(() => click("alice", "gantry_rollback", failed.id))).toContain("@alice is rolling back production");
+      // As `/rollback production` with the live deployment's old colour scaled down: the previous successful commit, by the fast path.
+      redeploy = (await history())[0]!;
+      expect(redeploy.id).not.toBe(failed.id);
+      expect(redeploy.requestedBy).toBe("alice");
+      expect(earlier).toContain(redeploy.sha);
+      // By id: an earlier deployment of the same commit has ended already.
+      const ended = await eventually("the redeploy to end", async () => (await history()).find((deployment) => deployment.id === redeploy.id && (deployment.phase === "cooling" || TERMINAL_PHASES.has(deployment.phase))));
+      expect(ended.phase, `${ended.reason}`).toMatch(/^(cooling|succeeded)$/);
+    } finally {
+      await load.stop();
+    }
+    const [status] = await gantry.controller.status(REPO);
+    expect(status!.liveSha).toBe(redeploy.sha);
+
+    // The failed message's button no longer applies: a deployment came after it. Refused, saying why; nothing changes.
+    const audit = await auditCount();
+    expect(await answerAfter(() => click("alice", "gantry_rollback", failed.id))).toMatch(/Roll back refused: the deployment of `[0-9a-f]{7}` to production \((cooling|succeeded)\) came after the deployment of `[0-9a-f]{7}` to production; act on its message/);
+    expect(await auditCount()).toBe(audit + 1);
+    expect((await history())[0]!.id).toBe(redeploy.id);
+    expect((await gantry.controller.status(REPO))[0]!.liveSha).toBe(redeploy.sha);
+  }, 180_000);
+
   it("an approval wait survives a restart: the next Gantry takes the click and the deployment goes on", async () => {
     e.commitConfig({ slack: { channel: "#deploys" }, approval: { required: true, timeout: "5m" } });
     const sha = randomSha();
