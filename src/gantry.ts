@@ -16,7 +16,6 @@ import type { DeployTargetsFactory } from "./deploy/targets.ts";
 import type { ControllerTiming } from "./deploy/tick-context.ts";
 import { imageBuildLoop, type BuildLoopTiming, type BuildTargetsFactory } from "./images/build-loop.ts";
 import { ImageBuildStore } from "./images/build-store.ts";
-import { githubWebUrl, imageBuildTargets } from "./images/build-targets.ts";
 import type { BuildInput } from "./images/image-builder.ts";
 import { ImageBuilds } from "./images/image-builds.ts";
 import { BodyBudget } from "./inbox/body-budget.ts";
@@ -126,7 +125,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   const notifier = new GitHubNotifier({ notifications, octokitFor });
   const outbox = new GitHubOutbox(store);
   let wakeDrain = () => {};
-  const ci = createCiModule({
+  const ci = await createCiModule({
     env,
     store,
     outbox,
@@ -168,7 +167,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   };
   const commandWrites = new CommandWrites(outbox, () => drain.wake());
   const deployments = new DeploymentStore(store);
-  const { loop: imageLoop, images } = imageStep(options, builds, recordImageChange(outbox), async (input) => {
+  const { loop: imageLoop, images } = await imageStep(options, builds, recordImageChange(outbox), async (input) => {
     const octokit = await probot.auth(input.installationId);
     const { data } = await octokit.rest.repos.downloadTarballArchive({ owner: input.owner, repo: input.repo, ref: input.sha });
     return Buffer.from(data as ArrayBuffer);
@@ -329,10 +328,14 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   }
 }
 
-/** The image builder and its loop, when the operator chose one (GANTRY_IMAGE_BUILDER). */
-function imageStep(options: GantryOptions, builds: ImageBuildStore, record: ReturnType<typeof recordImageChange>, tarball: (input: BuildInput) => Promise<Buffer>) {
+/**
+ * The image builder and its loop, when the operator chose one (GANTRY_IMAGE_BUILDER). The builders
+ * and their AWS SDK clients are loaded only then: a Gantry that builds no images never holds them.
+ */
+async function imageStep(options: GantryOptions, builds: ImageBuildStore, record: ReturnType<typeof recordImageChange>, tarball: (input: BuildInput) => Promise<Buffer>) {
   const { env, log } = options;
   if (!env.GANTRY_IMAGE_BUILDER) return { loop: undefined, images: undefined };
+  const { githubWebUrl, imageBuildTargets } = await import("./images/build-targets.ts");
   const targetsFor =
     options.imageBuildTargets ??
     imageBuildTargets({

@@ -1,7 +1,4 @@
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { ECSClient } from "@aws-sdk/client-ecs";
 import type { Logger, ProbotOctokit } from "probot";
-import { RETRY } from "../aws/clients.ts";
 import type { ServerEnv } from "../config/server-env.ts";
 import type { GitHubOutbox } from "../notify/outbox-store.ts";
 import type { Store } from "../store/open-store.ts";
@@ -11,7 +8,6 @@ import { ciCallbackRoutes } from "./callback-routes.ts";
 import { syncRunChecks } from "./check-run-sync.ts";
 import { CiService } from "./ci-service.ts";
 import { CiStore } from "./ci-store.ts";
-import { EcsExecutor } from "./executors/ecs-executor.ts";
 import type { Executor } from "./executors/executor.ts";
 import { LocalExecutor } from "./executors/local-executor.ts";
 
@@ -46,11 +42,11 @@ export interface CiModuleOptions {
 }
 
 /** The CI concern's composition: store, executor from the server's settings, service, routes and check-run sender. */
-export function createCiModule(options: CiModuleOptions): CiModule {
+export async function createCiModule(options: CiModuleOptions): Promise<CiModule> {
   const { env, log } = options;
   const store = new CiStore(options.store);
   const tokens = new CallbackTokens(env.GANTRY_CI_CALLBACK_SECRET ?? options.privateKey);
-  const executor = options.executor ?? executorFromEnv(env);
+  const executor = options.executor ?? (await executorFromEnv(env));
   let serverUrl = env.GANTRY_PUBLIC_URL ?? "";
   const publicUrl = () => (env.GANTRY_PUBLIC_URL ?? serverUrl).replace(/\/$/, "");
   const service = new CiService({
@@ -97,8 +93,15 @@ export function createCiModule(options: CiModuleOptions): CiModule {
   };
 }
 
-function executorFromEnv(env: ServerEnv): Executor {
+/** The `ecs` executor and its AWS SDK clients are loaded only where it is chosen: a Gantry running shards locally never holds them. */
+async function executorFromEnv(env: ServerEnv): Promise<Executor> {
   if (env.GANTRY_CI_EXECUTOR === "local") return new LocalExecutor({ dataDir: env.GANTRY_DATA_DIR, concurrency: env.GANTRY_CI_CONCURRENCY });
+  const [{ RETRY }, { ECSClient }, { CloudWatchLogsClient }, { EcsExecutor }] = await Promise.all([
+    import("../aws/clients.ts"),
+    import("@aws-sdk/client-ecs"),
+    import("@aws-sdk/client-cloudwatch-logs"),
+    import("./executors/ecs-executor.ts"),
+  ]);
   const aws = { ...RETRY, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) };
   return new EcsExecutor(
     {

@@ -2,11 +2,6 @@
 // (GANTRY_ECR_KEEP_IMAGES) and the repository has none of its own.
 import { GetLifecyclePolicyCommand, LifecyclePolicyNotFoundException, PutLifecyclePolicyCommand, type ECRClient } from "@aws-sdk/client-ecr";
 
-/** The tag a production promotion leaves for good on the image (`env-production` moves on; this does not). */
-export function deployedTag(environment: string, sha: string): string {
-  return `deployed-${environment}-${sha}`;
-}
-
 /**
  * Rules in priority order; an image matched by a rule's tags is never expired by a later rule:
  * 1. `env-*`: the images environments run now are kept.

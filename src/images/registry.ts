@@ -17,3 +17,8 @@ export interface ImageRegistry {
 export function environmentTag(environment: string): string {
   return `env-${environment}`;
 }
+
+/** The tag a production promotion leaves for good on the image (`env-production` moves on; this does not). */
+export function deployedTag(environment: string, sha: string): string {
+  return `deployed-${environment}-${sha}`;
+}

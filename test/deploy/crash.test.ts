@@ -6,7 +6,7 @@ import { TERMINAL_PHASES, type Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import { openStore, type Store } from "../../src/store/open-store.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
-import { REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
+import { FIRST_STEP_CATCHES_10_PERCENT, REPO, productionWeights, randomSha, sampleConfig, untilServing } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { Replica, frontDoorFor } from "../support/replica.ts";
 
@@ -31,7 +31,7 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
    * Runs a deployment to its end with a fresh controller process per boundary: each process is
    * killed right after it persists one step (often in the middle of the next), the next one resumes.
    */
-  async function deployThroughKills(behaviour: SampleBehaviour) {
+  async function deployThroughKills(behaviour: SampleBehaviour, environment: Record<string, unknown> = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), "gantry-crash-"));
     const store: Store = await openStore({ dataDir });
     const deployments = new DeploymentStore(store);
@@ -40,7 +40,7 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
     await aws.pushSampleImage(sha, behaviour);
     const shiftsBefore = productionShifts();
     const load = startLoad(world.listeners.production.url, 100);
-    const started = await controller.start({ repo: REPO, config: sampleConfig(aws, world), environment: "production", sha, requestedBy: "octocat", pullRequest: 1 });
+    const started = await controller.start({ repo: REPO, config: sampleConfig(aws, world, environment), environment: "production", sha, requestedBy: "octocat", pullRequest: 1 });
     if (started.outcome === "refused") throw new Error(started.reason);
 
     const killedAt: string[] = [];
@@ -75,7 +75,8 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
   }, 180_000);
 
   it("rolls a bad canary back to the serving colour, shifting out and back exactly once", async () => {
-    const { final, killedAt, shifts } = await deployThroughKills({ version: "crash-bad", errorRate: 0.2 });
+    // A first step wide and long enough that the failures show before it can pass, on a busy machine too.
+    const { final, killedAt, shifts } = await deployThroughKills({ version: "crash-bad", errorRate: 0.2 }, { strategy: FIRST_STEP_CATCHES_10_PERCENT });
     expect(final.phase).toBe("rolled-back");
     // The healthy deployment before this one left green serving.
     expect(final.state.liveColour).toBe("green");

@@ -1,5 +1,4 @@
-import { deployedTag } from "../../images/lifecycle-policy.ts";
-import { environmentTag } from "../../images/registry.ts";
+import { deployedTag, environmentTag } from "../../images/registry.ts";
 import { publicErrorText } from "../../notify/public-text.ts";
 import type { Deployment, DeploymentState } from "../deployment-state.ts";
 import { ensureWeights, LeaseLost, liveAndIdle, moveTo, rollBack, stayIn, weightsOn, type TickContext, type Transition } from "../tick-context.ts";
