@@ -45,9 +45,12 @@ export class AlbRouter implements TrafficRouter {
     const operation = this.#isRule ? "ModifyRule" : "ModifyListener";
     const current = await this.#actions(deadline);
     const forward = forwardAction(current, this.#arn);
+    // Already so (a repeated tick, one resumed after a crash, or a rollback of a deployment that never
+    // shifted): nothing to send, not even a rewrite that names a group AWS may no longer know.
+    const now = weightsOf(forward, this.#groups, this.#arn);
+    if (now.blue === weights.blue && now.green === weights.green) return now;
     const reweighted = this.#reweighted(forward, weights);
-    // Already so (a repeated tick, or one resumed after a crash): nothing to send.
-    if (sameGroups(forward, reweighted)) return weightsOf(forward, this.#groups, this.#arn);
+    if (sameGroups(forward, reweighted)) return now;
     const actions = current.map((action) => (action === forward ? reweighted : keepSecret(action)));
     // Options taken after the read: the write gets only the time that is left.
     const options = boundBy(deadline, `${operation} to blue ${weights.blue}% / green ${weights.green}%`);

@@ -26,5 +26,5 @@ describe("a deployment stopped by an AWS error", () => {
       expect(reason).not.toContain("arn:aws");
       expect(reason).not.toContain(accountId);
     }
-  });
+  }, 90_000);
 });
