@@ -9,6 +9,15 @@ const ANALYSIS = { interval: "1s", minRequests: 20, minP99Increase: "2s" };
 const LONG_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "60s" }, { weight: 100, bake: "1s" }] }, analysis: ANALYSIS };
 const SHORT_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "1s" }, { weight: 100, bake: "1s" }] }, postPromotionWatch: "1s", keepWarm: "0s", analysis: ANALYSIS };
 
+/** Waits for a condition of the emulator (up to 30 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 1_200; attempt += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("condition not met within 30 s");
+}
+
 describe("people's commands address the deployment holding the environment, with real traffic", { timeout: 120_000 }, () => {
   let env: DeployWorld;
   beforeEach(async () => {
@@ -96,7 +105,8 @@ describe("people's commands address the deployment holding the environment, with
 
     const first = await env.controller.rollback(request);
     const second = await env.controller.rollback(request);
-    await env.until(running.id, ["rolling-back", ...ENDED]);
+    // The third comes while the restoring ModifyListener is held at the load balancer (its one-call fault taken).
+    await until(() => !env.aws.faults.list().some((fault) => fault.operation === "ModifyListener"));
     const third = await env.controller.rollback(request);
     const done = await env.until(running.id, ENDED);
     const stats = await load.stop();
@@ -104,7 +114,7 @@ describe("people's commands address the deployment holding the environment, with
     expect(first).toMatchObject({ ok: true, deployment: { id: running.id } });
     expect(first).not.toHaveProperty("alreadyRunning");
     expect(second).toMatchObject({ ok: true, alreadyRunning: true, deployment: { id: running.id } });
-    expect(third).toMatchObject({ ok: true, alreadyRunning: true, deployment: { id: running.id, phase: "rolling-back" } });
+    expect(third).toMatchObject({ ok: true, alreadyRunning: true, deployment: { id: running.id } });
     expect(done.phase).toBe("rolled-back");
     // No redeploy was created, and the queued deployment was not touched.
     expect((await env.controller.history(REPO)).map((deployment) => deployment.id).sort()).toEqual([running.id, queued.id].sort());
