@@ -513,10 +513,14 @@ export class Ecs {
         for (const t of alive(old)) void this.#stop(t, "ServiceSchedulerInitiated", `Scaling activity initiated by (deployment ${old.id})`);
       }
     }
-    // A deployment leaves once none of its tasks is still running or draining.
-    service.deployments = service.deployments.filter((d) => d === primary || tasks.some((t) => t.deploymentId === d.id && t.lastStatus !== "STOPPED"));
+    // A deployment leaves once none of its tasks is still running or draining; one the circuit breaker
+    // failed stays listed (ACTIVE, rolloutState FAILED) while the rollback it caused is in progress, as on ECS.
+    const rollingBack = primary.rolloutState === "IN_PROGRESS";
+    service.deployments = service.deployments.filter(
+      (d) => d === primary || (rollingBack && d.rolloutState === "FAILED") || tasks.some((t) => t.deploymentId === d.id && t.lastStatus !== "STOPPED"),
+    );
     const stopping = tasks.some((t) => t.desiredStatus === "STOPPED" && t.lastStatus !== "STOPPED");
-    if (ready && !stopping && service.deployments.length === 1 && primary.rolloutState === "IN_PROGRESS") {
+    if (ready && !stopping && service.deployments.every((d) => d === primary || d.rolloutState === "FAILED") && rollingBack) {
       primary.rolloutState = "COMPLETED";
       primary.rolloutStateReason = "ECS deployment completed.";
       service.lastCompleted = primary.taskDefinition;
