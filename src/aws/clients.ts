@@ -61,25 +61,7 @@ export interface AwsClientOptions {
 export function awsClientsFor(aws: EnvironmentConfig["aws"], session: RoleSession, options: AwsClientOptions = {}): AwsClients {
   const requestHandler = { connectionTimeout: 3_000, requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
   const base = { region: aws.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...RETRY, requestHandler };
-  const { repository, environment } = session;
-  const fullName = `${repository.owner}/${repository.repo}`;
-  const credentials = shared(
-    fromTemporaryCredentials({
-      params: {
-        RoleArn: aws.roleArn,
-        ExternalId: String(repository.id),
-        RoleSessionName: roleSessionName(fullName),
-        // Lets the role's permission policy scope resources by aws:PrincipalTag/…; needs sts:TagSession in its trust policy.
-        Tags: [
-          { Key: "gantry:repository", Value: fullName },
-          { Key: "gantry:repository-id", Value: String(repository.id) },
-          { Key: "gantry:environment", Value: environment },
-        ],
-      },
-      ...(options.credentials ? { masterCredentials: options.credentials } : {}),
-      clientConfig: base,
-    }),
-  );
+  const credentials = shared(repositoryRoleCredentials(aws.roleArn, session, { ...(options.credentials ? { masterCredentials: options.credentials } : {}), clientConfig: base }));
   const config = { ...base, credentials };
   return {
     ecs: new ECSClient(config),
@@ -87,6 +69,36 @@ export function awsClientsFor(aws: EnvironmentConfig["aws"], session: RoleSessio
     cloudwatch: new CloudWatchClient(config),
     ecr: new ECRClient(config),
   };
+}
+
+/** Whose session it is, where there is no environment (an image build). */
+export type RepositorySession = Pick<RoleSession, "repository"> & Partial<Pick<RoleSession, "environment">>;
+
+/**
+ * `roleArn` assumed for one repository: ExternalId is its immutable id, and the session is tagged with
+ * it (and the environment, when there is one). The tags let the role's permission policy scope
+ * resources by aws:PrincipalTag/…; they need sts:TagSession in its trust policy.
+ */
+export function repositoryRoleCredentials(
+  roleArn: string,
+  session: RepositorySession,
+  options: { masterCredentials?: AwsCredentials; clientConfig: NonNullable<Parameters<typeof fromTemporaryCredentials>[0]["clientConfig"]> },
+): CredentialProvider {
+  const { repository, environment } = session;
+  const fullName = `${repository.owner}/${repository.repo}`;
+  return fromTemporaryCredentials({
+    params: {
+      RoleArn: roleArn,
+      ExternalId: String(repository.id),
+      RoleSessionName: roleSessionName(fullName),
+      Tags: [
+        { Key: "gantry:repository", Value: fullName },
+        { Key: "gantry:repository-id", Value: String(repository.id) },
+        ...(environment === undefined ? [] : [{ Key: "gantry:environment", Value: environment }]),
+      ],
+    },
+    ...options,
+  });
 }
 
 /** `gantry-<owner>-<repo>` within STS's alphabet ([\w+=,.@-]) and 64 characters; shows up in CloudTrail. */

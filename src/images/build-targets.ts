@@ -3,8 +3,7 @@
 // comes from a repository's config: it names only its ECR repository and Dockerfile.
 import { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
-import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import { RETRY, roleSessionName, type AwsCredentials } from "../aws/clients.ts";
+import { repositoryRoleCredentials, RETRY, type AwsCredentials } from "../aws/clients.ts";
 import type { BuildTargets, BuildTargetsFactory } from "./build-loop.ts";
 import { CodeBuildBuilder } from "./codebuild-builder.ts";
 import { EcrRegistry } from "./ecr-registry.ts";
@@ -52,21 +51,8 @@ export function imageBuildTargets(settings: ImageBuildSettings): BuildTargetsFac
 
 function build(settings: ImageBuildSettings, repo: { owner: string; repo: string; id: number }): BuildTargets {
   const base = { region: settings.region, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), ...RETRY };
-  const fullName = `${repo.owner}/${repo.repo}`;
   const credentials = settings.roleArn
-    ? fromTemporaryCredentials({
-        params: {
-          RoleArn: settings.roleArn,
-          ExternalId: String(repo.id),
-          RoleSessionName: roleSessionName(fullName),
-          Tags: [
-            { Key: "gantry:repository", Value: fullName },
-            { Key: "gantry:repository-id", Value: String(repo.id) },
-          ],
-        },
-        ...(settings.credentials ? { masterCredentials: settings.credentials } : {}),
-        clientConfig: base,
-      })
+    ? repositoryRoleCredentials(settings.roleArn, { repository: repo }, { ...(settings.credentials ? { masterCredentials: settings.credentials } : {}), clientConfig: base })
     : settings.credentials;
   const config = { ...base, ...(credentials ? { credentials } : {}) };
   const ecr = new ECRClient(config);
