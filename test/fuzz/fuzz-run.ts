@@ -7,12 +7,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { MAX_LOG_LINE_CHARS } from "../../src/log/bounded-log.ts";
 import { gantryYml } from "../e2e/world.ts";
 import { productionWeights, untilServing } from "../support/deploy-world.ts";
-import { TEST_APP_ID, TEST_INSTALLATION_ID, TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
+import { TEST_APP_ID, TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { parsedResponse, postHead, RawConnection } from "../support/raw-http.ts";
 import { startAwsEmulator } from "../world/aws/index.ts";
 import { startGithubEmulator } from "../world/github/emulator.ts";
 import { signBody } from "../world/github/webhook.ts";
-import { GantryProcess, type LogFindings, type PhaseVital, type Vital } from "./gantry-process.ts";
+import { GantryProcess, localWorldEnv, type LogFindings, type PhaseVital, type Vital } from "./gantry-process.ts";
 import {
   BAD_CONFIG_KINDS,
   badConfig,
@@ -128,18 +128,7 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
     const weightsBefore = await productionWeights(aws, world);
 
     gantry = new GantryProcess({
-      APP_ID: String(TEST_APP_ID),
-      PRIVATE_KEY: TEST_PRIVATE_KEY,
-      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      LOG_LEVEL: "info",
-      GITHUB_API_URL: github.url,
-      GANTRY_DATA_DIR: mkdtempSync(join(tmpdir(), "gantry-fuzz-")),
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_ACCESS_KEY_ID: "AKIDFUZZ",
-      AWS_SECRET_ACCESS_KEY: "fuzz",
-      AWS_REGION: aws.region,
+      ...localWorldEnv({ githubUrl: github.url, awsEndpoint: aws.endpoint, awsRegion: aws.region, dataDir: mkdtempSync(join(tmpdir(), "gantry-fuzz-")), accessKeyId: "AKIDFUZZ" }),
       // A delivery that fails is retried once, so the inbox settles within the run.
       GANTRY_INBOX_MAX_ATTEMPTS: "2",
       GANTRY_HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),

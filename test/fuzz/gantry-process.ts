@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { TEST_APP_ID, TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 
 /** A `/healthz` answer slower than this is a miss. */
 const HEALTH_DEADLINE_MS = 1_000;
@@ -34,6 +35,24 @@ export interface PhaseVital {
   maxRssMb: number;
   longestSilenceMs: number;
   healthMisses: number;
+}
+
+/** The server variables of a Gantry process on the local world: the test App, its emulators, a data folder. */
+export function localWorldEnv(world: { githubUrl: string; awsEndpoint: string; awsRegion: string; dataDir: string; accessKeyId: string }): Record<string, string> {
+  return {
+    APP_ID: String(TEST_APP_ID),
+    PRIVATE_KEY: TEST_PRIVATE_KEY,
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: "info",
+    GITHUB_API_URL: world.githubUrl,
+    GANTRY_DATA_DIR: world.dataDir,
+    AWS_ENDPOINT_URL: world.awsEndpoint,
+    AWS_ACCESS_KEY_ID: world.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: "local-world",
+    AWS_REGION: world.awsRegion,
+  };
 }
 
 export class GantryProcess {

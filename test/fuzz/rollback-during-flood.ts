@@ -14,11 +14,11 @@ import { Octokit } from "@octokit/rest";
 import { gantryYml } from "../e2e/world.ts";
 import { openStore } from "../../src/store/open-store.ts";
 import { productionWeightsReader, randomSha, untilServing } from "../support/deploy-world.ts";
-import { TEST_APP_ID, TEST_INSTALLATION_ID, TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
+import { TEST_APP_ID, TEST_INSTALLATION_ID } from "../support/probot.ts";
 import { startAwsEmulator } from "../world/aws/index.ts";
 import { startGithubEmulator } from "../world/github/emulator.ts";
 import { post } from "./fuzz-run.ts";
-import { GantryProcess } from "./gantry-process.ts";
+import { GantryProcess, localWorldEnv } from "./gantry-process.ts";
 import { commandText, commentPayload, type TargetRepo } from "./inputs.ts";
 import type { Random } from "./random.ts";
 
@@ -102,20 +102,7 @@ export async function rollbackDuringFlood(random: Random, sizes: FloodSizes, say
     const weights = productionWeightsReader(aws, world);
 
     const dataDir = mkdtempSync(join(tmpdir(), "gantry-flood-"));
-    gantry = new GantryProcess({
-      APP_ID: String(TEST_APP_ID),
-      PRIVATE_KEY: TEST_PRIVATE_KEY,
-      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      LOG_LEVEL: "info",
-      GITHUB_API_URL: github.url,
-      GANTRY_DATA_DIR: dataDir,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_ACCESS_KEY_ID: "AKIDFLOOD",
-      AWS_SECRET_ACCESS_KEY: "flood",
-      AWS_REGION: aws.region,
-    });
+    gantry = new GantryProcess(localWorldEnv({ githubUrl: github.url, awsEndpoint: aws.endpoint, awsRegion: aws.region, dataDir, accessKeyId: "AKIDFLOOD" }));
     const url = `${await gantry.url}${WEBHOOK_PATH}`;
     const running = gantry;
     let deliveries = 0;
