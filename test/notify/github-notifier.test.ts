@@ -8,6 +8,7 @@ import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockInstallationToken } from "../support/github-fixtures.ts";
 import { TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
+import { deploymentViewFixture } from "../support/deployment-fixture.ts";
 
 const REPO = "acme/web";
 const DIGEST = `sha256:${"d".repeat(64)}`;
@@ -15,26 +16,14 @@ const DIGEST = `sha256:${"d".repeat(64)}`;
 const WARM_UNTIL = Date.UTC(2026, 11, 1, 5, 42, 10);
 
 function view(id: string, sha: string, phase: Phase, updatedAt: number, extra: Partial<DeploymentView> = {}): DeploymentView {
-  return {
+  return deploymentViewFixture(phase, updatedAt, {
     id,
-    repo: { owner: "acme", repo: "web", id: 1, installationId: TEST_INSTALLATION_ID },
-    environment: "production",
     sha: sha.repeat(40),
     imageDigest: DIGEST,
-    phase,
-    step: 0,
-    liveColour: "blue",
-    weights: { blue: 100, green: 0 },
-    verdicts: [],
-    requestedBy: "octocat",
-    pullRequest: 7,
-    reason: null,
-    timeToRestoreMs: null,
     warmUntil: phase === "cooling" ? WARM_UNTIL : null,
     createdAt: id === "d-1" ? 1_000 : 2_000,
-    updatedAt,
     ...extra,
-  };
+  });
 }
 
 const PASSING = {

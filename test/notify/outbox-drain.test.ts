@@ -15,29 +15,12 @@ import { githubNock, type GithubNock } from "../support/github-nock.ts";
 import { nockInstallationToken } from "../support/github-fixtures.ts";
 import { silentLog, TEST_INSTALLATION_ID, testProbot } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
+import { deploymentViewFixture } from "../support/deployment-fixture.ts";
 
 const REPO = "acme/web";
 
 function view(phase: Phase, updatedAt: number): DeploymentView {
-  return {
-    id: "d-1",
-    repo: { owner: "acme", repo: "web", id: 1, installationId: TEST_INSTALLATION_ID },
-    environment: "production",
-    sha: "a".repeat(40),
-    imageDigest: `sha256:${"d".repeat(64)}`,
-    phase,
-    step: 0,
-    liveColour: "blue",
-    weights: { blue: 100, green: 0 },
-    verdicts: [],
-    requestedBy: "octocat",
-    pullRequest: null,
-    reason: null,
-    timeToRestoreMs: null,
-    warmUntil: null,
-    createdAt: 1_000,
-    updatedAt,
-  };
+  return deploymentViewFixture(phase, updatedAt, { pullRequest: null });
 }
 
 describe.each(storeBackends)("GitHub outbox drain, store on $name", (backend) => {

@@ -9,34 +9,15 @@ import { SLACK_LANE, SlackOutbox } from "../../src/slack/slack-outbox.ts";
 import type { ClaimLoop } from "../../src/store/claim-loop.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { eventually } from "../e2e/world.ts";
-import { silentLog, TEST_INSTALLATION_ID } from "../support/probot.ts";
+import { silentLog } from "../support/probot.ts";
 import { storeBackends } from "../support/stores.ts";
 import { startSlackEmulator, type SlackEmulator } from "../world/slack/emulator.ts";
+import { deploymentViewFixture } from "../support/deployment-fixture.ts";
 
 const SHA = "a".repeat(40);
 
 function view(phase: Phase, updatedAt: number, slackChannel: string | null = "#deploys"): DeploymentView {
-  return {
-    id: "d-1",
-    repo: { owner: "acme", repo: "web", id: 1, installationId: TEST_INSTALLATION_ID },
-    environment: "production",
-    sha: SHA,
-    imageDigest: `sha256:${"d".repeat(64)}`,
-    phase,
-    step: 0,
-    liveColour: "blue",
-    weights: { blue: 100, green: 0 },
-    verdicts: [],
-    requestedBy: "octocat",
-    pullRequest: 7,
-    reason: null,
-    timeToRestoreMs: null,
-    warmUntil: null,
-    approval: { required: 1, by: [], until: null },
-    slackChannel,
-    createdAt: 1_000,
-    updatedAt,
-  };
+  return deploymentViewFixture(phase, updatedAt, { sha: SHA, approval: { required: 1, by: [], until: null }, slackChannel });
 }
 
 describe.each(storeBackends)("Slack messages through the outbox, store on $name", (backend) => {

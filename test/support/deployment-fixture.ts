@@ -1,7 +1,8 @@
 import { repoConfigSchema } from "../../src/config/repo-config.ts";
-import type { Phase } from "../../src/deploy/api.ts";
+import type { DeploymentView, Phase } from "../../src/deploy/api.ts";
 import { initialState, type Deployment, type DeploymentState } from "../../src/deploy/deployment-state.ts";
 import { REPO } from "./deploy-world.ts";
+import { TEST_INSTALLATION_ID } from "./probot.ts";
 
 const elb = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
 
@@ -37,5 +38,29 @@ export function deploymentFixture(options: { id: string; sha: string; phase: Pha
     fence: 1,
     createdAt: 0,
     updatedAt: 0,
+  };
+}
+
+/** A deployment as GitHub and Slack are told of it: d-1 of acme/web, commit a…a, all blue; `extra` changes any field. */
+export function deploymentViewFixture(phase: Phase, updatedAt: number, extra: Partial<DeploymentView> = {}): DeploymentView {
+  return {
+    id: "d-1",
+    repo: { owner: "acme", repo: "web", id: 1, installationId: TEST_INSTALLATION_ID },
+    environment: "production",
+    sha: "a".repeat(40),
+    imageDigest: `sha256:${"d".repeat(64)}`,
+    phase,
+    step: 0,
+    liveColour: "blue",
+    weights: { blue: 100, green: 0 },
+    verdicts: [],
+    requestedBy: "octocat",
+    pullRequest: 7,
+    reason: null,
+    timeToRestoreMs: null,
+    warmUntil: null,
+    createdAt: 1_000,
+    updatedAt,
+    ...extra,
   };
 }
