@@ -70,13 +70,19 @@ describe.each(storeBackends)("the image step on $name", (backend) => {
     await expect.poll(() => w.aws.codebuild.builds().length).toBe(2);
   });
 
-  it("3 a.m.: a replica that stops mid-build leaves the build to the next one, which follows it instead of starting another", async () => {
+  /** A commit whose CodeBuild build replica-a started and was following when it stopped; the build is held until released. */
+  async function buildHeldByStoppedReplica(): Promise<string> {
     const sha = w.commit({ Dockerfile: DOCKERFILE });
     w.aws.codebuild.hold(true);
     const first = w.startLoop("replica-a");
     await w.images.ensure(w.request(sha), Date.now());
     await expect.poll(async () => (await w.builds.find(ECR_REPOSITORY, sha))?.status, { timeout: 20_000 }).toBe("building");
     await first.stop();
+    return sha;
+  }
+
+  it("3 a.m.: a replica that stops mid-build leaves the build to the next one, which follows it instead of starting another", async () => {
+    const sha = await buildHeldByStoppedReplica();
     // The stopped replica's last claim may still be leased: the next claimer waits it out, then follows.
     w.startLoop("replica-b");
     w.aws.codebuild.hold(false);
@@ -86,12 +92,7 @@ describe.each(storeBackends)("the image step on $name", (backend) => {
   });
 
   it("3 a.m.: a replica that dies holding its claim is outlived by its lease: another follows the same build", async () => {
-    const sha = w.commit({ Dockerfile: DOCKERFILE });
-    w.aws.codebuild.hold(true);
-    const first = w.startLoop("replica-a");
-    await w.images.ensure(w.request(sha), Date.now());
-    await expect.poll(async () => (await w.builds.find(ECR_REPOSITORY, sha))?.status, { timeout: 20_000 }).toBe("building");
-    await first.stop();
+    const sha = await buildHeldByStoppedReplica();
     // Dies right after claiming it for its next look: the claim is never saved or released.
     await expect.poll(async () => (await w.builds.claimNext("replica-a", 1_000)) !== undefined, { timeout: 20_000 }).toBe(true);
     w.startLoop("replica-b");

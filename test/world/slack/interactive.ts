@@ -88,16 +88,6 @@ export async function postSignedForm(url: string, signingSecret: string, form: U
   return { status: response.status, body: await response.text() };
 }
 
-export async function postSigned(url: string, signingSecret: string, payload: unknown, timestamp: number): Promise<{ status: number; body: string }> {
-  const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const response = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-slack-request-timestamp": String(timestamp),
-      "x-slack-signature": slackSignature(signingSecret, timestamp, body),
-    },
-    body,
-  });
-  return { status: response.status, body: await response.text() };
+export function postSigned(url: string, signingSecret: string, payload: unknown, timestamp: number): Promise<{ status: number; body: string }> {
+  return postSignedForm(url, signingSecret, new URLSearchParams({ payload: JSON.stringify(payload) }), timestamp);
 }
