@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/audit-log.ts";
-import { TERMINAL_PHASES, type DeploymentView, type Phase, type RepoRef } from "../../src/deploy/api.ts";
+import type { Phase, RepoRef } from "../../src/deploy/api.ts";
 import { randomSha } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { TEST_INSTALLATION_ID } from "../support/probot.ts";
 import type { Comment } from "../world/github/state.ts";
-import { eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
+import { deploymentReaching, eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
 
 // One world for the whole file, in order: the rollback at the end returns to what the first deploy shipped.
 describe("/deploy production by comment, end to end: GitHub emulator → Gantry → AWS emulator, with real traffic", () => {
@@ -34,15 +34,7 @@ describe("/deploy production by comment, end to end: GitHub emulator → Gantry 
   const statesOf = (sha: string) => githubDeployment(sha)[0]?.statuses.map((status) => status.state) ?? [];
   const deployChecks = (sha: string) => [...e.repo.checkRuns.values()].filter((run) => run.headSha === sha && run.name === "gantry/deploy production");
   const reactionsOn = (comment: Comment) => comment.reactions.map((reaction) => reaction.content);
-  /** The deployment of `sha` once it is in one of `phases`; fails at once if it ends or pauses elsewhere. */
-  const until = async (sha: string, phases: Phase[]) => {
-    const stops = new Set<Phase>([...phases, ...TERMINAL_PHASES, "paused"]);
-    const reached = await eventually<DeploymentView>(`${sha.slice(0, 7)} to reach ${phases.join("/")}`, async () =>
-      (await e.gantry.controller.history(REPO)).find((deployment) => deployment.sha === sha && stops.has(deployment.phase)),
-    );
-    expect(phases, `${sha.slice(0, 7)} is ${reached.phase}: ${reached.reason}`).toContain(reached.phase);
-    return reached;
-  };
+  const until = (sha: string, phases: Phase[]) => deploymentReaching(e.gantry.controller, REPO, sha, phases);
   /** Versions that answer requests through the production listener now. */
   const servedVersions = async (requests: number) => {
     const versions = new Set<string>();

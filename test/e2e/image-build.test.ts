@@ -1,9 +1,9 @@
 // The image step end to end: GitHub emulator → Gantry → emulated CodeBuild and ECR → a deployment.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TERMINAL_PHASES, type DeploymentView, type Phase, type RepoRef } from "../../src/deploy/api.ts";
+import type { Phase, RepoRef } from "../../src/deploy/api.ts";
 import { startLoad } from "../support/load.ts";
 import { TEST_INSTALLATION_ID } from "../support/probot.ts";
-import { eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
+import { deploymentReaching, eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
 
 const dockerfile = (version: string) => `FROM node:24-slim\nLABEL dev.gantry.sample.behaviour='{"version":"${version}"}'\nCMD ["node", "server.js"]\n`;
 
@@ -32,14 +32,7 @@ describe("images end to end: a commit's image is built once, deployed by digest 
       await load.stop();
     }
   };
-  const until = async (sha: string, phases: Phase[]) => {
-    const stops = new Set<Phase>([...phases, ...TERMINAL_PHASES, "paused"]);
-    const reached = await eventually<DeploymentView>(`${sha.slice(0, 7)} to reach ${phases.join("/")}`, async () =>
-      (await e.gantry.controller.history(REPO)).find((deployment) => deployment.sha === sha && stops.has(deployment.phase)),
-    );
-    expect(phases, `${sha.slice(0, 7)} is ${reached.phase}: ${reached.reason}`).toContain(reached.phase);
-    return reached;
-  };
+  const until = (sha: string, phases: Phase[]) => deploymentReaching(e.gantry.controller, REPO, sha, phases);
 
   it("deploys a commit that has no image by building it first through CodeBuild, then promotes it by retag with the digest unchanged", async () => {
     const sha = await e.pullRequestWithoutImage(1, { Dockerfile: dockerfile("v3") });

@@ -11,7 +11,7 @@ import { TEST_INSTALLATION_ID } from "../support/probot.ts";
 import { SIGNED_IN_HEADER } from "../world/github/oauth.ts";
 import { startSlackEmulator, type SlackEmulator } from "../world/slack/emulator.ts";
 import type { SlackUser } from "../world/slack/state.ts";
-import { eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
+import { deploymentReaching, eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
 
 const SIGNING_SECRET = "slack-signing-secret";
 // Where people's browsers reach Gantry; the test sends those requests to Gantry's real address.
@@ -71,14 +71,7 @@ describe("Slack end to end: signed requests to the running Gantry, its messages 
       return health.outbox.pending === 0 ? true : undefined;
     });
   const auditCount = async () => (await new AuditLog(gantry.store).recent(FULL_NAME, { limit: 500 })).length;
-  const until = async (sha: string, phases: Phase[]) => {
-    const stops = new Set<Phase>([...phases, ...TERMINAL_PHASES, "paused"]);
-    const reached = await eventually<DeploymentView>(`${sha.slice(0, 7)} to reach ${phases.join("/")}`, async () =>
-      (await gantry.controller.history(REPO)).find((deployment) => deployment.sha === sha && stops.has(deployment.phase)),
-    );
-    expect(phases, `${sha.slice(0, 7)} is ${reached.phase}: ${reached.reason}`).toContain(reached.phase);
-    return reached;
-  };
+  const until = (sha: string, phases: Phase[]) => deploymentReaching(gantry.controller, REPO, sha, phases);
   const messagesOf = (sha: string) => [...slack.workspace.messages.values()].filter((message) => message.text.includes(sha.slice(0, 7)));
   const postsOf = (sha: string) => slack.calls.filter((call) => call.method === "chat.postMessage" && String(call.args.text).includes(sha.slice(0, 7)));
   const actionIds = (sha: string) =>

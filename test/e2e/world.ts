@@ -2,7 +2,9 @@
 // holding the repository, and Gantry in-process between them, talking to both over HTTP (no nock).
 import { Octokit } from "@octokit/rest";
 import { stringify } from "yaml";
-import type { Weights } from "../../src/deploy/api.ts";
+import { expect } from "vitest";
+import { TERMINAL_PHASES, type DeploymentView, type Phase, type RepoRef, type Weights } from "../../src/deploy/api.ts";
+import type { Controller } from "../../src/deploy/controller.ts";
 import { awsDeployTargets } from "../../src/deploy/aws-targets.ts";
 import { githubWebUrl, imageBuildTargets } from "../../src/images/build-targets.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
@@ -75,6 +77,16 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The deployment of `sha` once it is in one of `phases`; fails at once if it ends or pauses elsewhere. */
+export async function deploymentReaching(controller: Controller, repo: RepoRef, sha: string, phases: Phase[]): Promise<DeploymentView> {
+  const stops = new Set<Phase>([...phases, ...TERMINAL_PHASES, "paused"]);
+  const reached = await eventually<DeploymentView>(`${sha.slice(0, 7)} to reach ${phases.join("/")}`, async () =>
+    (await controller.history(repo)).find((deployment) => deployment.sha === sha && stops.has(deployment.phase)),
+  );
+  expect(phases, `${sha.slice(0, 7)} is ${reached.phase}: ${reached.reason}`).toContain(reached.phase);
+  return reached;
 }
 
 /** Blue's tasks pass health checks a moment after seeding; tests start once the listener serves steadily. */
