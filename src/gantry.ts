@@ -119,7 +119,7 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     log,
     Octokit: options.Octokit ?? ProbotOctokit.defaults((instanceOptions: object) => ({ ...instanceOptions, retry: { enabled: false }, throttle: { enabled: false } })),
   });
-  const pacer = new InstallationPacer();
+  const pacer = new InstallationPacer(store);
   const octokitFor = async (installationId: number) => pacer.pace(await writer.auth(installationId), installationId);
   const notifications = new DeploymentNotifications(store);
   const notifier = new GitHubNotifier({ notifications, octokitFor });

@@ -1,4 +1,6 @@
+import { sql, type RawBuilder } from "kysely";
 import type { ProbotOctokit } from "probot";
+import type { Store } from "../store/open-store.ts";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -29,23 +31,38 @@ export class PacedError extends Error {
   }
 }
 
+/** Old writes are deleted at most this often per replica, in batches of `PRUNE_BATCH`, so each delete is short. */
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_BATCH = 500;
+
 /**
- * Counts this replica's writes per installation in sliding windows and says when the next may go.
- * The outbox drain skips an installation whose windows are full (so it holds no claim while it
- * waits), and each write waits for its slot before it is sent.
+ * Counts the writes per installation in sliding windows, in the store, so that all replicas together
+ * keep to the limits, and says when the next may go. The outbox drain skips an installation whose
+ * windows are full (so it holds no claim while it waits), and each write waits for its slot before
+ * it is sent.
+ *
+ * An installation's writes are numbered in order (table `github_writes`). Write n may go once write
+ * n − max of each window has left it; so each write records when the next may go (`next_at`), and a
+ * write takes its number with one conditional insert that checks its predecessor's `next_at`: two
+ * replicas cannot take the same number, and the one that loses tries the next.
  */
 export class InstallationPacer {
+  readonly #store: Store;
   readonly #limits: readonly WriteLimit[];
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #sent = new Map<number, number[]>();
   readonly #paced = new WeakSet<object>();
   readonly #maxWaitMs: number;
   readonly #sleepers = new Set<() => void>();
   #stopped = false;
+  #prunedAt = -Infinity;
 
   /** `maxWaitMs`: a write waits this long for its slot at most (well within the outbox lease), else PacedError. */
-  constructor(options: { limits?: readonly WriteLimit[]; now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number } = {}) {
+  constructor(
+    store: Store,
+    options: { limits?: readonly WriteLimit[]; now?: () => number; sleep?: (ms: number) => Promise<void>; maxWaitMs?: number } = {},
+  ) {
+    this.#store = store;
     this.#limits = options.limits ?? GITHUB_WRITE_LIMITS;
     this.#maxWaitMs = options.maxWaitMs ?? 60_000;
     this.#now = options.now ?? Date.now;
@@ -53,21 +70,27 @@ export class InstallationPacer {
   }
 
   /** When the installation may send its next write: now, or when its oldest write in a full window ages out. */
-  nextSlot(installationId: number): number {
+  async nextSlot(installationId: number): Promise<number> {
     const now = this.#now();
-    const sent = this.#prune(installationId, now);
-    let slot = now;
-    for (const { max, perMs } of this.#limits) {
-      const inWindow = sent.filter((at) => at > now - perMs);
-      if (inWindow.length >= max) slot = Math.max(slot, inWindow[inWindow.length - max]! + perMs);
-    }
-    return slot;
+    const latest = await this.#store.db
+      .selectFrom("github_writes")
+      .select("next_at")
+      .where("installation_id", "=", installationId)
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return Math.max(now, latest?.next_at ?? now);
   }
 
-  /** Installations that may not write now. */
-  waiting(): number[] {
-    const now = this.#now();
-    return [...this.#sent.keys()].filter((installationId) => this.nextSlot(installationId) > now);
+  /** Installations that may not write now, on any replica's count. */
+  async waiting(): Promise<number[]> {
+    const rows = await this.#store.db
+      .selectFrom("github_writes")
+      .select("installation_id")
+      .distinct()
+      .where("next_at", ">", this.#now())
+      .execute();
+    return rows.map((row) => Number(row.installation_id));
   }
 
   /**
@@ -75,15 +98,16 @@ export class InstallationPacer {
    * too far off, or once the pacer is stopped.
    */
   async take(installationId: number): Promise<void> {
-    const first = this.nextSlot(installationId);
-    if (first - this.#now() > this.#maxWaitMs || (this.#stopped && first > this.#now())) throw new PacedError(installationId, first);
-    for (let slot = this.nextSlot(installationId); slot > this.#now(); slot = this.nextSlot(installationId)) {
+    const start = this.#now();
+    await this.#pruneIfDue(start);
+    while (!(await this.#takeNow(installationId))) {
+      // Held by the windows, or another replica took the number first (then the slot is now: try again).
+      const slot = await this.nextSlot(installationId);
+      if (slot - start > this.#maxWaitMs || (this.#stopped && slot > this.#now())) throw new PacedError(installationId, slot);
+      if (slot <= this.#now()) continue;
       await this.#sleepUnlessStopped(slot - this.#now());
-      if (this.#stopped) throw new PacedError(installationId, this.nextSlot(installationId));
+      if (this.#stopped) throw new PacedError(installationId, await this.nextSlot(installationId));
     }
-    const sent = this.#sent.get(installationId) ?? [];
-    sent.push(this.#now());
-    this.#sent.set(installationId, sent);
   }
 
   /**
@@ -119,11 +143,74 @@ export class InstallationPacer {
     return octokit;
   }
 
-  #prune(installationId: number, now: number): number[] {
-    const longest = Math.max(...this.#limits.map((limit) => limit.perMs));
-    const sent = (this.#sent.get(installationId) ?? []).filter((at) => at > now - longest);
-    if (sent.length === 0) this.#sent.delete(installationId);
-    else this.#sent.set(installationId, sent);
-    return sent;
+  /** Counts a write now if the installation's windows allow one: whether it did. */
+  async #takeNow(installationId: number): Promise<boolean> {
+    const now = this.#now();
+    const taken = await sql<{ seq: number }>`
+      insert into github_writes (installation_id, seq, sent_at, next_at)
+      select cast(${installationId} as bigint), latest.seq + 1, cast(${now} as bigint), ${this.#nextAfterTaking(installationId, now)}
+      from (select coalesce(max(seq), 0) as seq from github_writes where installation_id = ${installationId}) latest
+      where not exists (
+        select 1 from github_writes held
+        where held.installation_id = ${installationId} and held.seq = latest.seq and held.next_at > ${now}
+      )
+      on conflict do nothing
+      returning seq`.execute(this.#store.db);
+    return taken.rows.length > 0;
+  }
+
+  /**
+   * When the write after the one taken now (number latest.seq + 1) may go: once, in each window, the
+   * write `max` places before it has left the window. A write no longer stored left every window.
+   */
+  #nextAfterTaking(installationId: number, now: number): RawBuilder<number> {
+    // A window of one write is full with the write taken now.
+    const floor = sql<number>`cast(${Math.max(now, ...this.#limits.filter((limit) => limit.max === 1).map((limit) => now + limit.perMs))} as bigint)`;
+    // Windows decided by an earlier, stored write; longer ones first: should two name the same write, the later slot counts.
+    const reachingBack = this.#limits.filter((limit) => limit.max > 1).toSorted((a, b) => b.perMs - a.perMs);
+    if (reachingBack.length === 0) return floor;
+    const placeOf = (limit: WriteLimit) => sql`latest.seq - ${sql.lit(limit.max - 2)}`;
+    const leavesAt = sql`w.sent_at + case w.seq ${sql.join(
+      reachingBack.map((limit) => sql`when ${placeOf(limit)} then ${sql.lit(limit.perMs)}`),
+      sql` `,
+    )} end`;
+    return sql<number>`coalesce((
+      select max(${leavesAt}) from github_writes w
+      where w.installation_id = ${installationId} and w.seq in (${sql.join(reachingBack.map(placeOf))}) and ${leavesAt} > ${floor}
+    ), ${floor})`;
+  }
+
+  /** Deletes writes that have left every window, but each installation's latest, which carries its numbering on. */
+  async #pruneIfDue(now: number): Promise<void> {
+    if (now - this.#prunedAt < PRUNE_EVERY_MS) return;
+    this.#prunedAt = now;
+    const before = now - Math.max(...this.#limits.map((limit) => limit.perMs));
+    for (;;) {
+      const deleted = await this.#store.db
+        .deleteFrom("github_writes")
+        .where((eb) =>
+          eb(
+            eb.refTuple("installation_id", "seq"),
+            "in",
+            eb
+              .selectFrom("github_writes as old")
+              .select(["old.installation_id", "old.seq"])
+              .where("old.sent_at", "<", before)
+              .where((inner) =>
+                inner.exists(
+                  inner
+                    .selectFrom("github_writes as newer")
+                    .select("newer.seq")
+                    .whereRef("newer.installation_id", "=", "old.installation_id")
+                    .whereRef("newer.seq", ">", "old.seq"),
+                ),
+              )
+              .limit(PRUNE_BATCH)
+              .$asTuple("installation_id", "seq"),
+          ),
+        )
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) < PRUNE_BATCH) return;
+    }
   }
 }

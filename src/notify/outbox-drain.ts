@@ -5,7 +5,7 @@ import { ClaimLoop } from "../store/claim-loop.ts";
 import { z } from "zod";
 import { commandChangeSchema, type CommandChange } from "./command-writes.ts";
 import { decideRetry, limitedUntil } from "./github-retry.ts";
-import { InstallationPacer, PacedError } from "./installation-pacer.ts";
+import { PacedError, type InstallationPacer } from "./installation-pacer.ts";
 import type { ClaimedSubject, GitHubOutbox } from "./outbox-store.ts";
 
 export interface OutboxDrainOptions {
@@ -20,7 +20,7 @@ export interface OutboxDrainOptions {
   sendSlack?: (subject: string, changes: unknown[]) => Promise<void>;
   /** Brings a build's `gantry/image` check run up to date; absent where no images are built. */
   sendImage?: (changes: ImageBuildView[]) => Promise<void>;
-  /** This replica's count of writes per installation against GitHub's limits (the same one that paces its Octokit). */
+  /** The count of writes per installation against GitHub's limits that paces the senders' Octokit; without it nothing is passed over for pacing. */
   pacer?: InstallationPacer;
   log: Logger;
   /** Names this replica in leases. */
@@ -41,7 +41,6 @@ export interface OutboxDrainOptions {
  */
 export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubject> {
   const { outbox, log } = options;
-  const pacer = options.pacer ?? new InstallationPacer();
   const leaseMs = options.leaseMs ?? 120_000;
   const now = options.now ?? Date.now;
   return new ClaimLoop({
@@ -49,7 +48,7 @@ export function outboxDrain(options: OutboxDrainOptions): ClaimLoop<ClaimedSubje
     log,
     concurrency: options.concurrency ?? 4,
     pollMs: options.pollMs ?? 500,
-    claim: () => outbox.claimNext(options.instanceId, leaseMs, pacer.waiting()),
+    claim: async () => outbox.claimNext(options.instanceId, leaseMs, (await options.pacer?.waiting()) ?? []),
     async handle(claim) {
       const context = { subject: claim.key, changes: claim.changes.length, attempt: claim.attempts };
       let send: () => Promise<void>;

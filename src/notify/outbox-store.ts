@@ -72,7 +72,7 @@ export class GitHubOutbox {
    * Claims the most urgent due subject with pending changes for `leaseMs`, with those changes. One
    * subject per installation is in flight at a time (on every replica): an installation's backlog
    * holds one drain slot, never all of them, and its writes never run concurrently. Installations GitHub
-   * told to wait, and those in `skipInstallations` (this replica's pacing says wait), are passed over.
+   * told to wait, and those in `skipInstallations` (their pacing windows are full), are passed over.
    */
   async claimNext(owner: string, leaseMs: number, skipInstallations: readonly number[] = []): Promise<ClaimedSubject | undefined> {
     const now = this.#now();

@@ -13,6 +13,7 @@ export interface Database {
   github_outbox: GitHubOutboxTable;
   github_outbox_changes: GitHubOutboxChangeTable;
   github_installations: GitHubInstallationTable;
+  github_writes: GitHubWriteTable;
   ci_runs: CiRunTable;
   ci_shards: CiShardTable;
   ci_file_timings: CiFileTimingTable;
@@ -197,6 +198,18 @@ export interface GitHubInstallationTable {
   installation_id: number;
   blocked_until: number;
   reason: string | null;
+}
+
+/**
+ * One write sent to an installation, numbered in order per installation; kept for the longest window
+ * (the newest always, so the numbering goes on). See src/notify/installation-pacer.ts.
+ */
+export interface GitHubWriteTable {
+  installation_id: number;
+  seq: number;
+  sent_at: number;
+  /** When the installation's next write may go, given its windows as this write left them. */
+  next_at: number;
 }
 
 /** A subject of writes to GitHub (a deployment's objects), claimed by one replica at a time with a lease. */

@@ -13,6 +13,7 @@ import { slack } from "./0013-slack.ts";
 import { deploymentApprovals } from "./0014-deployment-approvals.ts";
 import { imageBuilds } from "./0012-image-builds.ts";
 import { inboxLanes } from "./0016-inbox-lanes.ts";
+import { githubWriteWindows } from "./0017-github-write-windows.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   "0014_deployment_approvals": deploymentApprovals,
   "0012_image_builds": imageBuilds,
   "0016_inbox_lanes": inboxLanes,
+  "0017_github_write_windows": githubWriteWindows,
 };
