@@ -35,6 +35,8 @@ export const deploymentStateSchema = z.object({
   phaseStartedAt: z.number(),
   /** During warm-up: the last look that saw fewer of the idle colour's targets registered than tasks wanted (null: none yet). */
   warmRegisteredAfter: z.number().nullable().default(null),
+  /** During warm-up: the last look that saw none of the idle colour's targets draining (null: none yet). */
+  warmDrainingAfter: z.number().nullable().default(null),
   /** When the current step's weights were verified; its bake and analysis run from here. */
   stepStartedAt: z.number().nullable(),
   extensions: z.number().int().min(0),
@@ -118,6 +120,7 @@ export function initialState(options: {
     step: 0,
     phaseStartedAt: now,
     warmRegisteredAfter: null,
+    warmDrainingAfter: null,
     stepStartedAt: null,
     extensions: 0,
     weights: null,

@@ -25,9 +25,11 @@ export interface WarmLook {
   draining: number;
   /** The last look that saw fewer targets registered than desired tasks (0: the start of the warm-up). */
   registeredAfterMs: number;
+  /** The last look that saw no target draining (0: the start of the warm-up). */
+  drainingAfterMs: number;
 }
 
-/** Past the earliest healthy moment, the wait is this fraction of the time since, so a target that took longer (an app slow to listen, failed first checks) costs a few looks, not one every poll. */
+/** Past the earliest moment, the wait is this fraction of the time since, so a target that took longer (an app slow to listen, failed first checks, a longer drain) costs a few looks, not one every poll. */
 const LATE_GROWTH = 1 / 16;
 
 /** The backoff while nothing is expected soon: a quarter of the time spent, between the poll interval and the cap. */
@@ -52,24 +54,36 @@ export function earliestHealthyMs(
   return look.registeredAfterMs + (group.healthyThreshold - 1) * group.healthCheckIntervalMs * awsClockScale;
 }
 
+/** The earliest the draining targets can be gone: they began draining after `drainingAfterMs`, and drain for the whole deregistration delay. */
+export function earliestDrainedMs(
+  look: Pick<WarmLook, "drainingAfterMs">,
+  group: Pick<TargetGroupTiming, "deregistrationDelayMs">,
+  awsClockScale = 1,
+): number {
+  return look.drainingAfterMs + group.deregistrationDelayMs * awsClockScale;
+}
+
 /**
- * The wait before the next look. `group` (the target group's health-check settings) is read only
- * while registered targets are not yet healthy.
+ * The wait before the next look. `group` (the target group's timing) is read only while registered
+ * targets are not yet healthy or old ones drain.
  */
 export async function warmPollMs(
   timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs"> & Partial<Pick<ControllerTiming, "awsClockScale">>,
   look: WarmLook,
-  group: () => Promise<Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs">>,
+  group: () => Promise<Pick<TargetGroupTiming, "healthyThreshold" | "healthCheckIntervalMs" | "deregistrationDelayMs">>,
 ): Promise<number> {
   // Tasks still starting (placement, image pull): nothing to time it by.
   if (look.registered < look.desiredCount) return backoffMs(timing, look.elapsedMs);
-  if (look.healthy < look.registered) {
-    const sinceEarliest = look.elapsedMs - earliestHealthyMs(look, await group(), timing.awsClockScale);
-    const waitMs = sinceEarliest < 0 ? -sinceEarliest : sinceEarliest * LATE_GROWTH;
-    return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, waitMs)));
-  }
+  if (look.healthy < look.registered) return untilEarliestMs(timing, look.elapsedMs, earliestHealthyMs(look, await group(), timing.awsClockScale));
   // All healthy and nothing draining: ECS calls the service steady any moment.
   if (look.draining === 0) return timing.pollMs;
-  // Replaced tasks draining for the deregistration delay.
-  return backoffMs(timing, look.elapsedMs);
+  // Replaced tasks draining for the deregistration delay; ECS stops them, and calls the service steady, once it has passed.
+  return untilEarliestMs(timing, look.elapsedMs, earliestDrainedMs(look, await group(), timing.awsClockScale));
+}
+
+/** Rare looks until the earliest moment something can have happened, then the fast poll, slowing by a sixteenth of the time past it. */
+function untilEarliestMs(timing: Pick<ControllerTiming, "pollMs" | "warmTimeoutMs">, elapsedMs: number, earliestMs: number): number {
+  const sinceEarliest = elapsedMs - earliestMs;
+  const waitMs = sinceEarliest < 0 ? -sinceEarliest : sinceEarliest * LATE_GROWTH;
+  return Math.round(Math.min(capMs(timing), Math.max(timing.pollMs, waitMs)));
 }

@@ -3,10 +3,10 @@ import { isThrottling } from "../../src/aws/throttling.ts";
 import { backoffMs, MAX_WARM_POLL_MS, warmPollMs, type WarmLook } from "../../src/deploy/poll-backoff.ts";
 import { DEFAULT_TIMING } from "../../src/deploy/runner.ts";
 
-/** AWS's default health checks: 5 passes, 30 s apart. */
-const AWS_GROUP = { healthyThreshold: 5, healthCheckIntervalMs: 30_000 };
+/** AWS's default health checks (5 passes, 30 s apart) and deregistration delay (300 s). */
+const AWS_GROUP = { healthyThreshold: 5, healthCheckIntervalMs: 30_000, deregistrationDelayMs: 300_000 };
 const group = async () => AWS_GROUP;
-const look = (over: Partial<WarmLook>): WarmLook => ({ elapsedMs: 0, desiredCount: 2, registered: 0, healthy: 0, draining: 0, registeredAfterMs: 0, ...over });
+const look = (over: Partial<WarmLook>): WarmLook => ({ elapsedMs: 0, desiredCount: 2, registered: 0, healthy: 0, draining: 0, registeredAfterMs: 0, drainingAfterMs: 0, ...over });
 
 describe("the warm-up poll", () => {
   it("backs off while tasks start, from the poll interval toward one health-check interval", async () => {
@@ -37,12 +37,22 @@ describe("the warm-up poll", () => {
     expect(await warmPollMs(scaled, look({ elapsedMs: 1_990, registered: 2 }), group)).toBe(33);
   });
 
-  it("polls fast once every target is healthy and ECS has only to call the service steady; backs off while old tasks drain", async () => {
+  it("polls fast once every target is healthy and ECS has only to call the service steady", async () => {
     expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2 }), group)).toBe(DEFAULT_TIMING.pollMs);
-    expect(await warmPollMs(DEFAULT_TIMING, look({ elapsedMs: 200_000, registered: 2, healthy: 2, draining: 2 }), group)).toBe(15_000);
   });
 
-  it("reads the target group's settings only while targets are in their checks", async () => {
+  it("while old tasks drain, waits until the deregistration delay can have passed since the last look that saw none draining, then polls fast", async () => {
+    // Draining began after the look at 150 s: the targets can be gone at 450 s.
+    const draining = (elapsedMs: number) => look({ elapsedMs, registered: 2, healthy: 2, draining: 2, drainingAfterMs: 150_000 });
+    expect(await warmPollMs(DEFAULT_TIMING, draining(160_000), group)).toBe(15_000); // the cap
+    expect(await warmPollMs(DEFAULT_TIMING, draining(445_000), group)).toBe(5_000);
+    expect(await warmPollMs(DEFAULT_TIMING, draining(450_000), group)).toBe(DEFAULT_TIMING.pollMs);
+    expect(await warmPollMs(DEFAULT_TIMING, draining(480_000), group)).toBe(DEFAULT_TIMING.pollMs);
+    // Draining far longer than its delay (a longer delay set since, a slow stop): a sixteenth of the time past it.
+    expect(await warmPollMs(DEFAULT_TIMING, draining(610_000), group)).toBe(10_000);
+  });
+
+  it("reads the target group's settings only while targets are in their checks or drain", async () => {
     let reads = 0;
     const counted = async () => {
       reads++;

@@ -51,6 +51,7 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
   }
   const { phaseStartedAt } = deployment.state;
   const registeredAfter = health.total < service.desiredCount ? context.now() : Math.max(phaseStartedAt, deployment.state.warmRegisteredAfter ?? phaseStartedAt);
+  const drainingAfter = health.draining === 0 ? context.now() : Math.max(phaseStartedAt, deployment.state.warmDrainingAfter ?? phaseStartedAt);
   const look: WarmLook = {
     elapsedMs: waited,
     desiredCount: service.desiredCount,
@@ -58,7 +59,8 @@ export async function warm(deployment: Deployment, context: TickContext): Promis
     healthy: health.healthy,
     draining: health.draining,
     registeredAfterMs: registeredAfter - phaseStartedAt,
+    drainingAfterMs: drainingAfter - phaseStartedAt,
   };
   const waitMs = await warmPollMs(context.timing, look, () => fleet.targetGroupTiming(idle));
-  return stayIn(deployment, context, waitMs, { warmRegisteredAfter: registeredAfter });
+  return stayIn(deployment, context, waitMs, { warmRegisteredAfter: registeredAfter, warmDrainingAfter: drainingAfter });
 }
