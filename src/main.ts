@@ -2,7 +2,7 @@ import { appCredentials, parseServerEnv, ServerEnvError } from "./config/server-
 import { startGantry } from "./gantry.ts";
 import { stopOnSignals } from "./lifecycle/shutdown.ts";
 import { boundedLog } from "./log/bounded-log.ts";
-import { releaseStartupMemory } from "./memory/release-startup-memory.ts";
+import { releaseMemoryWhenIdle, releaseStartupMemory } from "./memory/release-memory.ts";
 import { startSetupMode } from "./web/setup-mode.ts";
 
 try {
@@ -22,7 +22,8 @@ try {
   } else {
     const gantry = await startGantry({ env, credentials, log });
     releaseStartupMemory();
-    stopOnSignals({ log, timeoutMs: env.GANTRY_SHUTDOWN_TIMEOUT_MS, stop: () => gantry.stop() });
+    const memory = releaseMemoryWhenIdle();
+    stopOnSignals({ log, timeoutMs: env.GANTRY_SHUTDOWN_TIMEOUT_MS, stop: () => (memory.stop(), gantry.stop()) });
   }
 } catch (error) {
   if (!(error instanceof ServerEnvError)) throw error;

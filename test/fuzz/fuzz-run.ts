@@ -71,7 +71,7 @@ export const FULL_SIZES: FuzzSizes = {
   maxReasonChars: 60_000,
   badConfigs: BAD_CONFIG_KINDS.length * 6,
   maxUnknownKeys: 5_000,
-  restMs: 5_000,
+  restMs: 12_000,
 };
 
 /** Gantry must keep resident memory under this. */
