@@ -199,6 +199,8 @@ const context: StoryContext = {
       if (done.every((check) => check !== undefined)) {
         const failed = done.filter((check) => check.conclusion !== "success");
         if (failed.length > 0) throw new Error(`#${pull}'s ${failed.map((check) => `${check.name} ended ${check.conclusion}`).join(", ")}`);
+        // What was waited for is on the timeline before the next act.
+        await look();
         return;
       }
       await sleep(200);
@@ -253,7 +255,10 @@ const context: StoryContext = {
       const view = await control.pull(pull);
       const status = view?.comments.find((comment) => comment.bot && comment.body.includes("<!-- gantry:deployment"));
       const headline = status && /^### (.*)$/m.exec(status.body)?.[1];
-      if (status && headline && headlines.some((wanted) => headline.startsWith(wanted))) return status.body;
+      if (status && headline && headlines.some((wanted) => headline.startsWith(wanted))) {
+        await look();
+        return status.body;
+      }
       await sleep(200);
     }
     throw new Error(`#${pull}'s status comment did not reach ${headlines.join(" or ")} in ${timeoutMs / 1000} s`);
