@@ -64,7 +64,7 @@ process.once("SIGTERM", () => void shutdown());
 if (process.env.WORLD_EXIT_WITH_STDIN) process.stdin.once("end", () => void shutdown()).resume();
 
 console.log(`# Local world is up. Ctrl-C stops it and every task process.
-#   AWS endpoint (ECS, ELBv2, CloudWatch, ECR, STS): ${aws.endpoint}   faults: ${aws.endpoint}/__emulator/faults
+#   AWS endpoint (ECS, ELBv2, CloudWatch, ECR, CodeBuild, STS): ${aws.endpoint}   faults: ${aws.endpoint}/__emulator/faults
 #   production listener: ${world.listeners.production.url}   test listener: ${world.listeners.test.url}
 #   ECR: ${aws.accountId}.dkr.ecr.${aws.region}.amazonaws.com/${world.repositoryName}
 #   GitHub API: ${sandbox.github.url} (repository ${SANDBOX_REPO}, its .github/gantry.yml set for this world)

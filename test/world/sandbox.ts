@@ -220,7 +220,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (!userId) throw new Error(`${login} has no Slack user in this world; these do: ${Object.values(slackIdentities).join(", ")}`);
       const message = [...slack.workspace.messages.values()].findLast((candidate) => candidate.text.includes(sha.slice(0, 7)) && buttonsOf(candidate.blocks).some((element) => element.text?.text === button));
       const element = message && buttonsOf(message.blocks).find((candidate) => candidate.text?.text === button);
-      if (!message || !element?.action_id) throw new Error(`no Slack message about ${sha.slice(0, 7)} shows a ${button} button`);
+      if (!message || !element?.action_id) throw new Error(`no Slack message about ${sha.slice(0, 7)} has a button "${button}"`);
       const answered = () => slack.calls.filter((call) => call.method === "response_url");
       const before = answered().length;
       const { status } = await slack.postBlockAction(new URL("/slack/actions", gantryUrl()).href, sandbox.slackSigningSecret, {
