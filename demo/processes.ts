@@ -5,7 +5,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { worldStateSchema, type WorldState } from "../test/world/world-state.ts";
+import { gantryEnvFor, worldStateSchema, type WorldState } from "../test/world/world-state.ts";
 import type { LoadMessage, LoadReport, PhaseStarted } from "./load.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -79,22 +79,16 @@ export interface DeploymentMoved {
 }
 
 export async function startGantry(options: { world: WorldState; dataDir: string; logFile: string; onMoved: (moved: DeploymentMoved) => void }): Promise<Stoppable & { url: string }> {
-  const { world } = options;
   mkdirSync(options.dataDir, { recursive: true });
   // Run from the data directory, so a `.env` in the repository does not reach the demo's Gantry.
   const child = spawn(process.execPath, [join(ROOT, "src/main.ts")], {
     cwd: options.dataDir,
     env: {
       ...process.env,
-      APP_ID: String(world.appId),
-      PRIVATE_KEY_PATH: world.privateKeyPath,
-      WEBHOOK_SECRET: world.webhookSecret,
-      GITHUB_API_URL: world.github,
-      AWS_ENDPOINT_URL: world.aws.endpoint,
-      AWS_REGION: world.aws.region,
-      // Gantry's own identity in the world: it may only assume the sample role.
-      AWS_ACCESS_KEY_ID: "AKIDGANTRY",
-      AWS_SECRET_ACCESS_KEY: "demo",
+      // GitHub, AWS (Gantry's own identity may only assume the world's roles), image builds on the
+      // world's CodeBuild, Slack; test shards run as processes of this machine.
+      ...gantryEnvFor(options.world),
+      GANTRY_CI_EXECUTOR: "local",
       HOST: "127.0.0.1",
       PORT: "0",
       GANTRY_DATA_DIR: options.dataDir,

@@ -9,6 +9,17 @@ export interface StoryContext {
   say(text: string): void;
   /** Opens a pull request whose image answers as `request.version`, with a green `gantry/test`, and follows it on the timeline. */
   openPullRequest(request: PullRequestRequest): Promise<number>;
+  /**
+   * Pushes a release to the default branch — the test project and a Dockerfile whose image answers as
+   * `request.version`, no image, no test results — opens its pull request and follows it.
+   */
+  pushRelease(request: PullRequestRequest): Promise<number>;
+  /** Waits until these check runs have completed on `pull`'s head; fails unless each succeeded. */
+  untilChecks(pull: number, names: string[], timeoutMs?: number): Promise<void>;
+  /** Waits for the Approve button on the Slack message about `pull`'s head and clicks it as `approver` (default writer). */
+  approveInSlack(pull: number, approver?: string): Promise<void>;
+  /** Records `pull`'s head for the summary: its check runs, its image's builds, and the image and approval its status comment shows. */
+  recordRelease(pull: number, statusComment: string): Promise<void>;
   /** The pull request opened earlier for a version. */
   pullOf(version: string): number;
   /** Comments on a pull request as a writer; the world delivers the signed webhook to Gantry. */
@@ -26,22 +37,29 @@ export interface DemoPhase {
   run(story: StoryContext): Promise<void>;
 }
 
-/** Canary steps short enough for a demo, long enough for each verdict to see about a hundred requests. */
+/**
+ * Canary steps short enough for a demo, long enough for each verdict to see about a hundred requests;
+ * production waits for one person's approval (not the requester's) before any traffic moves.
+ */
 export const DEMO_ENVIRONMENT = {
   strategy: { type: "canary", steps: [{ weight: 10, bake: "4s" }, { weight: 50, bake: "4s" }, { weight: 100, bake: "3s" }] },
   postPromotionWatch: "3s",
   keepWarm: "1s",
+  approval: { required: true, timeout: "10m" },
 };
 
 export const story: DemoPhase[] = [
   {
-    name: "/deploy production: v2 through the canary steps",
+    name: "v2 pushed: tests in shards, one image build, Slack approval, canary",
     healthy: true,
     async run(story) {
       await story.world.commitConfig(DEMO_ENVIRONMENT);
-      const pull = await story.openPullRequest({ version: "v2", title: "Release v2" });
+      const pull = await story.pushRelease({ version: "v2", title: "Release v2" });
+      // Gantry tests the commit in shards and, once they pass, builds its image: before anyone deploys.
+      await story.untilChecks(pull, ["gantry/test", "gantry/image"]);
       await story.comment(pull, "/deploy production");
-      await story.untilStatus(pull, ["✅ Deployed"]);
+      await story.approveInSlack(pull);
+      await story.recordRelease(pull, await story.untilStatus(pull, ["✅ Deployed"]));
     },
   },
   {
@@ -51,6 +69,7 @@ export const story: DemoPhase[] = [
     async run(story) {
       const pull = await story.openPullRequest({ version: "v3", errorRate: 0.25, title: "Release v3 (with a bug)" });
       await story.comment(pull, "/deploy production");
+      await story.approveInSlack(pull);
       story.rollback("automatic rollback of v3", await story.untilStatus(pull, ["↩️ Rolled back:", "❌ Failed:"]));
     },
   },
@@ -62,6 +81,7 @@ export const story: DemoPhase[] = [
       await story.world.commitConfig({ ...DEMO_ENVIRONMENT, keepWarm: "120s" });
       const pull = await story.openPullRequest({ version: "v4", title: "Release v4" });
       await story.comment(pull, "/deploy production");
+      await story.approveInSlack(pull);
       await story.untilStatus(pull, ["✅ Live:"]);
     },
   },

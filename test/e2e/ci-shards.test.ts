@@ -3,13 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallbackTokens } from "../../src/ci/callback-token.ts";
 import type { TestsFailed, TestsPassed } from "../../src/ci/ci-service.ts";
+import { ciProjectFiles } from "../fixtures/ci-project-files.ts";
 import { startSlackEmulator, type SlackEmulator } from "../world/slack/emulator.ts";
-import { CALLBACK_SECRET, FAILING_STRINGS, fixtureFiles, SLOW_TEST, startCiWorld, type CiWorld } from "./ci-world.ts";
+import { CALLBACK_SECRET, FAILING_STRINGS, SLOW_TEST, startCiWorld, type CiWorld } from "./ci-world.ts";
 import { eventually } from "./world.ts";
 
 const files = (text: string | null) => [...(text ?? "").matchAll(/`([^`]+\.test\.mjs)`/g)].map((match) => match[1]);
 /** The fixture's config with a Slack channel: a failing gantry/test on the default branch is posted there. */
-const WITH_SLACK_CHANNEL = { ".github/gantry.yml": `${fixtureFiles()[".github/gantry.yml"]!}slack:\n  channel: "#ci"\n` };
+const WITH_SLACK_CHANNEL = { ".github/gantry.yml": `${ciProjectFiles()[".github/gantry.yml"]!}slack:\n  channel: "#ci"\n` };
 
 describe("test shards on the local executor", { timeout: 180_000 }, () => {
   let world: CiWorld;

@@ -1,11 +1,12 @@
 // The local world for test shards: the GitHub emulator holding a copy of the fixture project
 // (test/fixtures/ci-project), and Gantry in-process running its shards on the given executor.
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { CiStore } from "../../src/ci/ci-store.ts";
 import type { Executor } from "../../src/ci/executors/executor.ts";
 import type { RunningGantry } from "../../src/gantry.ts";
+import { ciProjectFiles } from "../fixtures/ci-project-files.ts";
 import { startTestGantry } from "../support/gantry.ts";
 import { TEST_INSTALLATION_ID, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 import { checkRunEvent, checkSuiteEvent, pullRequestEvent, pushEvent } from "../world/github/events.ts";
@@ -15,21 +16,7 @@ import { sendSignedWebhook } from "../world/github/webhook.ts";
 import { eventually } from "./world.ts";
 
 const WEBHOOK_PATH = "/api/github/webhooks";
-const FIXTURE = new URL("../fixtures/ci-project/", import.meta.url).pathname;
 export const CALLBACK_SECRET = "ci-world-callback-secret-of-at-least-32-chars";
-
-export function fixtureFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const path of readdirSync(FIXTURE, { recursive: true, encoding: "utf8" })) {
-    const full = join(FIXTURE, path);
-    try {
-      files[relative(FIXTURE, full)] = readFileSync(full, "utf8");
-    } catch {
-      // a directory
-    }
-  }
-  return files;
-}
 
 /** A test that fails at line 6 of its file: the expected annotation. */
 export const FAILING_STRINGS = "export const shout = (text) => text.toUpperCase();\n";
@@ -91,7 +78,7 @@ export async function startCiWorld(options: { executor?: Executor; env?: Record<
     async push(branch, changes = {}) {
       const before = repo.branches.get(branch);
       // Each push is a new commit, even with the same tree.
-      const sha = github.seedCommit(repo.fullName, { branch, files: { ...fixtureFiles(), "PUSHED.md": `push ${++pushes}\n`, ...changes } });
+      const sha = github.seedCommit(repo.fullName, { branch, files: { ...ciProjectFiles(), "PUSHED.md": `push ${++pushes}\n`, ...changes } });
       await deliver("push", pushEvent(github.url, repo, branch, before));
       return sha;
     },

@@ -8,10 +8,10 @@ import { ImageBuildStore } from "../../src/images/build-store.ts";
 import { sampleConfigInput } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 import { TEST_INSTALLATION_ID } from "../support/probot.ts";
-import { FAILING_STRINGS, fixtureFiles } from "./ci-world.ts";
+import { sampleDockerfile } from "../world/sample-service/behaviour.ts";
+import { ciProjectFiles } from "../fixtures/ci-project-files.ts";
+import { FAILING_STRINGS } from "./ci-world.ts";
 import { eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
-
-const dockerfile = (version: string) => `FROM node:24-slim\nLABEL dev.gantry.sample.behaviour='{"version":"${version}"}'\nCMD ["node", "server.js"]\n`;
 
 describe("images after tests: a default-branch commit whose tests pass gets its image built once, and a deploy reuses it", { timeout: 180_000 }, () => {
   let e: E2eWorld;
@@ -23,12 +23,12 @@ describe("images after tests: a default-branch commit whose tests pass gets its 
     e = await startE2eWorld({ imageBuilds: true, ciWatchMs: 200 });
     REPO = { owner: OWNER, repo: NAME, id: e.repo.id, installationId: TEST_INSTALLATION_ID };
     e.github.seedPermission(FULL_NAME, "writer", "write");
-    const files = fixtureFiles();
+    const files = ciProjectFiles();
     const { ci } = parse(files[".github/gantry.yml"]!) as { ci: unknown };
     const config = stringify({ ...sampleConfigInput(e.aws, e.world), ci });
     let pushes = 0;
     // Each push is a new commit, even with the same tree.
-    project = (changes = {}) => ({ ...files, Dockerfile: dockerfile("v7"), "PUSHED.md": `push ${++pushes}\n`, ...changes, ".github/gantry.yml": config });
+    project = (changes = {}) => ({ ...files, Dockerfile: sampleDockerfile({ version: "v7" }), "PUSHED.md": `push ${++pushes}\n`, ...changes, ".github/gantry.yml": config });
   });
   afterAll(async () => {
     await e?.close();

@@ -3,9 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Phase, RepoRef } from "../../src/deploy/api.ts";
 import { startLoad } from "../support/load.ts";
 import { TEST_INSTALLATION_ID } from "../support/probot.ts";
+import { sampleDockerfile } from "../world/sample-service/behaviour.ts";
 import { deploymentReaching, eventually, FULL_NAME, NAME, OWNER, startE2eWorld, type E2eWorld } from "./world.ts";
-
-const dockerfile = (version: string) => `FROM node:24-slim\nLABEL dev.gantry.sample.behaviour='{"version":"${version}"}'\nCMD ["node", "server.js"]\n`;
 
 describe("images end to end: a commit's image is built once, deployed by digest and promoted by a tag", () => {
   let e: E2eWorld;
@@ -35,7 +34,7 @@ describe("images end to end: a commit's image is built once, deployed by digest 
   const until = (sha: string, phases: Phase[]) => deploymentReaching(e.gantry.controller, REPO, sha, phases);
 
   it("deploys a commit that has no image by building it first through CodeBuild, then promotes it by retag with the digest unchanged", async () => {
-    const sha = await e.pullRequestWithoutImage(1, { Dockerfile: dockerfile("v3") });
+    const sha = await e.pullRequestWithoutImage(1, { Dockerfile: sampleDockerfile({ version: "v3" }) });
     expect(tagged(sha)).toBeUndefined();
     await e.comment(1, "writer", "/deploy production");
     const building = await until(sha, ["building"]);
@@ -61,7 +60,7 @@ describe("images end to end: a commit's image is built once, deployed by digest 
   }, 90_000);
 
   it("builds ahead of any deploy when CI asks, and a later deploy of the commit reuses that image", async () => {
-    const sha = await e.pullRequestWithoutImage(2, { Dockerfile: dockerfile("v4") });
+    const sha = await e.pullRequestWithoutImage(2, { Dockerfile: sampleDockerfile({ version: "v4" }) });
     const asked = await e.gantry.images!.buildImageForCommit({ repo: REPO, sha, config: { build: { repository: e.world.repositoryName, dockerfile: "Dockerfile", context: "." } } });
     expect(asked.status).toBe("building");
     await eventually("the image of the commit", () => tagged(sha));

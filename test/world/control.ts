@@ -1,11 +1,11 @@
 // The running world's control API, on loopback: what `npm run world -- comment …` and `npm run demo`
-// use to open pull requests, comment as a person (a signed webhook to Gantry) and read back what
-// Gantry did on GitHub and AWS. JSON in, JSON out.
+// use to open or push pull requests, comment as a person (a signed webhook to Gantry), click in Slack
+// (a signed interactive payload) and read back what Gantry did on GitHub, AWS and Slack. JSON in, JSON out.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { Weights } from "../../src/deploy/api.ts";
-import type { PullView, Sandbox } from "./sandbox.ts";
+import type { ImageView, PullView, Sandbox, SlackMessageView } from "./sandbox.ts";
 
 const pullRequestBody = z.object({
   version: z.string().min(1),
@@ -13,6 +13,7 @@ const pullRequestBody = z.object({
   latencyMs: z.number().int().min(0).optional(),
   title: z.string().optional(),
 });
+const clickBody = z.object({ sha: z.string().regex(/^[0-9a-f]{7,40}$/), button: z.string().min(1), as: z.string().min(1).default("writer") });
 const commentBody = z.object({ pull: z.number().int().positive(), body: z.string().min(1), as: z.string().min(1).default("octocat") });
 const webhookBody = z.object({ url: z.url() });
 const configBody = z.object({ environment: z.record(z.string(), z.unknown()) });
@@ -25,6 +26,10 @@ export async function startControlServer(sandbox: Sandbox, changed: () => void):
     "POST /pulls": async (body) => {
       const { title, ...behaviour } = pullRequestBody.parse(body);
       return sandbox.openPullRequest(behaviour, title === undefined ? {} : { title });
+    },
+    "POST /pushes": async (body) => {
+      const { title, ...behaviour } = pullRequestBody.parse(body);
+      return sandbox.pushRelease(behaviour, title === undefined ? {} : { title });
     },
     "POST /comments": async (body) => {
       const { pull, body: text, as } = commentBody.parse(body);
@@ -41,12 +46,19 @@ export async function startControlServer(sandbox: Sandbox, changed: () => void):
       return { committed: true };
     },
     "GET /traffic": () => sandbox.traffic(),
+    "GET /slack/messages": () => sandbox.slackMessages(),
+    "POST /slack/clicks": (body) => {
+      const { sha, button, as } = clickBody.parse(body);
+      return sandbox.clickInSlack(sha, button, as);
+    },
   };
   const server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? "/").split("?")[0]!;
       const pull = /^\/pulls\/(\d+)$/.exec(path);
-      const route = req.method === "GET" && pull ? () => sandbox.pull(Number(pull[1])) ?? null : routes[`${req.method} ${path}`];
+      const image = /^\/images\/([0-9a-f]{40})$/.exec(path);
+      const route =
+        req.method === "GET" && pull ? () => sandbox.pull(Number(pull[1])) ?? null : req.method === "GET" && image ? () => sandbox.image(image[1]!) : routes[`${req.method} ${path}`];
       if (!route) return res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
       try {
         const result = await route(await readJson(req), path);
@@ -85,6 +97,10 @@ export class WorldControl {
   openPullRequest(request: PullRequestRequest): Promise<{ number: number; sha: string; digest: string }> {
     return this.#call("POST", "/pulls", request);
   }
+  /** Pushes a release (tests and a Dockerfile) to the default branch and opens its pull request; see Sandbox.pushRelease. */
+  pushRelease(request: PullRequestRequest): Promise<{ number: number; sha: string; delivered: number }> {
+    return this.#call("POST", "/pushes", request);
+  }
   comment(pull: number, body: string, as?: string): Promise<{ commentId: number; delivered: number }> {
     return this.#call("POST", "/comments", { pull, body, ...(as ? { as } : {}) });
   }
@@ -99,6 +115,16 @@ export class WorldControl {
   }
   traffic(): Promise<Weights> {
     return this.#call("GET", "/traffic");
+  }
+  image(sha: string): Promise<ImageView> {
+    return this.#call("GET", `/images/${sha}`);
+  }
+  slackMessages(): Promise<SlackMessageView[]> {
+    return this.#call("GET", "/slack/messages");
+  }
+  /** `as` (default writer) clicks `button` on the Slack message about commit `sha`; resolves with Gantry's answer to them. */
+  clickInSlack(sha: string, button: string, as?: string): Promise<{ status: number; answer: string }> {
+    return this.#call("POST", "/slack/clicks", { sha, button, ...(as ? { as } : {}) });
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {

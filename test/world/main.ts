@@ -9,11 +9,11 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { stringify } from "yaml";
 import { runWorldCommand } from "./cli.ts";
 import { startControlServer } from "./control.ts";
-import { SANDBOX_APP_ID, SANDBOX_REPO, startSandbox } from "./sandbox.ts";
-import { startSlackEmulator } from "./slack/emulator.ts";
-import { worldStateFile, type WorldState } from "./world-state.ts";
+import { SANDBOX_APP_ID, SANDBOX_REPO, SANDBOX_SLACK_CHANNEL, startSandbox } from "./sandbox.ts";
+import { gantryEnvFor, worldStateFile, type WorldState } from "./world-state.ts";
 
 const [command, ...args] = process.argv.slice(2);
 if (command !== undefined) process.exit(await runWorldCommand(command, args));
@@ -26,33 +26,36 @@ const sandbox = await startSandbox({
 });
 const { aws, world } = sandbox;
 for (const id of (process.env.WORLD_REPOSITORY_IDS ?? "").split(",").filter(Boolean)) aws.sts.trust(world.roleArn, id.trim());
-const slack = await startSlackEmulator();
+const { slack } = sandbox;
 
 // The GitHub emulator takes any app JWT, so any key will do; Gantry needs one to start.
 const stateFile = resolve(worldStateFile());
 mkdirSync(dirname(stateFile), { recursive: true });
 const privateKeyPath = join(dirname(stateFile), "app-private-key.pem");
 writeFileSync(privateKeyPath, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
-const writeState = () => {
-  const state: WorldState = {
-    pid: process.pid,
-    control: control.url,
-    github: sandbox.github.url,
-    aws: { endpoint: aws.endpoint, region: aws.region },
-    listeners: { production: world.listeners.production.url, test: world.listeners.test.url },
-    appId: SANDBOX_APP_ID,
-    webhookSecret: sandbox.webhookSecret,
-    privateKeyPath,
-    webhookUrl: sandbox.webhookUrl ?? null,
-  };
-  writeFileSync(stateFile, JSON.stringify(state, null, 2));
-};
+// The operator's file of who is who: each writer's Slack user acts as their GitHub login.
+const identitiesFile = join(dirname(stateFile), "slack-identities.yml");
+writeFileSync(identitiesFile, stringify(sandbox.slackIdentities));
+const stateNow = (): WorldState => ({
+  pid: process.pid,
+  control: control.url,
+  github: sandbox.github.url,
+  aws: { endpoint: aws.endpoint, region: aws.region },
+  listeners: { production: world.listeners.production.url, test: world.listeners.test.url },
+  appId: SANDBOX_APP_ID,
+  webhookSecret: sandbox.webhookSecret,
+  privateKeyPath,
+  webhookUrl: sandbox.webhookUrl ?? null,
+  slack: { api: `${slack.url}/api/`, botToken: slack.token, signingSecret: sandbox.slackSigningSecret, identitiesFile },
+  imageBuilds: sandbox.imageBuilds,
+});
+const writeState = () => writeFileSync(stateFile, JSON.stringify(stateNow(), null, 2));
 const control = await startControlServer(sandbox, writeState);
 writeState();
 
 const shutdown = async () => {
   rmSync(stateFile, { force: true });
-  await Promise.all([control.close(), sandbox.close(), slack.close()]);
+  await Promise.all([control.close(), sandbox.close()]);
   process.exit(0);
 };
 process.once("SIGINT", () => void shutdown());
@@ -61,18 +64,18 @@ process.once("SIGTERM", () => void shutdown());
 if (process.env.WORLD_EXIT_WITH_STDIN) process.stdin.once("end", () => void shutdown()).resume();
 
 console.log(`# Local world is up. Ctrl-C stops it and every task process.
-#   AWS endpoint (ECS, ELBv2, CloudWatch, ECR, STS): ${aws.endpoint}   faults: ${aws.endpoint}/__emulator/faults
+#   AWS endpoint (ECS, ELBv2, CloudWatch, ECR, CodeBuild, STS): ${aws.endpoint}   faults: ${aws.endpoint}/__emulator/faults
 #   production listener: ${world.listeners.production.url}   test listener: ${world.listeners.test.url}
 #   ECR: ${aws.accountId}.dkr.ecr.${aws.region}.amazonaws.com/${world.repositoryName}
 #   GitHub API: ${sandbox.github.url} (repository ${SANDBOX_REPO}, its .github/gantry.yml set for this world)
-#   Slack Web API: ${slack.url}/api/ (bot token ${slack.token})
+#   Slack Web API: ${slack.url}/api/ (bot token ${slack.token}; channel ${SANDBOX_SLACK_CHANNEL}; users ${Object.values(sandbox.slackIdentities).join(", ")})
+#   CodeBuild project ${sandbox.imageBuilds.project}: builds a commit's Dockerfile into ECR
 #
 # Start Gantry against it, in another terminal:
-#   APP_ID=${SANDBOX_APP_ID} PRIVATE_KEY_PATH=${privateKeyPath} WEBHOOK_SECRET=${sandbox.webhookSecret} \\
-#   GITHUB_API_URL=${sandbox.github.url} AWS_ENDPOINT_URL=${aws.endpoint} AWS_REGION=${aws.region} \\
-#   AWS_ACCESS_KEY_ID=AKIDGANTRY AWS_SECRET_ACCESS_KEY=any npm start
-# Then open a pull request and comment on it (delivered to ${sandbox.webhookUrl}):
-#   npm run world -- pull --version v2
+#   ${Object.entries(gantryEnvFor(stateNow())).map(([name, value]) => `${name}=${value}`).join(" \\\n#   ")} \\
+#   npm start
+# Then open (or push, with tests and a Dockerfile) a pull request and comment on it (delivered to ${sandbox.webhookUrl}):
+#   npm run world -- pull --version v2           (or: push --version v2)
 #   npm run world -- comment 1 "/deploy production"
 #   npm run world -- show 1
 #

@@ -32,6 +32,11 @@ export interface SampleBehaviour {
 export const BEHAVIOUR_ANNOTATION = "dev.gantry.sample.behaviour";
 export const SAMPLE_HEALTH_PATH = "/health";
 
+/** A Dockerfile whose image behaves as told once the AWS emulator's CodeBuild builds it (its label carries the behaviour). */
+export function sampleDockerfile(behaviour: SampleBehaviour): string {
+  return `FROM node:24-slim\nLABEL ${BEHAVIOUR_ANNOTATION}='${JSON.stringify(behaviour)}'\nCMD ["node", "server.js"]\n`;
+}
+
 export function sampleManifest(behaviour: SampleBehaviour): string {
   const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Env: [`SAMPLE_VERSION=${behaviour.version}`] } });
   return JSON.stringify({
