@@ -36,8 +36,9 @@ const WATCH_SECONDS = 300;
  * targets on its own schedule, so its lag is AWS's wait, not Gantry's pacing.
  */
 function watchReady(env: DeployWorld, initialTaskDefinition: string | undefined): { readyAt(): number | null; stop(): void } {
-  const elbv2 = new ElasticLoadBalancingV2Client({ ...env.aws.clientConfig(), maxAttempts: 10 });
-  const ecs = new ECSClient({ ...env.aws.clientConfig(), maxAttempts: 10 });
+  // As an observer: looking every 10 ms would otherwise spend the account's API tokens, and Gantry's calls would be throttled.
+  const elbv2 = new ElasticLoadBalancingV2Client(env.aws.observerConfig());
+  const ecs = new ECSClient(env.aws.observerConfig());
   let readyAt: number | null = null;
   let stopped = false;
   void (async () => {

@@ -9,7 +9,7 @@ export async function benchFuzz(): Promise<FuzzReport> {
   const report = await runFuzz(fuzzSeed(), FULL_SIZES, (line) => console.log(line));
   const { vital, comments } = report;
   console.log(`resident memory: idle ${report.rssIdleMb.toFixed(0)} MB, max ${vital.maxRssMb.toFixed(0)} MB, after ${report.rssAfterMb.toFixed(0)} MB`);
-  console.log(`refused commands: ${comments.perSecondRefused.toFixed(1)}/s worked through (delivery to done), sent at ${FULL_SIZES.commentsPerSecond}/s; ${comments.botReplies} replies to ${comments.sent} comments`);
+  console.log(`refused commands: ${comments.perSecondRefused.toFixed(1)}/s worked through (delivery to done), sent at ${FULL_SIZES.commentsPerSecond}/s, p99 from delivery to done ${comments.p99MsDeliveryToDone} ms (goal ≤ 5000); ${comments.botReplies} replies to ${comments.sent} comments`);
   console.log(`/healthz: ${vital.healthMisses} of ${vital.healthSamples} samples missed 1 s; longest silence ${vital.longestSilenceMs} ms`);
   for (const phase of report.phases) {
     console.log(`  ${phase.name}: max RSS ${phase.maxRssMb.toFixed(0)} MB, /healthz misses ${phase.healthMisses}, longest silence ${phase.longestSilenceMs} ms`);
@@ -22,6 +22,7 @@ export async function benchFuzz(): Promise<FuzzReport> {
   recordBenchResults({
     "memory.rssAfterFuzzMb": Math.round(report.rssAfterMb),
     "intake.commentsPerSecondRefused": Math.round(comments.perSecondRefused * 100) / 100,
+    "intake.refusedP99MsDeliveryToDone": comments.p99MsDeliveryToDone,
   });
   return report;
 }

@@ -3,6 +3,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MAX_LOG_LINE_CHARS } from "../../src/log/bounded-log.ts";
 import { gantryYml } from "../e2e/world.ts";
@@ -94,7 +95,7 @@ export interface FuzzReport {
   log: LogFindings;
   malformed: { sent: number; answers: Record<string, number> };
   brokenHttp: { connections: number; answers: Record<string, number>; leftOpen: number };
-  comments: { sent: number; perSecondRefused: number; botReplies: number; longestReplyChars: number; rejectedReplies: number };
+  comments: { sent: number; perSecondRefused: number; p99MsDeliveryToDone: number; botReplies: number; longestReplyChars: number; rejectedReplies: number };
   configs: { pushed: number; kinds: Record<string, number>; configChecks: number };
   inbox: Record<string, number>;
   /** Resident memory once Gantry listened, before any input: the baseline for `rssAfterMb`. */
@@ -127,8 +128,9 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
     const target: TargetRepo = { id: repo.id, owner: "acme", name: "web", ownerId: repo.owner.id, defaultBranch: repo.defaultBranch };
     const weightsBefore = await productionWeights(aws, world);
 
+    const dataDir = mkdtempSync(join(tmpdir(), "gantry-fuzz-"));
     gantry = new GantryProcess({
-      ...localWorldEnv({ githubUrl: github.url, awsEndpoint: aws.endpoint, awsRegion: aws.region, dataDir: mkdtempSync(join(tmpdir(), "gantry-fuzz-")), accessKeyId: "AKIDFUZZ" }),
+      ...localWorldEnv({ githubUrl: github.url, awsEndpoint: aws.endpoint, awsRegion: aws.region, dataDir, accessKeyId: "AKIDFUZZ" }),
       // A delivery that fails is retried once, so the inbox settles within the run.
       GANTRY_INBOX_MAX_ATTEMPTS: "2",
       GANTRY_HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
@@ -153,6 +155,7 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
     say("fuzz: commands from users without write access");
     running.phase("commands from users without write access");
     const comments = await sendRefusedComments(randomFor(2), `${url}${WEBHOOK_PATH}`, github, target, sizes, running);
+    const refusedP99Ms = deliveryToDoneP99Ms(dataDir, REFUSED_DELIVERY_PREFIX);
 
     say("fuzz: bad .github/gantry.yml files");
     running.phase("bad .github/gantry.yml files");
@@ -177,6 +180,7 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
       brokenHttp,
       comments: {
         ...comments,
+        p99MsDeliveryToDone: refusedP99Ms,
         botReplies: botComments.length,
         longestReplyChars: Math.max(0, ...botComments.map((comment) => comment.body.length)),
         rejectedReplies,
@@ -203,6 +207,21 @@ export async function runFuzz(seed: number, sizes: FuzzSizes, print: (line: stri
     await gantry?.stop();
     await github.close();
     await aws.close();
+  }
+}
+
+const REFUSED_DELIVERY_PREFIX = "fuzz-comment-";
+
+/** The 99th percentile, from stored to done, of the deliveries whose ids start with `prefix`, read from Gantry's own store. */
+function deliveryToDoneP99Ms(dataDir: string, prefix: string): number {
+  const store = new DatabaseSync(join(dataDir, "gantry.sqlite"), { readOnly: true });
+  try {
+    const rows = store
+      .prepare("select processed_at - received_at as ms from webhook_deliveries where id like ? and processed_at is not null order by ms")
+      .all(`${prefix}%`) as Array<{ ms: number }>;
+    return rows.length === 0 ? Number.NaN : rows[Math.min(rows.length - 1, Math.ceil(rows.length * 0.99) - 1)]!.ms;
+  } finally {
+    store.close();
   }
 }
 
@@ -346,7 +365,7 @@ async function sendRefusedComments(
     const payload = commentPayload(target, github.url, { id: comment.id, body, issue: 1, login: user.login, userId: comment.user.id, association: user.association });
     const due = first + (index * 1_000) / sizes.commentsPerSecond;
     if (due > Date.now()) await sleep(due - Date.now());
-    sending.push(post(url, "issue_comment", JSON.stringify(payload), `fuzz-comment-${index}`));
+    sending.push(post(url, "issue_comment", JSON.stringify(payload), `${REFUSED_DELIVERY_PREFIX}${index}`));
   }
   await Promise.all(sending);
   await inboxSettled(gantry, 240_000);

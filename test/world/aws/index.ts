@@ -12,7 +12,7 @@ import { CloudWatchLogs } from "./logs.ts";
 import { pushSampleImage, seedSampleWorld, type SampleWorld } from "./sample-world.ts";
 import { createEmulatorServer, type EmulatedCall } from "./server.ts";
 import { AWS_RATE_LIMITS, RateLimits, type BucketRule } from "./rate-limits.ts";
-import { Sts } from "./sts.ts";
+import { OBSERVER_ACCESS_KEY_ID, Sts } from "./sts.ts";
 import { timing, type Timing, type TimingOptions } from "./timing.ts";
 
 export type { SampleBehaviour } from "../sample-service/behaviour.ts";
@@ -54,6 +54,8 @@ export interface AwsEmulator {
   codebuild: CodeBuild;
   /** ECR as the services see it: repositories and their tag settings. */
   ecr: Ecr;
+  /** Configuration for a client that watches from outside (see OBSERVER_ACCESS_KEY_ID): reads only, no API tokens drawn, not in `calls`. */
+  observerConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** Configuration for any @aws-sdk client: endpoint, region and the emulator's own key (allowed everything, for tests). */
   clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** Creates the sample cluster, services, target groups, ALB, listeners and role (see SampleWorld); another `name` seeds another such world. */
@@ -117,6 +119,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions = {}): Promise<A
     codebuild,
     ecr,
     clientConfig: () => ({ endpoint, region, credentials: { ...credentials } }),
+    observerConfig: () => ({ endpoint, region, credentials: { accessKeyId: OBSERVER_ACCESS_KEY_ID, secretAccessKey: "observer-secret" } }),
     seedSampleWorld(name = "sample") {
       let world = seeded.get(name);
       if (!world) {

@@ -1,6 +1,6 @@
 // AWS's API rate limits per account and region: token buckets, answered as AWS answers.
 import { ListTasksCommand } from "@aws-sdk/client-ecs";
-import { DescribeLoadBalancersCommand, DescribeTargetHealthCommand, ModifyListenerCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeLoadBalancersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyListenerCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AWS_RATE_LIMITS, startAwsEmulator, type AwsEmulator, type SampleWorld } from "./index.ts";
@@ -70,5 +70,20 @@ describe("API rate limits", () => {
     } finally {
       await free.close();
     }
+  });
+
+  it("lets an observer read as often as it likes without spending the account's tokens, and nothing else", async () => {
+    await sleep(4_100); // a full bucket
+    const observer = new ElasticLoadBalancingV2Client({ ...emu.observerConfig(), maxAttempts: 1 });
+    const before = emu.calls.length;
+    const looks = await settle(Array.from({ length: 100 }, () => observer.send(new DescribeTargetHealthCommand({ TargetGroupArn: world.targetGroups.blue }))));
+    expect(refusedWith(looks)).toEqual([]);
+    expect(emu.calls.length).toBe(before);
+    // The account's bucket is still full: a burst of 40 goes through.
+    const burst = await settle(Array.from({ length: 40 }, () => once.elb.send(new DescribeLoadBalancersCommand({}))));
+    expect(refusedWith(burst)).toEqual([]);
+    await expect(
+      observer.send(new ModifyListenerCommand({ ListenerArn: world.listeners.production.arn, DefaultActions: [{ Type: "forward", TargetGroupArn: world.targetGroups.green }] })),
+    ).rejects.toMatchObject({ name: "AccessDenied" });
   });
 });

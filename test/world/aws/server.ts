@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ActiveFault, FaultSpec, Faults } from "./faults.ts";
 import type { RateLimits } from "./rate-limits.ts";
+import { OBSERVER_ACCESS_KEY_ID } from "./sts.ts";
 import { AwsError, JSON_TARGETS, parseQueryForm, QUERY_VERSIONS, sendJson, sendJsonError, sendQueryError, sendQueryXml, type ServiceName } from "./protocols.ts";
 
 /** `caller` is the access key that signed the request. */
@@ -89,14 +90,15 @@ async function dispatch(
     if (outcome) return fail(outcome);
   }
 
+  const observing = caller === OBSERVER_ACCESS_KEY_ID;
   // As on AWS, a throttled call is refused before it is carried out, and costs no token of its own.
-  if (limits && !limits.take(service, operation)) return fail(new AwsError(THROTTLE_CODE[service], "Rate exceeded", 400));
+  if (limits && !observing && !limits.take(service, operation)) return fail(new AwsError(THROTTLE_CODE[service], "Rate exceeded", 400));
 
   const handler = handlers[service][operation];
   if (!handler) return fail(new AwsError(service === "elbv2" ? "InvalidAction" : "UnknownOperationException", `${operation} is not emulated`));
   try {
     const result = await (handler as (i: unknown, c: string) => unknown)(input, caller);
-    calls.push({ service, operation, input });
+    if (!observing) calls.push({ service, operation, input });
     if (service === "elbv2" || service === "sts") sendQueryXml(res, service, operation, result as Record<string, unknown>);
     else sendJson(res, service, result);
   } catch (err) {

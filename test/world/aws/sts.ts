@@ -7,6 +7,14 @@ import { randomHex } from "./ids.ts";
 import { AwsError } from "./protocols.ts";
 
 /** What a role's trust policy allows: AssumeRole (and TagSession) with one of these sts:ExternalId values. */
+
+/**
+ * The key of a caller that watches the world from outside AWS (a bench timing events at a fine
+ * grain): it may only read, draws no API tokens and is left out of the call log, so looking often
+ * changes neither what Gantry meets nor what is counted.
+ */
+export const OBSERVER_ACCESS_KEY_ID = "AKIDOBSERVER";
+
 export interface TrustPolicy {
   externalIds: string[];
 }
@@ -59,11 +67,12 @@ export class Sts {
     policy.externalIds.push(externalId);
   }
 
-  /** AccessDenied unless the caller may make this call; STS itself answers any signed caller. */
+  /** AccessDenied unless the caller may make this call; STS itself answers any signed caller, and the observer may read. */
   authorise(service: string, operation: string, headers: IncomingHttpHeaders): string {
     const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(headers.authorization ?? ""))?.[1];
     if (!accessKeyId) throw new AwsError(deniedCode(service), "Request is missing Authentication Token", 403);
     if (service === "sts" || accessKeyId === this.#rootAccessKeyId) return accessKeyId;
+    if (accessKeyId === OBSERVER_ACCESS_KEY_ID && /^(Describe|List|Get)/.test(operation)) return accessKeyId;
     const session = this.sessions.find((s) => s.accessKeyId === accessKeyId);
     if (session && session.sessionToken === headers["x-amz-security-token"] && session.expiration.getTime() > Date.now()) return accessKeyId;
     const action = `${service === "elbv2" ? "elasticloadbalancing" : service === "cloudwatch" ? "cloudwatch" : service}:${operation}`;
