@@ -29,4 +29,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # releases its leases within GANTRY_SHUTDOWN_TIMEOUT_MS (20 s). ECS waits 30 s (stopTimeout) before
 # SIGKILL; Docker waits 10 s unless told more (`docker stop -t 30`).
 STOPSIGNAL SIGTERM
-CMD ["node", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=16", "src/main.ts"]

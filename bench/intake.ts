@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import autocannon, { type Result } from "autocannon";
 import pg from "pg";
+import { gantryNodeArgs } from "../test/support/gantry-command.ts";
 import { examplePayload, signedDelivery } from "../test/support/payloads.ts";
 import { TEST_APP_ID, TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../test/support/probot.ts";
 import { storeBackends, TEST_DATABASE_URL } from "../test/support/stores.ts";
@@ -24,7 +25,6 @@ const PACED_RATE = 500;
 /** How long a freshly started server sits before its resident memory is read. */
 const IDLE_MS = 3_000;
 const WEBHOOK_PATH = "/api/github/webhooks";
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const BARE_PROBOT = fileURLToPath(new URL("./bare-probot-server.ts", import.meta.url));
 
 interface Server {
@@ -34,9 +34,9 @@ interface Server {
 }
 
 /** Starts `script` with only the variables given (no AWS or database settings leak in), and waits for its URL. */
-async function startServer(script: string, env: Record<string, string>, urlIn: (line: string) => string | undefined): Promise<Server> {
+async function startServer(nodeArgs: string[], env: Record<string, string>, urlIn: (line: string) => string | undefined): Promise<Server> {
   const cwd = mkdtempSync(join(tmpdir(), "gantry-bench-intake-"));
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd,
     env: { PATH: process.env.PATH ?? "", APP_ID: String(TEST_APP_ID), PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, ...env },
     stdio: ["ignore", "pipe", "inherit"],
@@ -47,7 +47,7 @@ async function startServer(script: string, env: Record<string, string>, urlIn: (
       const found = urlIn(line);
       if (found) resolve(found);
     });
-    child.once("exit", (code) => reject(new Error(`${script} exited (${code}) before listening`)));
+    child.once("exit", (code) => reject(new Error(`${nodeArgs.at(-1)} exited (${code}) before listening`)));
   });
   return { url, pid: child.pid!, stop: () => stopChild(child) };
 }
@@ -63,7 +63,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 function startGantry(env: Record<string, string>): Promise<Server> {
   return startServer(
-    MAIN,
+    gantryNodeArgs(),
     {
       HOST: "127.0.0.1",
       PORT: "0",
@@ -78,7 +78,7 @@ function startGantry(env: Record<string, string>): Promise<Server> {
 }
 
 function startBareProbot(): Promise<Server> {
-  return startServer(BARE_PROBOT, {}, (line) => (line.startsWith("{") ? (JSON.parse(line) as { url?: string }).url : undefined));
+  return startServer([BARE_PROBOT], {}, (line) => (line.startsWith("{") ? (JSON.parse(line) as { url?: string }).url : undefined));
 }
 
 function residentMb(pid: number): number {

@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
+import { gantryNodeArgs } from "../test/support/gantry-command.ts";
 import { gantryEnvFor, worldStateSchema, type WorldState } from "../test/world/world-state.ts";
 import type { LoadMessage, LoadReport, PhaseStarted } from "./load.ts";
 
@@ -81,7 +82,7 @@ export interface DeploymentMoved {
 export async function startGantry(options: { world: WorldState; dataDir: string; logFile: string; onMoved: (moved: DeploymentMoved) => void }): Promise<Stoppable & { url: string }> {
   mkdirSync(options.dataDir, { recursive: true });
   // Run from the data directory, so a `.env` in the repository does not reach the demo's Gantry.
-  const child = spawn(process.execPath, [join(ROOT, "src/main.ts")], {
+  const child = spawn(process.execPath, gantryNodeArgs(), {
     cwd: options.dataDir,
     env: {
       ...process.env,

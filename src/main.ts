@@ -22,7 +22,13 @@ try {
   } else {
     const gantry = await startGantry({ env, credentials, log });
     releaseStartupMemory();
-    const memory = releaseMemoryWhenIdle();
+    const memory = releaseMemoryWhenIdle({
+      released: (fromMb, toMb) => {
+        const { heapUsed, external } = process.memoryUsage();
+        const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+        log.info({ fromMb: Math.round(fromMb), toMb: Math.round(toMb), heapUsedMb: mb(heapUsed), externalMb: mb(external) }, "idle after a burst: gave memory back to the system");
+      },
+    });
     stopOnSignals({ log, timeoutMs: env.GANTRY_SHUTDOWN_TIMEOUT_MS, stop: () => (memory.stop(), gantry.stop()) });
   }
 } catch (error) {

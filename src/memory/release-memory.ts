@@ -47,6 +47,8 @@ export function releaseMemoryWhenIdle(
     rssMb?: () => number;
     utilization?: () => number;
     collect?: () => void;
+    /** Told what each release gave back. */
+    released?: (fromMb: number, toMb: number) => void;
   } = {},
 ): IdleMemoryRelease {
   const growthMb = options.growthMb ?? 48;
@@ -62,6 +64,7 @@ export function releaseMemoryWhenIdle(
     if (busy > idleUtilization || currentMb < baselineMb + growthMb) return;
     collect();
     baselineMb = rssMb();
+    options.released?.(currentMb, baselineMb);
   };
   const timer = setInterval(look, options.intervalMs ?? 5_000);
   timer.unref();

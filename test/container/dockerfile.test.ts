@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { GANTRY_NODE_OPTIONS } from "../support/gantry-command.ts";
 
 interface Instruction {
   keyword: string;
@@ -48,14 +49,17 @@ describe("Dockerfile", () => {
     expect(finalOf("RUN").every((run) => !/npm (ci|install)/.test(run.args))).toBe(true);
   });
 
-  it("runs `node src/main.ts` directly, as a user who is not root, with a health check on /healthz", () => {
+  it("runs `node src/main.ts` directly, with Gantry's V8 options, as a user who is not root, with a health check on /healthz", () => {
     const user = finalOf("USER");
     expect(user).toHaveLength(1);
     expect(user[0]!.args).not.toMatch(/^(root|0)(:|$)/);
     const order = final.instructions.map((instruction) => instruction.keyword);
     expect(order.indexOf("USER")).toBeLessThan(order.indexOf("CMD"));
     // Exec form: node is PID 1 and gets SIGTERM itself (no shell, no npm in between).
-    expect(JSON.parse(finalOf("CMD")[0]!.args)).toEqual(["node", "src/main.ts"]);
+    expect(JSON.parse(finalOf("CMD")[0]!.args)).toEqual(["node", ...GANTRY_NODE_OPTIONS, "src/main.ts"]);
+    // `npm start` runs it the same way.
+    const start = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts.start;
+    expect(start).toBe(["exec", "node", ...GANTRY_NODE_OPTIONS, "src/main.ts"].join(" "));
     expect(finalOf("ENTRYPOINT")).toEqual([]);
     expect(finalOf("HEALTHCHECK")[0]?.args).toMatch(/--interval=\S+ .*CMD .*\/healthz/);
     expect(finalOf("ENV")[0]?.args).toMatch(/HOST=0\.0\.0\.0/);

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { gantryNodeArgs } from "../support/gantry-command.ts";
 import { TEST_APP_ID, TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../support/probot.ts";
 
 /** A `/healthz` answer slower than this is a miss. */
@@ -71,7 +72,7 @@ export class GantryProcess {
   #sampling: NodeJS.Timeout | undefined;
 
   constructor(env: Record<string, string>) {
-    this.#child = spawn(process.execPath, ["src/main.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.#child = spawn(process.execPath, gantryNodeArgs(), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     this.#child.once("exit", (code) => {
       this.#exited = true;
       this.#exitCode = code;

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
+import { gantryNodeArgs } from "../support/gantry-command.ts";
 import { testEnv } from "../support/gantry.ts";
 import { examplePayload, signedDelivery } from "../support/payloads.ts";
 import { TEST_WEBHOOK_SECRET } from "../support/probot.ts";
@@ -23,7 +24,7 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
 describe("modules loaded by a Gantry that has deployed nothing", () => {
   it("include Probot and the store, and neither the AWS SDK, the PostgreSQL driver nor Slack's Bolt, after it has taken and processed a webhook", async () => {
     const modulesFile = join(mkdtempSync(join(tmpdir(), "gantry-modules-")), "loaded.txt");
-    const child = spawn(process.execPath, ["--import", "./test/fixtures/record-loaded-modules.ts", "src/main.ts"], {
+    const child = spawn(process.execPath, gantryNodeArgs("--import", "./test/fixtures/record-loaded-modules.ts"), {
       // Only Gantry's own settings: no AWS or database variables from the test runner's environment.
       env: { PATH: process.env.PATH ?? "", ...testEnv({ LOG_LEVEL: "info", GITHUB_API_URL: "http://127.0.0.1:9" }), LOADED_MODULES_FILE: modulesFile },
       stdio: ["ignore", "pipe", "inherit"],

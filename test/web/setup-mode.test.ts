@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
+import { gantryNodeArgs } from "../support/gantry-command.ts";
 import { afterEach, describe, expect, it } from "vitest";
 
 /** `npm start` on a fresh clone: no credentials, no database server. */
@@ -14,7 +15,7 @@ describe("setup mode", () => {
   });
 
   function start(env: Record<string, string>) {
-    const child = spawn(process.execPath, [join(process.cwd(), "src/main.ts")], {
+    const child = spawn(process.execPath, gantryNodeArgs(), {
       // A scratch directory: no .env to read, nowhere to leave one.
       cwd: mkdtempSync(join(tmpdir(), "gantry-setup-")),
       env: { PATH: process.env.PATH ?? "", NO_SMEE_SETUP: "true", HOST: "127.0.0.1", ...env },
