@@ -33,7 +33,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts `script` with only the variables given (no AWS or database settings leak in), and waits for its URL. */
+/** Starts `nodeArgs` (the script last) with only the variables given (no AWS or database settings leak in), and waits for its URL. */
 async function startServer(nodeArgs: string[], env: Record<string, string>, urlIn: (line: string) => string | undefined): Promise<Server> {
   const cwd = mkdtempSync(join(tmpdir(), "gantry-bench-intake-"));
   const child = spawn(process.execPath, nodeArgs, {

@@ -36,7 +36,8 @@ export interface IdleMemoryRelease {
  * After a burst (a flood of webhooks, a large push of configs), V8 keeps the heap it grew for a long
  * time though the garbage is gone. Every `intervalMs`, when the event loop was nearly idle over the
  * last interval and the resident set has grown by `growthMb` since the last release, one
- * memory-reducing collection gives it back. A busy process is never paused for it.
+ * memory-reducing collection gives it back, if the loop is still idle `confirmMs` later: a busy
+ * process is not paused for it.
  */
 export function releaseMemoryWhenIdle(
   options: {
@@ -44,6 +45,8 @@ export function releaseMemoryWhenIdle(
     growthMb?: number;
     /** Share of the interval the event loop may have been busy and still count as idle. */
     idleUtilization?: number;
+    /** The loop must stay idle this long more, just before the collection. */
+    confirmMs?: number;
     rssMb?: () => number;
     utilization?: () => number;
     collect?: () => void;
@@ -57,18 +60,32 @@ export function releaseMemoryWhenIdle(
   const collect = options.collect ?? collectAndReturnMemory;
   const utilization = options.utilization ?? sinceLastLook();
   let baselineMb = rssMb();
+  const confirmMs = options.confirmMs ?? 250;
+  let confirming: NodeJS.Timeout | undefined;
+  const release = (fromMb: number) => {
+    confirming = undefined;
+    // Work may have started since the look: the collection would stall it.
+    if (utilization() > idleUtilization) return;
+    collect();
+    baselineMb = rssMb();
+    options.released?.(fromMb, baselineMb);
+  };
   const look = () => {
     const busy = utilization();
     const currentMb = rssMb();
     baselineMb = Math.min(baselineMb, currentMb);
-    if (busy > idleUtilization || currentMb < baselineMb + growthMb) return;
-    collect();
-    baselineMb = rssMb();
-    options.released?.(currentMb, baselineMb);
+    if (busy > idleUtilization || currentMb < baselineMb + growthMb || confirming) return;
+    confirming = setTimeout(() => release(currentMb), confirmMs);
+    confirming.unref();
   };
   const timer = setInterval(look, options.intervalMs ?? 5_000);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearTimeout(confirming);
+    },
+  };
 }
 
 /** The event loop's busy share since the previous call. */

@@ -6,6 +6,7 @@ function processModel(startMb: number) {
   const model = { rssMb: startMb, busy: 0, retainedMb: startMb, collections: 0 };
   const release = releaseMemoryWhenIdle({
     intervalMs: 1_000,
+    confirmMs: 100,
     growthMb: 48,
     rssMb: () => model.rssMb,
     utilization: () => model.busy,
@@ -28,14 +29,29 @@ describe("giving memory back after a burst", () => {
     vi.advanceTimersByTime(5_000);
     expect(model.collections).toBe(0);
     model.busy = 0.01;
-    vi.advanceTimersByTime(1_000);
+    vi.advanceTimersByTime(1_100);
     expect(model.collections).toBe(1);
     expect(model.rssMb).toBe(110);
     vi.advanceTimersByTime(10_000);
     expect(model.collections).toBe(1);
     model.rssMb = 170;
-    vi.advanceTimersByTime(1_000);
+    vi.advanceTimersByTime(1_100);
     expect(model.collections).toBe(2);
+    release.stop();
+  });
+
+  it("does not collect when work starts between the idle look and the collection", () => {
+    vi.useFakeTimers();
+    const { model, release } = processModel(110);
+    model.rssMb = 380;
+    model.busy = 0.01;
+    vi.advanceTimersByTime(1_000); // the idle look
+    model.busy = 0.6; // webhooks arrive
+    vi.advanceTimersByTime(100);
+    expect(model.collections).toBe(0);
+    model.busy = 0.01;
+    vi.advanceTimersByTime(1_100);
+    expect(model.collections).toBe(1);
     release.stop();
   });
 
