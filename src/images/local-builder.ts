@@ -112,6 +112,8 @@ function command(file: string, args: string[], cwd: string, stdin?: string): Pro
     child.stderr.on("data", keep);
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited with ${code}: ${output.trim()}`))));
+    // A tool that exits before reading its input closes the pipe (EPIPE): its exit code and output say why.
+    child.stdin.on("error", () => {});
     child.stdin.end(stdin ?? "");
   });
 }

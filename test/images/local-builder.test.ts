@@ -77,4 +77,16 @@ describe("LocalBuilder", () => {
     const restarted = new LocalBuilder({ tarball, registryLogin, path: docker.path });
     expect(await restarted.progress({ builder: "local", id: build.id, logsUrl: null })).toMatchObject({ state: "failed", reason: expect.stringContaining("stopped with the Gantry process") });
   });
+
+  it("3 a.m.: a tool that exits without reading the token fails the build with its own words, and Gantry stays up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fake-docker-"));
+    writeFileSync(join(dir, "docker"), '#!/bin/sh\necho "Error: credentials store unavailable" >&2\nexit 1\n');
+    chmodSync(join(dir, "docker"), 0o755);
+    // A token larger than the pipe holds: writing it to a tool that has exited fails with EPIPE.
+    const bigLogin = async () => ({ registry: REGISTRY, username: "AWS", password: "x".repeat(1 << 20) });
+    const builder = new LocalBuilder({ tarball, registryLogin: bigLogin, path: dir });
+    const build = input();
+    await builder.start(build);
+    expect(await ended(builder, build.id)).toEqual({ state: "failed", reason: "docker: login exited with 1: Error: credentials store unavailable" });
+  });
 });

@@ -140,8 +140,9 @@ describe("a shutdown cut short by its bound", () => {
     const sha = randomSha();
     await e.readyPullRequest(1, sha, { version: "v2" });
     load = startLoad(e.world.listeners.production.url, 100);
-    // The first traffic shift hangs at AWS for longer than the shutdown may take.
-    e.aws.faults.add({ service: "elbv2", operation: "ModifyListener", kind: "latency", latencyMs: 15_000, count: 1 });
+    // The first traffic shift hangs at AWS for longer than the shutdown may take. It lands while
+    // replica-b is still baking the first step, whose weights it carries.
+    e.aws.faults.add({ service: "elbv2", operation: "ModifyListener", kind: "latency", latencyMs: 2_000, count: 1 });
     await e.comment(1, "writer", "/deploy production");
     await until(() => e!.aws.faults.list().length === 0, 60_000);
 
