@@ -54,6 +54,8 @@ describe("people's commands address the deployment holding the environment, with
   it("/rollback with a deployment queued rolls back the running canary and leaves the queued one to run after it", async () => {
     const load = startLoad(env.world.listeners.production.url, 100);
     const { running, queued } = await canaryWithOneQueued();
+    // Users reach the canary before the rollback: a starved load generator may not have sent any yet.
+    for (let attempt = 0; attempt < 400 && !load.stats.byVersion.v2; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 25));
 
     const asked = await env.controller.rollback(request);
     if (!asked.ok) throw new Error(asked.reason);
