@@ -1,5 +1,5 @@
 import { Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
-import { createGantryApp } from "./app/index.ts";
+import { createGantryApp, mayAct, type GantryServices } from "./app/index.ts";
 import { PermissionCache } from "./commands/permission-cache.ts";
 import { commentUrgency } from "./commands/urgency.ts";
 import { AuditLog } from "./audit/audit-log.ts";
@@ -195,16 +195,14 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
   });
   const handledEvents = new HandledEvents();
   const permissions = new PermissionCache();
-  await probot.load(
-    handledEvents.watch(
-      options.app ??
-        createGantryApp({
-          chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId, permissions },
-          awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
-          ci: { service: ci.service, store: ci.store, appId: credentials.appId },
-        }),
-    ),
-  );
+  const services: GantryServices = {
+    chatOps: { store, controller, audit, links: notifications, writes: commandWrites, appId: credentials.appId, permissions },
+    awsAccountIds: env.GANTRY_AWS_ACCOUNT_IDS,
+    ci: { service: ci.service, store: ci.store, appId: credentials.appId },
+  };
+  await probot.load(handledEvents.watch(options.app ?? createGantryApp(services)));
+  // A replacement app sees every delivery it subscribed to.
+  const handlerMayAct = options.app ? () => true : mayAct(services);
   // A change saved just before a crash, and so never recorded, is recorded now.
   await recordMissedChanges({ store, deployments, observer }).catch((err: unknown) => log.error({ err }, "github-outbox: could not look for unrecorded changes"));
   runner.start();
@@ -233,7 +231,10 @@ export async function startGantry(options: GantryOptions): Promise<RunningGantry
     concurrency: env.GANTRY_INBOX_CONCURRENCY,
     maxAttempts: env.GANTRY_INBOX_MAX_ATTEMPTS,
     ...options.inbox,
-    process: (delivery) => probot.receive(receivedEvent(delivery) as ProbotEvent),
+    process: async (delivery) => {
+      const event = receivedEvent(delivery);
+      if (handlerMayAct(event.name, event.payload)) await probot.receive(event as ProbotEvent);
+    },
   });
   if (options.processInbox !== false) worker.start();
   const pruner = new InboxPruner({

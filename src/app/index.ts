@@ -1,5 +1,5 @@
 import type { ApplicationFunction } from "probot";
-import { commentHandler, type ChatOpsDependencies } from "../commands/handle-comment.ts";
+import { commentHandler, commentMayBeCommand, type ChatOpsDependencies } from "../commands/handle-comment.ts";
 import { pullRequestClosedHandler } from "../commands/pull-request-closed.ts";
 import type { AwsAccountIds } from "../config/aws-accounts.ts";
 import { checkConfigOnPush } from "../config/check-config-on-push.ts";
@@ -34,4 +34,13 @@ export function createGantryApp(services: GantryServices = {}): ApplicationFunct
       app.on("pull_request.closed", pullRequestClosedHandler(services.chatOps));
     }
   };
+}
+
+/**
+ * Whether a handler of the app built from `services` may act on a delivery, decided from its parsed
+ * payload: the inbox settles any other delivery without handing it to Probot. Only comments are
+ * screened, as they come by the hundred and most are conversation; every other event goes through.
+ */
+export function mayAct(services: GantryServices): (event: string, payload: unknown) => boolean {
+  return (event, payload) => event !== "issue_comment" || !services.chatOps || commentMayBeCommand(payload);
 }

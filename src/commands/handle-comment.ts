@@ -60,6 +60,20 @@ export const commentEventFields = z.object({
   sender: z.object({ login, type: z.string().max(100) }),
 });
 
+/** Just the comment's text: what tells a command from conversation. */
+const commentBodyField = z.object({ comment: z.object({ body: z.string().max(MAX_COMMENT_BODY_CHARS) }) });
+
+/**
+ * Whether a comment may be a command (or a mistyped one, which gets the right form in reply), read
+ * from the parsed payload before Probot builds a context and an installation Octokit for it. Most
+ * comments are conversation, and that Octokit was most of what the inbox kept alive per delivery.
+ * A payload this cannot read goes to the handler, which validates it and says what is missing.
+ */
+export function commentMayBeCommand(payload: unknown): boolean {
+  const read = commentBodyField.safeParse(payload);
+  return !read.success || parseComment(read.data.comment.body).kind !== "none";
+}
+
 /**
  * `issue_comment.created`: a durable command record moves received → decided → acted → replied.
  * A retried delivery resumes at the last step written, so a command is neither lost nor done twice.

@@ -1,6 +1,7 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createGantryApp } from "../../src/app/index.ts";
+import { commentMayBeCommand } from "../../src/commands/handle-comment.ts";
 import { AuditLog } from "../../src/audit/audit-log.ts";
 import { DeploymentNotifications } from "../../src/notify/notification-store.ts";
 import type { Store } from "../../src/store/open-store.ts";
@@ -365,5 +366,22 @@ describe("comment commands", () => {
     expect(started()).toEqual([]);
     expect(reply()?.body).toMatch(/^🛑 `\/deploy staging --force` refused by the \*\*break-glass\*\* gate: --force deploys over traffic changed outside Gantry, and only a repository admin may use it; @writer has maintain access\./);
     expect(reactions()).toEqual(["eyes", "-1"]);
+  });
+});
+
+describe("which comments reach the command handler", () => {
+  const withBody = (body: unknown) => ({ action: "created", comment: { body } });
+  it.each([
+    ["conversation", withBody("Looks good to me"), false],
+    ["a slash that names no command", withBody("/shrug at the flaky test"), false],
+    ["a command", withBody("/deploy production"), true],
+    ["a command after blank lines", withBody("\n\n/rollback"), true],
+    ["a command below other text, which is conversation", withBody("Thanks!\n/rollback"), false],
+    ["a mistyped command, which is answered with the right form", withBody("/deploy --canary=banana"), true],
+    ["a body that is not text, which the handler refuses with a reason", withBody(42), true],
+    ["a body longer than GitHub allows", withBody(`/deploy ${"a".repeat(70_000)}`), true],
+    ["a payload without a comment", { action: "created" }, true],
+  ])("%s: %s", (_name, payload, reaches) => {
+    expect(commentMayBeCommand(payload)).toBe(reaches);
   });
 });

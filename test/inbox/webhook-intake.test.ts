@@ -125,6 +125,26 @@ describe("webhook intake", () => {
     expect(seen).toEqual([]);
   });
 
+  it("settles a conversation comment without handing it to a handler, while a command with broken fields still reaches one", async () => {
+    const gantry = await startTestGantry(undefined);
+    running.push(gantry);
+    const broken = (body: string) => {
+      const payload = comment() as { comment: { body: string }; repository?: unknown };
+      payload.comment.body = body;
+      delete payload.repository;
+      return payload;
+    };
+    await post(gantry.url, await signedDelivery(TEST_WEBHOOK_SECRET, "issue_comment", broken("Looks good to me, ship it"), "delivery-chat"));
+    await post(gantry.url, await signedDelivery(TEST_WEBHOOK_SECRET, "issue_comment", broken("/deploy production"), "delivery-command"));
+    const rows = async () => gantry.store.db.selectFrom("webhook_deliveries").select(["id", "status", "attempts", "last_error"]).orderBy("id").execute();
+    await until(async () => (await rows()).every((row) => row.status !== "pending"));
+    const [chat, command] = await rows();
+    // The comment handler would have refused the missing repository: only a screened delivery is done.
+    expect(chat).toEqual({ id: "delivery-chat", status: "done", attempts: 1, last_error: null });
+    expect(command).toMatchObject({ id: "delivery-command", status: "dead", attempts: 1 });
+    expect(command!.last_error).toContain("repository: invalid_type");
+  });
+
   it("processes after a restart a delivery whose process was killed between ack and processing", async () => {
     const env = testEnv();
     const child = spawn(process.execPath, ["test/fixtures/intake-only.ts"], {
