@@ -29,11 +29,13 @@ export class DeliveryStore {
   readonly #store: Store;
   readonly #now: () => number;
   readonly #inserts: GroupCommit<PrioritisedDelivery, RecordOutcome>;
+  readonly #completions: GroupCommit<ClaimedDelivery, void>;
 
   constructor(store: Store, now: () => number = Date.now) {
     this.#store = store;
     this.#now = now;
     this.#inserts = new GroupCommit({ commit: (deliveries) => this.#insert(deliveries), maxBatch: MAX_DELIVERIES_PER_COMMIT });
+    this.#completions = new GroupCommit({ commit: (deliveries) => this.#completeAll(deliveries), maxBatch: MAX_DELIVERIES_PER_COMMIT });
   }
 
   /**
@@ -108,8 +110,21 @@ export class DeliveryStore {
     return claimed && { ...claimed, claimToken };
   }
 
-  async complete(delivery: ClaimedDelivery): Promise<void> {
-    await this.#finish(delivery, { status: "done", processed_at: this.#now(), last_error: null });
+  /** Marks a handled delivery done; the deliveries handled at the same time share one statement. */
+  complete(delivery: ClaimedDelivery): Promise<void> {
+    return this.#completions.submit(delivery);
+  }
+
+  async #completeAll(deliveries: ClaimedDelivery[]): Promise<void[]> {
+    // A claim token is set on one row only, so a row matches only through a claim of its own: a
+    // claimer whose lease was taken over is fenced out here as in #finish.
+    await this.#store.db
+      .updateTable("webhook_deliveries")
+      .set({ status: "done", processed_at: this.#now(), last_error: null, claim_token: null })
+      .where("id", "in", deliveries.map((delivery) => delivery.id))
+      .where("claim_token", "in", deliveries.map((delivery) => delivery.claimToken))
+      .execute();
+    return deliveries.map(() => undefined);
   }
 
   /** Schedules another attempt at `retryAt`, or gives up (`dead`) when there is none. */

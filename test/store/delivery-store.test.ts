@@ -48,6 +48,21 @@ describe.each(storeBackends)("webhook inbox on $name", (backend) => {
     expect(await deliveries.countByStatus()).toMatchObject({ pending: 0, done: 1 });
   });
 
+  it("completes deliveries handled at once together, still ignoring a claimer whose lease was taken over", async () => {
+    const { deliveries, clock } = await inbox();
+    await deliveries.record(delivery("d-1"));
+    clock.now += 1;
+    await deliveries.record(delivery("d-2"));
+    const stale = (await deliveries.claimNext(1_000))!;
+    clock.now += 1_001;
+    const [second, current] = [(await deliveries.claimNext(1_000))!, (await deliveries.claimNext(1_000))!];
+    expect([stale.id, second.id, current.id]).toEqual(["d-1", "d-2", "d-1"]);
+    await Promise.all([deliveries.complete(stale), deliveries.complete(second)]);
+    expect(await deliveries.countByStatus()).toMatchObject({ pending: 1, done: 1 });
+    await deliveries.complete(current);
+    expect(await deliveries.countByStatus()).toMatchObject({ pending: 0, done: 2 });
+  });
+
   it("retries a failed delivery at the time given and gives up when there is none", async () => {
     const { deliveries, clock } = await inbox();
     await deliveries.record(delivery("d-1"));
