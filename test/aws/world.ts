@@ -1,9 +1,10 @@
 // The sample world on the AWS emulator, reached through awsClientsFor as Gantry reaches AWS.
 import { UpdateServiceCommand, type ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { awsClientsFor, type AwsClients } from "../../src/aws/clients.ts";
 import { REPO, TEST_CREDENTIALS } from "../support/deploy-world.ts";
 import { startAwsEmulator, type AwsEmulator, type SampleBehaviour, type SampleWorld } from "../world/aws/index.ts";
-import { sampleVersion, waitSteady } from "../world/aws/test-helpers.ts";
+import { sampleVersion, waitFor, waitSteady } from "../world/aws/test-helpers.ts";
 
 export interface TestWorld {
   emu: AwsEmulator;
@@ -29,6 +30,10 @@ export async function runOnGreen(t: TestWorld, tag: string, behaviour: SampleBeh
   const taskDefinition = await sampleVersion(t.emu, t.aws.ecs, tag, behaviour);
   await t.aws.ecs.send(new UpdateServiceCommand({ cluster: t.world.clusterArn, service: t.world.services.green.name, taskDefinition, desiredCount: 2 }));
   await waitSteady(t.aws.ecs, t.world, t.world.services.green.name);
+  await waitFor("green's targets healthy", async () => {
+    const { TargetHealthDescriptions: targets = [] } = await t.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: t.world.targetGroups.green }));
+    return targets.length === 2 && targets.every((target) => target.TargetHealth?.State === "healthy");
+  });
 }
 
 export interface RecordedCall {

@@ -29,7 +29,8 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
 
   /**
    * Runs a deployment to its end with a fresh controller process per boundary: each process is
-   * killed right after it persists one step (often in the middle of the next), the next one resumes.
+   * killed after it persists one step, in the middle of the next (it never saves a second), and the
+   * next one resumes.
    */
   async function deployThroughKills(behaviour: SampleBehaviour, environment: Record<string, unknown> = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), "gantry-crash-"));
@@ -48,10 +49,9 @@ describe("a controller killed (SIGKILL) at every step boundary in turn", () => {
       const current = await deployments.get(started.deployment.id);
       if (current && ENDED.includes(current.phase)) break;
       // Each AWS write gets a sixth of two thirds of the lease per attempt: 1.5 s leases left too little on a busy machine.
-      const replica = new Replica({ GANTRY_DATA_DIR: dataDir, GANTRY_INSTANCE_ID: "replica-1", LEASE_MS: "3000", AWS_ENDPOINT_URL: aws.endpoint });
+      const replica = new Replica({ GANTRY_DATA_DIR: dataDir, GANTRY_INSTANCE_ID: "replica-1", LEASE_MS: "3000", AWS_ENDPOINT_URL: aws.endpoint, STEPS_BEFORE_KILL: "1" });
       await replica.reached(1);
       await replica.kill();
-      // The last step it persisted before the kill landed: a replica may get one more in first.
       const boundary = replica.boundaries.at(-1);
       if (boundary) killedAt.push(`${boundary.phase}/${boundary.step}`);
     }
