@@ -155,7 +155,16 @@ async function measureBareProbot(): Promise<Measured> {
     const idleRssMb = await idleResidentMb(server);
     await load(server.url, WARMUP_SECONDS);
     const { result, cpuMsPerAck } = await fullSpeed(server);
-    return { server: "bare Probot app", idleRssMb, acksPerSecond: acksPerSecond(result), ...(cpuMsPerAck === undefined ? {} : { cpuMsPerAck }) };
+    // The same paced run as Gantry's: what this machine and this load generator add to any server's latency.
+    const paced = await load(server.url, SECONDS, PACED_RATE);
+    return {
+      server: "bare Probot app",
+      idleRssMb,
+      acksPerSecond: acksPerSecond(result),
+      ...(cpuMsPerAck === undefined ? {} : { cpuMsPerAck }),
+      p50MsAt500: paced.latency.p50,
+      p99MsAt500: paced.latency.p99,
+    };
   } finally {
     await server.stop();
   }
@@ -243,6 +252,7 @@ export async function benchIntake(): Promise<void> {
     "intake.acksPerSecond": Math.round(sqlite.acksPerSecond),
     "intake.p99MsAt500": sqlite.p99MsAt500!,
     "intake.bareProbotAcksPerSecond": Math.round(bare.acksPerSecond),
+    "intake.bareProbotP99MsAt500": bare.p99MsAt500!,
     "memory.idleRssMb": Math.round(sqlite.idleRssMb!),
     ...(results[2] ? { "intake.postgresAcksPerSecond": Math.round(results[2].acksPerSecond) } : {}),
   });
