@@ -13,8 +13,9 @@ export interface TestWorld {
   close(): Promise<void>;
 }
 
-export async function startWorld(): Promise<TestWorld> {
-  const emu = await startAwsEmulator({ healthCheckIntervalMs: 100 });
+/** `healthCheckIntervalMs` is also the health check's timeout: how long a starved task may take to answer one. */
+export async function startWorld({ healthCheckIntervalMs = 100 } = {}): Promise<TestWorld> {
+  const emu = await startAwsEmulator({ healthCheckIntervalMs });
   const world = await emu.seedSampleWorld();
   const { region, endpoint } = emu.clientConfig();
   const aws = awsClientsFor({ region, roleArn: world.roleArn }, { repository: REPO, environment: "production" }, { endpoint, credentials: TEST_CREDENTIALS });

@@ -14,7 +14,9 @@ import { load } from "../world/aws/test-helpers.ts";
 
 let t: TestWorld;
 beforeAll(async () => {
-  t = await startWorld();
+  // Health checks that give a task half a second to answer: these tests are about windows and traffic,
+  // and on a starved machine a 100 ms check failed both green tasks, so the judge saw no healthy target.
+  t = await startWorld({ healthCheckIntervalMs: 500 });
 });
 afterAll(() => t.close());
 
@@ -80,6 +82,8 @@ describe("a look of the judge in a canary step", { timeout: 60_000 }, () => {
     const { context, deployment, router } = setup({ metricsDelay: "0s", minP99Increase: "2s" }, 50);
     await runOnGreen(t, "v2", { version: "v2" });
     await router.setWeights({ blue: 50, green: 50 });
+    // The step's window reaches a second back: past the last host count taken before green was healthy.
+    await sleep(1_100);
     const started = Date.now() - 1_000;
     const answers = await load(`${t.world.listeners.production.url}/`, 40);
     expect(answers.every((a) => a.status === 200)).toBe(true);
