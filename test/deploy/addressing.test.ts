@@ -55,7 +55,7 @@ describe("people's commands address the deployment holding the environment, with
     const load = startLoad(env.world.listeners.production.url, 100);
     const { running, queued } = await canaryWithOneQueued();
     // Users reach the canary before the rollback: a starved load generator may not have sent any yet.
-    for (let attempt = 0; attempt < 400 && !load.stats.byVersion.v2; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+    await until(() => load.stats.byVersion.v2 !== undefined);
 
     const asked = await env.controller.rollback(request);
     if (!asked.ok) throw new Error(asked.reason);
