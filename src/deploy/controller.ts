@@ -210,13 +210,13 @@ export class Controller implements DeploymentController {
       const holder = await this.#deployments.holderOf(request.repo, request.environment);
       if (holder) return this.#ask("rollback", holder, request);
       const cooling = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["cooling"], limit: 1 });
-      const warm = cooling[0] && !(await this.#deployments.takenOver(cooling[0])) ? cooling[0] : undefined;
+      const warm = cooling[0] && (await this.#deployments.oldColourOf(cooling[0])) === "warm" ? cooling[0] : undefined;
       return warm ? this.#ask("rollback", warm, request) : this.#redeployPrevious(request);
     }
     const target = await this.#named("rollback", request, request.id);
     if (typeof target === "string") return { ok: false, reason: target };
     if (isRollingBack(target)) return { ok: true, deployment: toView(target), alreadyRunning: true };
-    const inPlace = ACCEPTS.rollback.has(target.phase) && !(target.phase === "cooling" && (await this.#deployments.takenOver(target)));
+    const inPlace = ACCEPTS.rollback.has(target.phase) && !(target.phase === "cooling" && (await this.#deployments.oldColourOf(target)) !== "warm");
     if (inPlace) return this.#ask("rollback", target, request);
     const live = await this.#deployments.list(request.repo, { environment: request.environment, phases: ["succeeded", "cooling"], limit: 1 });
     if (live[0]?.id === target.id) {

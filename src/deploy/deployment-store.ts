@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Selectable } from "kysely";
 import { z } from "zod";
 import type { Store } from "../store/open-store.ts";
-import type { Database, DeploymentTable, EnvironmentLockTable } from "../store/schema.ts";
+import type { Database, DeploymentTable, EnvironmentLockTable, OldColourHolder } from "../store/schema.ts";
 import { approvalSchema, TERMINAL_PHASES, type Approval, type DeploymentView, type LockView, type Phase, type RepoRef } from "./api.ts";
 import {
   deploymentStateSchema,
@@ -308,10 +308,67 @@ export class DeploymentStore {
     return rows.map(fromRow);
   }
 
+  /**
+   * Who may act on the colour a cooling deployment left: nobody yet ("warm"), the deployment itself
+   * ("held": scaling it down, or giving it the traffic back), or a newer deployment ("handed-over").
+   */
+  async oldColourOf(deployment: Deployment): Promise<"warm" | OldColourHolder> {
+    const row = await this.#store.db.selectFrom("deployments").select("old_colour").where("id", "=", deployment.id).executeTakeFirst();
+    if (row?.old_colour) return row.old_colour;
+    // A deployment prepared before this handoff was recorded took the colour without marking it.
+    return (await this.takenOver(deployment)) ? "handed-over" : "warm";
+  }
+
   /** Whether a deployment created after this one has touched the fleet of its environment. */
   async takenOver(deployment: Deployment): Promise<boolean> {
     const recent = await this.list(deployment.repo, { environment: deployment.environment, limit: 20 });
     return recent.some((other) => other.createdAt > deployment.createdAt && other.state.idleTaskDefinitionArn !== null);
+  }
+
+  /**
+   * For a cooling deployment about to scale its old colour down or put traffic back on it: holds
+   * that colour, unless a newer deployment has taken it over, in which case it must leave it alone.
+   */
+  async holdOldColour(deployment: Deployment): Promise<boolean> {
+    if ((await this.oldColourOf(deployment)) === "handed-over") return false;
+    const result = await this.#store.db
+      .updateTable("deployments")
+      .set({ old_colour: "held" })
+      .where("id", "=", deployment.id)
+      .where((eb) => eb.or([eb("old_colour", "is", null), eb("old_colour", "=", "held")]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * For a deployment about to prepare its idle colour: takes over the colours that the environment's
+   * older cooling deployments left. False while one of them holds its colour: the caller waits until
+   * that deployment has ended, rather than scale up a service being scaled down.
+   */
+  async takeOverOldColours(deployment: Deployment): Promise<boolean> {
+    const older = await this.#store.db
+      .selectFrom("deployments")
+      .select(["id", "phase", "old_colour"])
+      .where("owner", "=", deployment.repo.owner)
+      .where("repo", "=", deployment.repo.repo)
+      .where("environment", "=", deployment.environment)
+      .where("phase", "in", ["cooling", "rolling-back"])
+      .where("id", "!=", deployment.id)
+      .where("created_at", "<=", deployment.createdAt)
+      .execute();
+    for (const row of older) {
+      if (row.old_colour === "held") return false;
+      if (row.phase !== "cooling") continue;
+      const result = await this.#store.db
+        .updateTable("deployments")
+        .set({ old_colour: "handed-over" })
+        .where("id", "=", row.id)
+        .where((eb) => eb.or([eb("old_colour", "is", null), eb("old_colour", "=", "handed-over")]))
+        .executeTakeFirst();
+      // The cooling deployment held it between the read and this write.
+      if (Number(result.numUpdatedRows) !== 1) return false;
+    }
+    return true;
   }
 
   // Replicas ---------------------------------------------------------------------------------

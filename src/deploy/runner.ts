@@ -208,6 +208,8 @@ export class DeploymentRunner {
         return (await deployments.acquireDeployLock(queued)).ok;
       },
       supersededBy: (current) => deployments.takenOver(current),
+      holdOldColour: (cooling) => deployments.holdOldColour(cooling),
+      takeOverOldColours: (preparing) => deployments.takeOverOldColours(preparing),
       ...(this.#options.images ? { images: this.#options.images } : {}),
     };
   }

@@ -19,6 +19,16 @@ export interface TickContext {
   acquireLock(deployment: Deployment): Promise<boolean>;
   /** Whether a deployment created after this one has started in the same environment. */
   supersededBy(deployment: Deployment): Promise<boolean>;
+  /**
+   * For a cooling deployment, before it scales the colour it left down or puts traffic back on it:
+   * false once a newer deployment has taken that colour over, which must then be left alone.
+   */
+  holdOldColour(deployment: Deployment): Promise<boolean>;
+  /**
+   * Before a deployment prepares its idle colour: takes over the colours older cooling deployments
+   * left; false while one of them still acts on its own, which the caller waits out.
+   */
+  takeOverOldColours(deployment: Deployment): Promise<boolean>;
   timing: ControllerTiming;
   /** The image step, for a deployment whose commit had no image; absent where Gantry builds none. */
   images?: ImageRequests;

@@ -7,7 +7,7 @@ import { smokeTest } from "./phases/smoke.ts";
 import { nextStep, shift } from "./phases/shift.ts";
 import { promote, startCooling, watch } from "./phases/promote.ts";
 import { cool, restore, waitForApproval, waitForPerson } from "./phases/finish.ts";
-import { LeaseLost, moveTo, rollBack, stayIn, type TickContext, type Transition } from "./tick-context.ts";
+import { LeaseLost, liveAndIdle, moveTo, rollBack, stayIn, type TickContext, type Transition } from "./tick-context.ts";
 
 type PhaseStep = (deployment: Deployment, context: TickContext) => Promise<Transition> | Transition;
 
@@ -33,6 +33,11 @@ const PHASE_STEPS: Partial<Record<Phase, PhaseStep>> = {
 /** One idempotent step of a deployment: a person's pending action first, else its phase's step. */
 export async function tick(deployment: Deployment, context: TickContext): Promise<Transition> {
   const action = deployment.pendingAction;
+  if (action && (await oldColourTaken(deployment, context, action))) {
+    const { live } = liveAndIdle(deployment.state);
+    const reason = `not rolled back in place for @${action.by}: a newer deployment had taken ${live} over; /rollback again redeploys the previous commit`;
+    return { ...moveTo(deployment, context, "succeeded", { reason }), consumed: action };
+  }
   const acted = action ? applyAction(deployment, context, action) : undefined;
   if (acted) return restoreAtOnce(deployment, { ...acted, consumed: action }, context);
   const step = PHASE_STEPS[deployment.phase];
@@ -55,6 +60,12 @@ async function restoreAtOnce(deployment: Deployment, transition: Transition, con
     if (error instanceof LeaseLost) throw error;
     return transition;
   }
+}
+
+/** A rollback in place gives the traffic back to the colour a cooling deployment left, which it must hold first. */
+async function oldColourTaken(deployment: Deployment, context: TickContext, action: PendingAction): Promise<boolean> {
+  if (deployment.phase !== "cooling" || action.kind !== "rollback") return false;
+  return !(await context.holdOldColour(deployment));
 }
 
 const BEFORE_TRAFFIC: ReadonlySet<Phase> = new Set(["building", "preparing", "warming", "smoke-testing", "awaiting-approval"]);

@@ -145,7 +145,11 @@ export interface DeploymentTable {
   idempotency_key: Generated<string | null>;
   /** JSON `Approval[]` collected so far; written by the API only (compare-and-set), never by a tick. */
   approvals: Generated<string | null>;
+  /** For a cooling deployment: who may act on the colour it left (see migration 0018); null while nobody has. */
+  old_colour: Generated<OldColourHolder | null>;
 }
+
+export type OldColourHolder = "held" | "handed-over";
 
 export interface EnvironmentLockTable {
   owner: string;

@@ -35,6 +35,8 @@ function setup(analysis: Record<string, unknown>, weight: number) {
     judge,
     acquireLock: async () => true,
     supersededBy: async () => false,
+    holdOldColour: async () => true,
+    takeOverOldColours: async () => true,
     timing: { pollMs: 100, warmTimeoutMs: 10_000, idleMs: 500, maxFailures: 3, awsClockScale: 1 },
   };
   const deployment = (stepStartedAt: number): Deployment =>

@@ -32,12 +32,13 @@ export async function restore(deployment: Deployment, context: TickContext): Pro
 
 /**
  * After the keep-warm window: scale the old colour to zero and promote the image (the environment's
- * tag moves onto it), unless a newer deployment now owns the fleet. Promoting here, once a rollback
+ * tag moves onto it), unless a newer deployment has taken that colour over. Promoting here, once a rollback
  * in place is no longer possible, and in the same tick as the scale-down, keeps the tag on what the
  * environment runs for good; a deployment queued behind this one starts only after it.
  */
 export async function cool(deployment: Deployment, context: TickContext): Promise<Transition> {
-  if (await context.supersededBy(deployment)) return moveTo(deployment, context, "succeeded");
+  // Held from here until the deployment ends: a deployment starting meanwhile waits to prepare.
+  if (!(await context.holdOldColour(deployment))) return moveTo(deployment, context, "succeeded");
   const { live, idle } = liveAndIdle(deployment.state);
   if (!(await context.targets.router.verifyWeights(weightsOn(idle, 100)))) {
     return moveTo(deployment, context, "succeeded", { reason: `traffic no longer all on ${idle}; ${live} left running` });

@@ -17,6 +17,8 @@ export async function prepare(deployment: Deployment, context: TickContext): Pro
   let { state } = deployment;
   const imageUri = state.imageUri;
   if (imageUri === null) throw new Error("the deployment has no image pinned yet; it must be built first");
+  // A cooling deployment may be scaling down the very colour this one is about to scale up.
+  if (!(await context.takeOverOldColours(deployment))) return stayIn(deployment, context, context.timing.pollMs);
 
   if (!state.liveColour) {
     const weights = await router.getWeights();

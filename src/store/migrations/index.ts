@@ -14,6 +14,7 @@ import { deploymentApprovals } from "./0014-deployment-approvals.ts";
 import { imageBuilds } from "./0012-image-builds.ts";
 import { inboxLanes } from "./0016-inbox-lanes.ts";
 import { githubWriteWindows } from "./0017-github-write-windows.ts";
+import { oldColourHandoff } from "./0018-old-colour-handoff.ts";
 
 /**
  * Versioned migrations, applied in name order at start-up on both backends; one file each.
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   "0012_image_builds": imageBuilds,
   "0016_inbox_lanes": inboxLanes,
   "0017_github_write_windows": githubWriteWindows,
+  "0018_old_colour_handoff": oldColourHandoff,
 };
