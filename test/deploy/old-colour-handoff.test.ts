@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TERMINAL_PHASES, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import type { Deployment } from "../../src/deploy/deployment-state.ts";
+import { tick } from "../../src/deploy/tick.ts";
+import type { TickContext } from "../../src/deploy/tick-context.ts";
 import type { Store } from "../../src/store/open-store.ts";
 import { REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, until, type DeployWorld } from "../support/deploy-world.ts";
 import { deploymentFixture } from "../support/deployment-fixture.ts";
@@ -22,9 +24,9 @@ describe.each(storeBackends)("handing the old colour over on $name", (backend) =
   });
 
   let created = 0;
-  const insert = async (id: string, phase: Phase, nextTickAt = 0): Promise<Deployment> => {
+  const insert = async (id: string, phase: Phase, fields: Partial<Deployment> = {}): Promise<Deployment> => {
     created += 1;
-    const deployment = { ...deploymentFixture({ id, sha: id.padEnd(40, "0"), phase, nextTickAt }), createdAt: created };
+    const deployment = { ...deploymentFixture({ id, sha: id.padEnd(40, "0"), phase }), createdAt: created, ...fields };
     await deployments.insert(deployment);
     return deployment;
   };
@@ -42,7 +44,7 @@ describe.each(storeBackends)("handing the old colour over on $name", (backend) =
 
   it("a cooling deployment that holds its old colour makes the newer one wait until it has ended", async () => {
     const cooling = await insert("a2", "cooling");
-    const next = await insert("b2", "preparing", Date.now() + 3_600_000);
+    const next = await insert("b2", "preparing", { nextTickAt: Date.now() + 3_600_000 });
     expect(await deployments.holdOldColour(cooling)).toBe(true);
     expect(await deployments.holdOldColour(cooling)).toBe(true);
     expect(await deployments.takeOverOldColours(next)).toBe(false);
@@ -57,10 +59,30 @@ describe.each(storeBackends)("handing the old colour over on $name", (backend) =
     expect(await deployments.takeOverOldColours(next)).toBe(true);
   });
 
+  it("a /rollback in place holds the colour first, and ends the cooling deployment instead when a newer one has it", async () => {
+    const pendingAction = { kind: "rollback" as const, by: "alice", reason: null, at: 1_000 };
+    // Only the store is reached: restoring the weights fails without AWS, so the tick keeps its decision to roll back.
+    const context = { now: () => 2_000, holdOldColour: (deployment: Deployment) => deployments.holdOldColour(deployment) } as TickContext;
+    const taken = await insert("a4", "cooling");
+    expect(await deployments.takeOverOldColours(await insert("b4", "preparing"))).toBe(true);
+    const refused = await tick({ ...taken, pendingAction, state: { ...taken.state, liveColour: "blue" } }, context);
+    expect(refused).toMatchObject({
+      phase: "succeeded",
+      consumed: pendingAction,
+      state: { reason: "not rolled back in place for @alice: a newer deployment had taken blue over; /rollback again redeploys the previous commit" },
+    });
+
+    const warm = await insert("a3", "cooling");
+    const inPlace = await tick({ ...warm, pendingAction, state: { ...warm.state, liveColour: "blue" } }, context);
+    expect({ phase: inPlace.phase, colour: await deployments.oldColourOf(warm) }).toEqual({ phase: "rolling-back", colour: "held" });
+  });
+
   it("asked at the same moment, exactly one side gets the colour", async () => {
     for (let round = 0; round < 20; round += 1) {
-      const cooling = await insert(`a-race-${round}`, "cooling");
-      const next = await insert(`b-race-${round}`, "preparing");
+      // An environment each: a colour held in one round would make every later round's answer false.
+      const environment = `race-${round}`;
+      const cooling = await insert(`a-race-${round}`, "cooling", { environment });
+      const next = await insert(`b-race-${round}`, "preparing", { environment });
       const [held, takenOver] = await Promise.all([deployments.holdOldColour(cooling), deployments.takeOverOldColours(next)]);
       expect({ round, oneSide: held !== takenOver }).toEqual({ round, oneSide: true });
       expect(await deployments.oldColourOf(cooling)).toBe(held ? "held" : "handed-over");
