@@ -4,7 +4,7 @@
 // with a fresh X-GitHub-Delivery id so every acknowledgement is a new row in the inbox.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -26,19 +26,23 @@ const PACED_RATE = 500;
 const IDLE_MS = 3_000;
 const WEBHOOK_PATH = "/api/github/webhooks";
 const BARE_PROBOT = fileURLToPath(new URL("./bare-probot-server.ts", import.meta.url));
+const SERVER_TIMING = fileURLToPath(new URL("./server-timing.ts", import.meta.url));
 
 interface Server {
   url: string;
   pid: number;
+  /** The server's own time for each request answered since the last call, in ms (see server-timing.ts). */
+  takeServerTimes(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
 /** Starts `nodeArgs` (the script last) with only the variables given (no AWS or database settings leak in), and waits for its URL. */
 async function startServer(nodeArgs: string[], env: Record<string, string>, urlIn: (line: string) => string | undefined): Promise<Server> {
   const cwd = mkdtempSync(join(tmpdir(), "gantry-bench-intake-"));
-  const child = spawn(process.execPath, nodeArgs, {
+  const timingDir = mkdtempSync(join(tmpdir(), "gantry-bench-timing-"));
+  const child = spawn(process.execPath, [`--import=${SERVER_TIMING}`, ...nodeArgs], {
     cwd,
-    env: { PATH: process.env.PATH ?? "", APP_ID: String(TEST_APP_ID), PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, ...env },
+    env: { PATH: process.env.PATH ?? "", APP_ID: String(TEST_APP_ID), PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, BENCH_SERVER_TIMING_DIR: timingDir, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -49,7 +53,25 @@ async function startServer(nodeArgs: string[], env: Record<string, string>, urlI
     });
     child.once("exit", (code) => reject(new Error(`${nodeArgs.at(-1)} exited (${code}) before listening`)));
   });
-  return { url, pid: child.pid!, stop: () => stopChild(child) };
+  let taken = 0;
+  const takeServerTimes = async () => {
+    taken += 1;
+    child.kill("SIGUSR2");
+    const file = join(timingDir, `${taken}.json`);
+    for (;;) {
+      if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as number[];
+      await sleep(20);
+    }
+  };
+  return { url, pid: child.pid!, takeServerTimes, stop: () => stopChild(child) };
+}
+
+/** The paced run, with the server's own p99 for the requests it answered during it. */
+async function pacedRun(server: Server): Promise<{ result: Result; serverP99Ms: number }> {
+  await server.takeServerTimes();
+  const result = await load(server.url, SECONDS, PACED_RATE);
+  const times = (await server.takeServerTimes()).sort((a, b) => a - b);
+  return { result, serverP99Ms: Math.round(times[Math.floor(times.length * 0.99)]! * 10) / 10 };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -147,6 +169,8 @@ interface Measured {
   idleRssMb?: number;
   p50MsAt500?: number;
   p99MsAt500?: number;
+  /** The p99 of the same paced run timed inside the server, from parsed headers to the answer's end. */
+  serverP99MsAt500?: number;
 }
 
 async function measureBareProbot(): Promise<Measured> {
@@ -156,14 +180,15 @@ async function measureBareProbot(): Promise<Measured> {
     await load(server.url, WARMUP_SECONDS);
     const { result, cpuMsPerAck } = await fullSpeed(server);
     // The same paced run as Gantry's: what this machine and this load generator add to any server's latency.
-    const paced = await load(server.url, SECONDS, PACED_RATE);
+    const paced = await pacedRun(server);
     return {
       server: "bare Probot app",
       idleRssMb,
       acksPerSecond: acksPerSecond(result),
       ...(cpuMsPerAck === undefined ? {} : { cpuMsPerAck }),
-      p50MsAt500: paced.latency.p50,
-      p99MsAt500: paced.latency.p99,
+      p50MsAt500: paced.result.latency.p50,
+      p99MsAt500: paced.result.latency.p99,
+      serverP99MsAt500: paced.serverP99Ms,
     };
   } finally {
     await server.stop();
@@ -193,22 +218,23 @@ async function measureGantry(label: string, env: Record<string, string>, paced: 
     const warmup = await load(server.url, WARMUP_SECONDS);
     const { result: full, cpuMsPerAck } = await fullSpeed(server);
     const runs = [warmup, full];
+    let steady: Awaited<ReturnType<typeof pacedRun>> | undefined;
     if (paced) {
       // Latency at 500/s is a steady load's: the backlog the full-speed runs left is worked off first.
       await inboxDrained(server.url);
-      runs.push(await load(server.url, SECONDS, PACED_RATE));
+      steady = await pacedRun(server);
+      runs.push(steady.result);
     }
     const acknowledged = runs.reduce((sum, run) => sum + run["2xx"], 0);
     const stored = await storedDeliveries(server.url);
     // A run ends with requests in flight: those may be stored without their answer being counted.
     if (stored < acknowledged) throw new Error(`${label}: ${acknowledged} deliveries acknowledged but only ${stored} stored`);
-    const pacedRun = paced ? runs[2]! : undefined;
     return {
       server: label,
       idleRssMb,
       acksPerSecond: acksPerSecond(full),
       ...(cpuMsPerAck === undefined ? {} : { cpuMsPerAck }),
-      ...(pacedRun ? { p50MsAt500: pacedRun.latency.p50, p99MsAt500: pacedRun.latency.p99 } : {}),
+      ...(steady ? { p50MsAt500: steady.result.latency.p50, p99MsAt500: steady.result.latency.p99, serverP99MsAt500: steady.serverP99Ms } : {}),
     };
   } finally {
     await server.stop();
@@ -245,6 +271,7 @@ export async function benchIntake(): Promise<void> {
       "acks/s": Math.round(r.acksPerSecond),
       "server CPU ms/ack": r.cpuMsPerAck === undefined ? "" : r.cpuMsPerAck.toFixed(3),
       "p50 / p99 ms at 500/s": r.p99MsAt500 === undefined ? "" : `${r.p50MsAt500} / ${r.p99MsAt500}`,
+      "p99 ms inside the server": r.serverP99MsAt500 ?? "",
       "idle RSS MB": r.idleRssMb === undefined ? "" : Math.round(r.idleRssMb),
     })),
   );
@@ -253,6 +280,8 @@ export async function benchIntake(): Promise<void> {
     "intake.p99MsAt500": sqlite.p99MsAt500!,
     "intake.bareProbotAcksPerSecond": Math.round(bare.acksPerSecond),
     "intake.bareProbotP99MsAt500": bare.p99MsAt500!,
+    "intake.serverP99MsAt500": sqlite.serverP99MsAt500!,
+    "intake.bareProbotServerP99MsAt500": bare.serverP99MsAt500!,
     "memory.idleRssMb": Math.round(sqlite.idleRssMb!),
     ...(results[2] ? { "intake.postgresAcksPerSecond": Math.round(results[2].acksPerSecond) } : {}),
   });
