@@ -58,10 +58,12 @@ async function startServer(nodeArgs: string[], env: Record<string, string>, urlI
     taken += 1;
     child.kill("SIGUSR2");
     const file = join(timingDir, `${taken}.json`);
-    for (;;) {
-      if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as number[];
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(file)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${nodeArgs.at(-1)} wrote no request timings (is ${SERVER_TIMING} preloaded?)`);
       await sleep(20);
     }
+    return JSON.parse(readFileSync(file, "utf8")) as number[];
   };
   return { url, pid: child.pid!, takeServerTimes, stop: () => stopChild(child) };
 }
