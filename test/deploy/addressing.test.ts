@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TERMINAL_PHASES, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
-import { REPO, productionWeights, sampleConfig, startDeployWorld, type DeployWorld } from "../support/deploy-world.ts";
+import { REPO, productionWeights, startDeployWorld, until, type DeployWorld } from "../support/deploy-world.ts";
 import { startLoad } from "../support/load.ts";
 
 const ENDED: Phase[] = [...TERMINAL_PHASES];
@@ -8,15 +8,6 @@ const ANALYSIS = { interval: "1s", minRequests: 20, minP99Increase: "2s" };
 /** A canary that stays at 25% long enough for people to act on it. */
 const LONG_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "60s" }, { weight: 100, bake: "1s" }] }, analysis: ANALYSIS };
 const SHORT_CANARY = { strategy: { type: "canary", steps: [{ weight: 25, bake: "1s" }, { weight: 100, bake: "1s" }] }, postPromotionWatch: "1s", keepWarm: "0s", analysis: ANALYSIS };
-
-/** Waits for a condition of the emulator (up to 30 s). */
-async function until(condition: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 1_200; attempt += 1) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error("condition not met within 30 s");
-}
 
 describe("people's commands address the deployment holding the environment, with real traffic", { timeout: 120_000 }, () => {
   let env: DeployWorld;
@@ -29,12 +20,7 @@ describe("people's commands address the deployment holding the environment, with
 
   const request = { repo: REPO, environment: "production", by: "alice" };
 
-  async function start(version: string, environment: Record<string, unknown>): Promise<DeploymentView> {
-    const sha = await env.pushImage({ version });
-    const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world, environment), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
-    if (result.outcome === "refused") throw new Error(result.reason);
-    return result.deployment;
-  }
+  const start = async (version: string, environment: Record<string, unknown>): Promise<DeploymentView> => env.start(await env.pushImage({ version }), environment);
 
   /** A canary at 25% on green, and a second deployment queued behind it. */
   async function canaryWithOneQueued(): Promise<{ running: DeploymentView; queued: DeploymentView }> {
@@ -55,7 +41,7 @@ describe("people's commands address the deployment holding the environment, with
     const load = startLoad(env.world.listeners.production.url, 100);
     const { running, queued } = await canaryWithOneQueued();
     // Users reach the canary before the rollback: a starved load generator may not have sent any yet.
-    await until(() => load.stats.byVersion.v2 !== undefined);
+    await until(() => load.stats.byVersion.v2 !== undefined, 30_000);
 
     const asked = await env.controller.rollback(request);
     if (!asked.ok) throw new Error(asked.reason);
@@ -108,7 +94,7 @@ describe("people's commands address the deployment holding the environment, with
     const first = await env.controller.rollback(request);
     const second = await env.controller.rollback(request);
     // The third comes while the restoring ModifyListener is held at the load balancer (its one-call fault taken).
-    await until(() => !env.aws.faults.list().some((fault) => fault.operation === "ModifyListener"));
+    await until(() => !env.aws.faults.list().some((fault) => fault.operation === "ModifyListener"), 30_000);
     const third = await env.controller.rollback(request);
     const done = await env.until(running.id, ENDED);
     const stats = await load.stop();

@@ -1,13 +1,13 @@
 // The colour a cooling deployment left is scaled down by it when keep-warm ends, and scaled up by
 // the next deployment as its idle colour. Only one of them may act on that ECS service at a time.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TERMINAL_PHASES, type DeploymentView, type Phase } from "../../src/deploy/api.ts";
+import { TERMINAL_PHASES, type Phase } from "../../src/deploy/api.ts";
 import { DeploymentStore } from "../../src/deploy/deployment-store.ts";
 import type { Deployment } from "../../src/deploy/deployment-state.ts";
 import { tick } from "../../src/deploy/tick.ts";
 import type { TickContext } from "../../src/deploy/tick-context.ts";
 import type { Store } from "../../src/store/open-store.ts";
-import { REPO, desiredCount, productionWeights, sampleConfig, startDeployWorld, until, type DeployWorld } from "../support/deploy-world.ts";
+import { desiredCount, productionWeights, startDeployWorld, until, type DeployWorld } from "../support/deploy-world.ts";
 import { deploymentFixture } from "../support/deployment-fixture.ts";
 import { startLoad } from "../support/load.ts";
 import { storeBackends } from "../support/stores.ts";
@@ -106,24 +106,18 @@ describe("a deployment that starts while the cooling one scales its old colour d
     analysis: { interval: "1s", metricsDelay: "0s", minRequests: 20, minP99Increase: "2s" },
   };
 
-  async function start(sha: string, environment: Record<string, unknown>): Promise<DeploymentView> {
-    const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world, environment), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
-    if (result.outcome === "refused") throw new Error(result.reason);
-    return result.deployment;
-  }
-
   it("waits for that scale-down, then scales the colour up for itself and goes live on it", async () => {
     const first = await env.pushImage({ version: "v2" });
     const second = await env.pushImage({ version: "v3" });
     const load = startLoad(env.world.listeners.production.url, 50);
     try {
-      const cooling = await start(first, { ...SHORT_CANARY, keepWarm: "2s" });
+      const cooling = await env.start(first, { ...SHORT_CANARY, keepWarm: "2s" });
       await env.until(cooling.id, ["cooling"], 40_000);
       // When keep-warm ends the cooling deployment reads blue's service before scaling it down; ECS
       // sits on that read, long enough for the next deployment to reach blue.
       env.aws.faults.add({ service: "ecs", operation: "DescribeServices", kind: "latency", latencyMs: 3_000, count: 1 });
       await until(() => env.aws.faults.list().length === 0);
-      const next = await start(second, { ...SHORT_CANARY, keepWarm: "0s" });
+      const next = await env.start(second, { ...SHORT_CANARY, keepWarm: "0s" });
       expect((await env.deployments.get(cooling.id))!.phase).toBe("cooling");
 
       const done = await env.until(next.id, ENDED, 60_000);

@@ -22,11 +22,7 @@ describe("deployment controller under faults and people's commands, with real tr
 
   const liveWeights = () => productionWeights(env.aws, env.world);
 
-  async function start(sha: string, environment: Record<string, unknown> = {}): Promise<DeploymentView> {
-    const result = await env.controller.start({ repo: REPO, config: sampleConfig(env.aws, env.world, { analysis: ANALYSIS, ...environment }), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
-    if (result.outcome === "refused") throw new Error(result.reason);
-    return result.deployment;
-  }
+  const start = (sha: string, environment: Record<string, unknown> = {}): Promise<DeploymentView> => env.start(sha, { analysis: ANALYSIS, ...environment });
 
   /** Green's weight in every ModifyListener the emulator carried out on the production listener, in order. */
   function greenShifts(from = 0): number[] {

@@ -126,6 +126,8 @@ export interface DeployWorld {
   runner: DeploymentRunner;
   observer: RecordingObserver;
   pushImage(behaviour: SampleBehaviour): Promise<string>;
+  /** Starts a deployment of `sha` to production by octocat, with the sample config and `environment` over it; throws if refused. */
+  start(sha: string, environment?: Record<string, unknown>): Promise<DeploymentView>;
   until(id: string, phases: Phase[], timeoutMs?: number): Promise<DeploymentView>;
   close(): Promise<void>;
 }
@@ -190,6 +192,11 @@ export async function startDeployWorld(options: DeployWorldOptions = {}): Promis
       const sha = randomSha();
       await aws.pushSampleImage(sha, behaviour);
       return sha;
+    },
+    async start(sha, environment = {}) {
+      const result = await controller.start({ repo: REPO, config: sampleConfig(aws, world, environment), environment: "production", sha, requestedBy: "octocat", pullRequest: 7 });
+      if (result.outcome === "refused") throw new Error(result.reason);
+      return result.deployment;
     },
     async until(id, phases, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
